@@ -1,0 +1,245 @@
+/**
+ * The one list of stack config keys. `Pulumi.yaml` declares the same keys (a test keeps the two
+ * in sync) and the README's config reference is generated from it, so a key is added here first.
+ *
+ * Defaults live here too because the program must run without the Pulumi CLI (under test mocks,
+ * and in `npm run render`), where nobody applies `Pulumi.yaml`'s defaults for us.
+ */
+
+export type ConfigValueType = "string" | "integer" | "boolean" | "array";
+
+export interface ConfigKeySpec {
+    readonly type: ConfigValueType;
+    readonly description: string;
+    /** Absent for optional keys whose fallback is computed (random password, generated key). */
+    readonly default?: string | number | boolean | readonly string[];
+    readonly secret?: boolean;
+    /** Short human text for the README when there is no literal default. */
+    readonly defaultText?: string;
+}
+
+export const PROJECT_NAME = "capt-playground";
+
+export const CONFIG_SCHEMA = {
+    hardwareCount: {
+        type: "integer",
+        description: "Total machines: libvirt VMs, each with a Hardware object and a BMC.",
+        default: 3,
+    },
+    controlPlanes: {
+        type: "integer",
+        description: "Control-plane machines of the workload cluster (the first machines).",
+        default: 1,
+    },
+    workers: {
+        type: "integer",
+        description: "Worker machines; machines beyond controlPlanes + workers are spares.",
+        default: 1,
+    },
+    kubernetesVersion: {
+        type: "string",
+        description: "Workload cluster Kubernetes version, vX.Y.Z (an OS image must exist for it).",
+        default: "v1.35.2",
+    },
+    tinkerbellVersion: {
+        type: "string",
+        description: "Tinkerbell Helm chart version.",
+        default: "v0.23.1-23da0880",
+    },
+    captVersion: {
+        type: "string",
+        description: "Cluster API Provider Tinkerbell (CAPT) release, vX.Y.Z.",
+        default: "v0.7.0",
+    },
+    clusterctlVersion: {
+        type: "string",
+        description: "Minimum clusterctl version the preflight accepts, vX.Y.Z.",
+        default: "v1.12.5",
+    },
+    kindNodeImage: {
+        type: "string",
+        description: "KinD node image of the management cluster (Kubernetes >= 1.35 for image volumes).",
+        default:
+            "kindest/node:v1.35.0@sha256:452d707d4862f52530247495d180205e029056831160e22870e37e3f6c1ac31f",
+    },
+    kubeVipVersion: {
+        type: "string",
+        description: "kube-vip version for the workload control-plane VIP, vX.Y.Z.",
+        default: "v1.1.2",
+    },
+    bootMode: {
+        type: "string",
+        description: "How Tinkerbell boots the machines: netboot (PXE/iPXE) or isoboot (virtual media).",
+        default: "netboot",
+    },
+    networkSubnet: {
+        type: "string",
+        description:
+            "IPv4 CIDR (private) of the lab's docker network; machines, VIPs and the BMC live in it.",
+        default: "10.71.0.0/16",
+    },
+    podCidr: {
+        type: "string",
+        description: "Pod CIDR (private) of the workload cluster.",
+        default: "10.72.0.0/16",
+    },
+    serviceCidr: {
+        type: "string",
+        description: "Service CIDR (private) of the workload cluster.",
+        default: "10.73.0.0/16",
+    },
+    kindPodCidr: {
+        type: "string",
+        description: "Pod CIDR (private) of the KinD management cluster; Tinkerbell trusts it as proxies.",
+        default: "10.74.0.0/16",
+    },
+    kindServiceCidr: {
+        type: "string",
+        description: "Service CIDR (private) of the KinD management cluster.",
+        default: "10.75.0.0/16",
+    },
+    nameServers: {
+        type: "array",
+        description: "DNS servers handed to the machines by DHCP (IPv4 addresses).",
+        default: ["8.8.8.8", "1.1.1.1"],
+    },
+    vmCpus: {
+        type: "integer",
+        description: "vCPUs per machine.",
+        default: 2,
+    },
+    vmMemoryMiB: {
+        type: "integer",
+        description: "Memory per machine in MiB.",
+        default: 2048,
+    },
+    vmDiskGiB: {
+        type: "integer",
+        description: "Disk size per machine in GiB (qcow2, allocated as written).",
+        default: 20,
+    },
+    vmDiskCache: {
+        type: "string",
+        description:
+            "QEMU disk cache mode: unsafe (fastest, loses data on host crash), none, writeback, writethrough, directsync.",
+        default: "unsafe",
+    },
+    vmGraphics: {
+        type: "string",
+        description: "Machine display: vnc (listening on 127.0.0.1 only) or none.",
+        default: "vnc",
+    },
+    domainType: {
+        type: "string",
+        description: "libvirt domain type: auto (kvm when /dev/kvm is usable, else qemu), kvm or qemu.",
+        default: "auto",
+    },
+    libvirtUri: {
+        type: "string",
+        description: "libvirt connection URI (qemu:///system, qemu+ssh://host/system, ...).",
+        default: "qemu:///system",
+    },
+    storageDir: {
+        type: "string",
+        description:
+            "Directory of the stack's libvirt pool (disks) and console logs; empty = /var/lib/libvirt/images/<lab name>.",
+        default: "",
+    },
+    outputDir: {
+        type: "string",
+        description:
+            "Directory for kubeconfigs, clusterctl state and rendered files; empty = .lab/<stack> in the project.",
+        default: "",
+    },
+    namespace: {
+        type: "string",
+        description: "Namespace of the Tinkerbell release, Hardware, BMC and Cluster API objects.",
+        default: "tinkerbell",
+    },
+    nodeNamePrefix: {
+        type: "string",
+        description: "Machine name prefix; machines are named <lab name>-<prefix><n>, e.g. capt-dev-node1.",
+        default: "node",
+    },
+    osImageRegistry: {
+        type: "string",
+        description: "OS image repository; tags are <osVersion>-<kubernetesVersion>-amd64.gz.",
+        default: "ghcr.io/tinkerbell/cluster-api-provider-tinkerbell/ubuntu",
+    },
+    osVersion: {
+        type: "string",
+        description: "Ubuntu version part of the OS image tag, e.g. 2404.",
+        default: "2404",
+    },
+    tinkerbellChart: {
+        type: "string",
+        description: "Tinkerbell Helm chart reference (OCI URL or local chart directory).",
+        default: "oci://ghcr.io/tinkerbell/charts/tinkerbell",
+    },
+    captainosImage: {
+        type: "string",
+        description: "CaptainOS artifacts image served by the chart's OSIE file server.",
+        default: "ghcr.io/tinkerbell/captain/artifacts:v0.0.0-a4be23c",
+    },
+    captainosKernelVersion: {
+        type: "string",
+        description: "Kernel version in the CaptainOS artifact names (vmlinuz-<v>-<arch>).",
+        default: "6.18.16",
+    },
+    tinkerbellExtraValues: {
+        type: "array",
+        description: "Extra Tinkerbell chart values as path=value strings (like helm --set), applied last.",
+        default: [],
+    },
+    vbmcImage: {
+        type: "string",
+        description: "Virtual BMC image providing IPMI (vbmc) and Redfish (sushy-tools).",
+        default: "ghcr.io/jacobweinstock/virtualbmc:latest",
+    },
+    cni: {
+        type: "string",
+        description: "CNI installed into the workload cluster: cilium (Helm), kube-router or none.",
+        default: "cilium",
+    },
+    ciliumVersion: {
+        type: "string",
+        description: "Cilium Helm chart version when cni is cilium.",
+        default: "1.17.3",
+    },
+    waitForWorkload: {
+        type: "boolean",
+        description:
+            "Wait for the workload cluster (kubeconfig, CNI); false stops once the lab infrastructure and Cluster API objects are applied.",
+        default: true,
+    },
+    workloadTimeoutMinutes: {
+        type: "integer",
+        description: "How long up waits for the workload cluster's kubeconfig before failing.",
+        default: 45,
+    },
+    sshPublicKey: {
+        type: "string",
+        description: "SSH public key for user tink on the machines; unset = a key generated for the stack.",
+        defaultText: "generated",
+    },
+    bmcUsername: {
+        type: "string",
+        description: "BMC (IPMI and Redfish) user name.",
+        default: "admin",
+    },
+    bmcPassword: {
+        type: "string",
+        description: "BMC password (set it with --secret); unset = a random password kept secret in state.",
+        secret: true,
+        defaultText: "random",
+    },
+    preflight: {
+        type: "boolean",
+        description: "Check the host (docker, kind, clusterctl, libvirt, firmware, KVM, network) before up.",
+        default: true,
+    },
+} as const satisfies Record<string, ConfigKeySpec>;
+
+export type ConfigKey = keyof typeof CONFIG_SCHEMA;
+
+export const CONFIG_KEYS = Object.keys(CONFIG_SCHEMA) as ConfigKey[];

@@ -1,0 +1,181 @@
+/**
+ * The lab plan: every name, role, MAC, address and port, derived deterministically from the
+ * validated config and the stack name. Pure; the same plan feeds `pulumi up` and `npm run render`.
+ */
+import { createHash } from "node:crypto";
+import * as path from "node:path";
+import { Address4 } from "ip-address";
+import {
+    ARTIFACTS_VIP_OFFSET,
+    BMC_PORT_BASE,
+    CONTROL_PLANE_VIP_OFFSET,
+    DOCKER_SLICE_PREFIX,
+    FIRST_MACHINE_OFFSET,
+    GATEWAY_OFFSET,
+    TINKERBELL_VIP_OFFSET,
+    VBMC_OFFSET,
+    machineCapacity,
+} from "./address-layout";
+import { LabConfig } from "./config";
+import { bridgeName, labName, machineName } from "./naming";
+
+export type MachineRole = "control-plane" | "worker" | "spare";
+
+export interface PlannedMachine {
+    /** 1-based position; fixes the role, the address and the BMC port. */
+    index: number;
+    name: string;
+    role: MachineRole;
+    mac: string;
+    ip: string;
+    bmcPort: number;
+}
+
+export interface LabNetworkPlan {
+    /** Docker network name. */
+    name: string;
+    subnet: string;
+    prefixLength: number;
+    netmask: string;
+    gateway: string;
+    broadcast: string;
+    /** Linux bridge of the docker network; the VMs' NICs attach to it. */
+    bridge: string;
+    /** The only addresses docker itself hands out (KinD nodes). */
+    dockerRange: string;
+}
+
+export interface LabPlan {
+    project: string;
+    stack: string;
+    /** Prefix of every host-wide object of this stack; also the KinD and CAPI cluster name. */
+    labName: string;
+    kubernetesVersion: string;
+    machines: PlannedMachine[];
+    network: LabNetworkPlan;
+    vbmc: { containerName: string; ip: string };
+    vips: { tinkerbell: string; artifacts: string; controlPlane: string };
+    cidrs: { pods: string; services: string };
+    kind: { clusterName: string; podSubnet: string; serviceSubnet: string };
+    libvirt: { uri: string; poolName: string; storageDir: string };
+    /** Kubeconfigs, clusterctl state and rendered files. */
+    outputDir: string;
+}
+
+export interface PlanContext {
+    project: string;
+    stack: string;
+    /** Directory of Pulumi.yaml; relative output paths resolve against it. */
+    projectDir: string;
+}
+
+function offsetAddress(network: Address4, offset: number): string {
+    return Address4.fromBigInt(network.startAddress().bigInt() + BigInt(offset)).correctForm();
+}
+
+export function roleOf(index: number, config: Pick<LabConfig, "controlPlanes" | "workers">): MachineRole {
+    if (index <= config.controlPlanes) {
+        return "control-plane";
+    }
+    return index <= config.controlPlanes + config.workers ? "worker" : "spare";
+}
+
+/**
+ * A locally administered unicast MAC (first octet 02) from a hash of project, stack and name:
+ * stable for a machine, different across stacks. `attempt` breaks the (astronomically rare)
+ * tie when two names of one stack hash alike.
+ */
+export function machineMac(project: string, stack: string, name: string, attempt = 0): string {
+    const seed = `${project}/${stack}/${name}${attempt ? `#${attempt}` : ""}`;
+    const bytes = createHash("sha256").update(seed).digest().subarray(0, 5);
+    return ["02", ...Array.from(bytes, (b) => b.toString(16).padStart(2, "0"))].join(":");
+}
+
+function planMachines(config: LabConfig, context: PlanContext, lab: string, network: Address4): PlannedMachine[] {
+    const seenMacs = new Set<string>();
+    const machines: PlannedMachine[] = [];
+    for (let index = 1; index <= config.hardwareCount; index++) {
+        const name = machineName(lab, config.nodeNamePrefix, index);
+        let attempt = 0;
+        let mac = machineMac(context.project, context.stack, name);
+        while (seenMacs.has(mac)) {
+            mac = machineMac(context.project, context.stack, name, ++attempt);
+        }
+        seenMacs.add(mac);
+        machines.push({
+            index,
+            name,
+            role: roleOf(index, config),
+            mac,
+            ip: offsetAddress(network, FIRST_MACHINE_OFFSET - 1 + index),
+            bmcPort: BMC_PORT_BASE + index,
+        });
+    }
+    return machines;
+}
+
+export function planLab(config: LabConfig, context: PlanContext): LabPlan {
+    const network = new Address4(config.networkSubnet);
+    if (machineCapacity(network.subnetMask) < config.hardwareCount) {
+        // parseLabConfig rejects this first; the planner guards its own invariant too.
+        throw new Error(`networkSubnet ${config.networkSubnet} cannot hold ${config.hardwareCount} machines`);
+    }
+    const lab = labName(context.stack);
+    const networkAddress = network.startAddress().correctForm();
+    return {
+        project: context.project,
+        stack: context.stack,
+        labName: lab,
+        kubernetesVersion: config.kubernetesVersion,
+        machines: planMachines(config, context, lab, network),
+        network: {
+            name: lab,
+            subnet: config.networkSubnet,
+            prefixLength: network.subnetMask,
+            netmask: netmaskOf(network.subnetMask),
+            gateway: offsetAddress(network, GATEWAY_OFFSET),
+            broadcast: network.endAddress().correctForm(),
+            bridge: bridgeName(context.project, context.stack),
+            dockerRange: `${networkAddress}/${DOCKER_SLICE_PREFIX}`,
+        },
+        vbmc: { containerName: `${lab}-vbmc`, ip: offsetAddress(network, VBMC_OFFSET) },
+        vips: {
+            tinkerbell: offsetAddress(network, TINKERBELL_VIP_OFFSET),
+            artifacts: offsetAddress(network, ARTIFACTS_VIP_OFFSET),
+            controlPlane: offsetAddress(network, CONTROL_PLANE_VIP_OFFSET),
+        },
+        cidrs: { pods: config.podCidr, services: config.serviceCidr },
+        kind: { clusterName: lab, podSubnet: config.kindPodCidr, serviceSubnet: config.kindServiceCidr },
+        libvirt: {
+            uri: config.libvirtUri,
+            poolName: lab,
+            storageDir: config.storageDir || `/var/lib/libvirt/images/${lab}`,
+        },
+        outputDir: path.resolve(context.projectDir, config.outputDir || path.join(".lab", context.stack)),
+    };
+}
+
+function netmaskOf(prefixLength: number): string {
+    const bits = prefixLength === 0 ? 0n : ((1n << 32n) - 1n) ^ ((1n << BigInt(32 - prefixLength)) - 1n);
+    return Address4.fromBigInt(bits).correctForm();
+}
+
+/** The machine-readable summary `npm run render` writes as plan.json. */
+export function planSummary(plan: LabPlan) {
+    return {
+        kubernetesVersion: plan.kubernetesVersion,
+        nodes: plan.machines.map(({ name, role, mac, ip, bmcPort }) => ({ name, role, mac, ip, bmcPort })),
+        network: {
+            subnet: plan.network.subnet,
+            gateway: plan.network.gateway,
+            bridge: plan.network.bridge,
+            dockerRange: plan.network.dockerRange,
+        },
+        vips: plan.vips,
+        cidrs: plan.cidrs,
+        lab: { project: plan.project, stack: plan.stack, name: plan.labName },
+        bmc: { containerName: plan.vbmc.containerName, ip: plan.vbmc.ip },
+        kind: plan.kind,
+        libvirt: plan.libvirt,
+    };
+}

@@ -1,0 +1,15 @@
+/**
+ * Everything `npm run render` writes, as relative path -> file content. Pure: the CLI decides
+ * where (and whether) to write; tests compare these strings directly.
+ */
+import { LabConfig } from "../config";
+import { LabPlan, planSummary } from "../plan";
+
+export type RenderedFiles = Map<string, string>;
+
+export function renderLabFiles(config: LabConfig, plan: LabPlan): RenderedFiles {
+    const files: RenderedFiles = new Map();
+    files.set("plan.json", `${JSON.stringify(planSummary(plan), null, 2)}\n`);
+    void config;
+    return files;
+}
