@@ -5,7 +5,7 @@ module.exports = {
     testMatch: ["**/*.test.ts"],
     transform: {
         // Type checking is `npm run typecheck`; tests only need the code transpiled.
-        "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }],
+        "^.+\\.ts$": ["ts-jest", { diagnostics: false }],
     },
     reporters: ["default", "<rootDir>/tests/summary-reporter.js"],
     testTimeout: 60000,

@@ -11,10 +11,9 @@ export type ConfigValueType = "string" | "integer" | "boolean" | "array";
 export interface ConfigKeySpec {
     readonly type: ConfigValueType;
     readonly description: string;
-    /** Absent for optional keys whose fallback is computed (random password, generated key). */
-    readonly default?: string | number | boolean | readonly string[];
+    readonly default: string | number | boolean | readonly string[];
     readonly secret?: boolean;
-    /** Short human text for the README when there is no literal default. */
+    /** README text for a default that is computed when the key is empty (random password, generated key). */
     readonly defaultText?: string;
 }
 
@@ -59,8 +58,7 @@ export const CONFIG_SCHEMA = {
     kindNodeImage: {
         type: "string",
         description: "KinD node image of the management cluster (Kubernetes >= 1.35 for image volumes).",
-        default:
-            "kindest/node:v1.35.0@sha256:452d707d4862f52530247495d180205e029056831160e22870e37e3f6c1ac31f",
+        default: "kindest/node:v1.35.0@sha256:452d707d4862f52530247495d180205e029056831160e22870e37e3f6c1ac31f",
     },
     kubeVipVersion: {
         type: "string",
@@ -74,8 +72,7 @@ export const CONFIG_SCHEMA = {
     },
     networkSubnet: {
         type: "string",
-        description:
-            "IPv4 CIDR (private) of the lab's docker network; machines, VIPs and the BMC live in it.",
+        description: "IPv4 CIDR (private) of the lab's docker network; machines, VIPs and the BMC live in it.",
         default: "10.71.0.0/16",
     },
     podCidr: {
@@ -219,7 +216,8 @@ export const CONFIG_SCHEMA = {
     },
     sshPublicKey: {
         type: "string",
-        description: "SSH public key for user tink on the machines; unset = a key generated for the stack.",
+        description: "SSH public key for user tink on the machines; empty = a key generated for the stack.",
+        default: "",
         defaultText: "generated",
     },
     bmcUsername: {
@@ -229,8 +227,12 @@ export const CONFIG_SCHEMA = {
     },
     bmcPassword: {
         type: "string",
-        description: "BMC password (set it with --secret); unset = a random password kept secret in state.",
+        description:
+            "BMC password, set only with `pulumi config set --secret`; empty = a random password kept secret in state.",
+        // Not declared `secret` in Pulumi.yaml: the CLI rejects a secret key with a default, and an
+        // optional key needs one. The program refuses a plaintext value instead.
         secret: true,
+        default: "",
         defaultText: "random",
     },
     preflight: {

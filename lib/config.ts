@@ -70,9 +70,7 @@ export interface ConfigProblem {
 
 export class ConfigError extends Error {
     constructor(readonly problems: ConfigProblem[]) {
-        super(
-            `invalid stack config:\n${problems.map((p) => `  ${PROJECT_NAME}:${p.key}: ${p.message}`).join("\n")}`,
-        );
+        super(`invalid stack config:\n${problems.map((p) => `  ${PROJECT_NAME}:${p.key}: ${p.message}`).join("\n")}`);
         this.name = "ConfigError";
     }
 }
@@ -83,6 +81,8 @@ export type RawConfig = Record<string, unknown>;
 export interface ConfigContext {
     /** The Pulumi stack name; machine names are scoped by it. */
     stack: string;
+    /** Whether Pulumi holds this key's value encrypted (`pulumi config set --secret`). */
+    isSecret?: (key: string) => boolean;
 }
 
 const SEMVER = /^v\d+\.\d+\.\d+$/;
@@ -91,7 +91,8 @@ const PLAIN_VERSION = /^\d+\.\d+\.\d+$/;
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const NAME_PREFIX = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
 // A container image reference: registry/path[:tag][@digest], lowercase repository.
-const IMAGE_REF = /^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+const IMAGE_REF =
+    /^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 const IMAGE_REPO = /^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 const LIBVIRT_URI = /^(qemu(\+(ssh|libssh|libssh2|tcp|tls|unix|ext))?|test):\/\/[^\s]*\/[^\s]*$/;
 const SSH_PUBLIC_KEY =
@@ -111,7 +112,7 @@ function show(key: string, value: unknown): string {
     if ((CONFIG_SCHEMA as Record<string, { secret?: boolean }>)[key]?.secret) {
         return "[secret]";
     }
-    const text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+    const text = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -250,7 +251,11 @@ function closestKey(unknown: string): string | undefined {
             row[0] = i;
             for (let j = 1; j <= b.length; j++) {
                 const current = row[j];
-                row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+                row[j] = Math.min(
+                    row[j] + 1,
+                    row[j - 1] + 1,
+                    previous + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1),
+                );
                 previous = current;
             }
         }
@@ -272,7 +277,10 @@ function rejectUnknownKeys(raw: RawConfig, c: Collector): void {
     for (const key of Object.keys(raw)) {
         if (!(key in CONFIG_SCHEMA)) {
             const hint = closestKey(key);
-            c.failRule(key, `unknown key${hint ? `; did you mean ${hint}?` : ""} (see the config reference in README.md)`);
+            c.failRule(
+                key,
+                `unknown key${hint ? `; did you mean ${hint}?` : ""} (see the config reference in README.md)`,
+            );
         }
     }
 }
@@ -354,7 +362,12 @@ export function parseLabConfig(raw: RawConfig, context: ConfigContext): LabConfi
     }
 
     const nameServers = c.stringArray("nameServers");
-    if (nameServers && (nameServers.length === 0 || nameServers.length > 3 || !nameServers.every((s) => Address4.isValid(s) && !s.includes("/")))) {
+    if (
+        nameServers &&
+        (nameServers.length === 0 ||
+            nameServers.length > 3 ||
+            !nameServers.every((s) => Address4.isValid(s) && !s.includes("/")))
+    ) {
         c.fail("nameServers", "expected 1 to 3 IPv4 addresses", nameServers);
     }
 
@@ -364,14 +377,26 @@ export function parseLabConfig(raw: RawConfig, context: ConfigContext): LabConfi
     const vmDiskCache = c.oneOf("vmDiskCache", ["unsafe", "none", "writeback", "writethrough", "directsync"] as const);
     const vmGraphics = c.oneOf("vmGraphics", ["vnc", "none"] as const);
     const domainType = c.oneOf("domainType", ["auto", "kvm", "qemu"] as const);
-    const libvirtUri = c.string("libvirtUri", LIBVIRT_URI, "a libvirt URI such as qemu:///system or qemu+ssh://user@host/system");
+    const libvirtUri = c.string(
+        "libvirtUri",
+        LIBVIRT_URI,
+        "a libvirt URI such as qemu:///system or qemu+ssh://user@host/system",
+    );
     const storageDir = c.path("storageDir", true);
     const outputDir = c.path("outputDir", false);
-    const namespace = c.string("namespace", DNS_LABEL, "a Kubernetes namespace name (lowercase letters, digits, '-', at most 63)");
+    const namespace = c.string(
+        "namespace",
+        DNS_LABEL,
+        "a Kubernetes namespace name (lowercase letters, digits, '-', at most 63)",
+    );
     if (namespace && namespace.length > 63) {
         c.fail("namespace", "expected at most 63 characters", namespace);
     }
-    const nodeNamePrefix = c.string("nodeNamePrefix", NAME_PREFIX, "lowercase letters, digits and '-', starting with a letter");
+    const nodeNamePrefix = c.string(
+        "nodeNamePrefix",
+        NAME_PREFIX,
+        "lowercase letters, digits and '-', starting with a letter",
+    );
     if (nodeNamePrefix && hardwareCount !== undefined) {
         const longest = machineName(labName(context.stack), nodeNamePrefix, hardwareCount);
         if (longest.length > 63) {
@@ -382,9 +407,17 @@ export function parseLabConfig(raw: RawConfig, context: ConfigContext): LabConfi
             );
         }
     }
-    const osImageRegistry = c.string("osImageRegistry", IMAGE_REPO, "an image repository without tag, like ghcr.io/org/ubuntu");
+    const osImageRegistry = c.string(
+        "osImageRegistry",
+        IMAGE_REPO,
+        "an image repository without tag, like ghcr.io/org/ubuntu",
+    );
     const osVersion = c.string("osVersion", KUBE_OS_VERSION, "an Ubuntu version without dots, like 2404");
-    const tinkerbellChart = c.string("tinkerbellChart", /^(oci:\/\/[^\s]+|\/[^\s]*|\.{1,2}\/[^\s]*)$/, "an oci:// chart URL or a chart directory path");
+    const tinkerbellChart = c.string(
+        "tinkerbellChart",
+        /^(oci:\/\/[^\s]+|\/[^\s]*|\.{1,2}\/[^\s]*)$/,
+        "an oci:// chart URL or a chart directory path",
+    );
     const captainosImage = c.string("captainosImage", IMAGE_REF, "an image reference");
     const captainosKernelVersion = c.string("captainosKernelVersion", PLAIN_VERSION, "a kernel version like 6.18.16");
     const tinkerbellExtraValues = c.stringArray("tinkerbellExtraValues");
@@ -399,13 +432,24 @@ export function parseLabConfig(raw: RawConfig, context: ConfigContext): LabConfi
     const ciliumVersion = c.string("ciliumVersion", PLAIN_VERSION, "a chart version like 1.17.3");
     const waitForWorkload = c.boolean("waitForWorkload");
     const workloadTimeoutMinutes = c.integer("workloadTimeoutMinutes", 5, 600);
-    const sshPublicKey = c.optionalString("sshPublicKey", SSH_PUBLIC_KEY, "one OpenSSH public key line (ssh-ed25519 AAAA... comment)");
+    const sshPublicKey = c.optionalString(
+        "sshPublicKey",
+        SSH_PUBLIC_KEY,
+        "one OpenSSH public key line (ssh-ed25519 AAAA... comment)",
+    );
     const bmcUsername = c.string("bmcUsername", BMC_USERNAME, "1 to 16 letters, digits, '.', '_' or '-' (IPMI limit)");
     const rawPassword = raw.bmcPassword;
     const passwordIsEncrypted = typeof rawPassword === "object" && rawPassword !== null;
     const bmcPassword = passwordIsEncrypted
         ? undefined
-        : c.optionalString("bmcPassword", BMC_PASSWORD, "8 to 20 printable ASCII characters without spaces (IPMI limit)");
+        : c.optionalString(
+              "bmcPassword",
+              BMC_PASSWORD,
+              "8 to 20 printable ASCII characters without spaces (IPMI limit)",
+          );
+    if (bmcPassword !== undefined && !(context.isSecret?.("bmcPassword") ?? false)) {
+        c.failRule("bmcPassword", "is stored in plaintext; set it with `pulumi config set --secret bmcPassword`");
+    }
     const preflight = c.boolean("preflight");
 
     if (c.problems.length > 0) {

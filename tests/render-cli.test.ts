@@ -1,0 +1,90 @@
+/** `npm run render` as a user runs it: a separate process, exit codes, files written or not. */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PROJECT_DIR } from "./fixtures";
+
+const RENDER = path.join(PROJECT_DIR, "scripts", "render.ts");
+const TS_NODE = require.resolve("ts-node/dist/bin.js");
+
+function render(args: string[]) {
+    const result = spawnSync(process.execPath, [TS_NODE, "--transpile-only", RENDER, ...args], {
+        cwd: PROJECT_DIR,
+        encoding: "utf8",
+        timeout: 60_000,
+    });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+let workDir: string;
+beforeEach(() => {
+    workDir = fs.mkdtempSync(path.join(os.tmpdir(), "render-cli-"));
+});
+afterEach(() => {
+    fs.rmSync(workDir, { recursive: true, force: true });
+});
+
+test("renders the dev stack: exit 0 and a plan.json of the documented shape", () => {
+    const out = path.join(workDir, "out");
+    const result = render(["--stack", "dev", "--out", out]);
+    expect(result.stderr).not.toMatch(/invalid|failed/);
+    expect(result.status).toBe(0);
+    const plan = JSON.parse(fs.readFileSync(path.join(out, "plan.json"), "utf8"));
+    expect(plan.kubernetesVersion).toBe("v1.35.2");
+    expect(plan.nodes).toHaveLength(3);
+    expect(Object.keys(plan.nodes[0]).sort()).toEqual(["bmcPort", "ip", "mac", "name", "role"]);
+    expect(plan.nodes.map((n: { role: string }) => n.role)).toEqual(["control-plane", "worker", "spare"]);
+    expect(Object.keys(plan.network).sort()).toEqual(["bridge", "dockerRange", "gateway", "subnet"]);
+    expect(Object.keys(plan.vips).sort()).toEqual(["artifacts", "controlPlane", "tinkerbell"]);
+    expect(Object.keys(plan.cidrs).sort()).toEqual(["pods", "services"]);
+});
+
+test("--set overrides the stack file with the same keys as pulumi config set", () => {
+    const out = path.join(workDir, "out");
+    const result = render(["--stack", "dev", "--out", out, "--set", "hardwareCount=5", "--set", "workers=3"]);
+    expect(result.status).toBe(0);
+    const plan = JSON.parse(fs.readFileSync(path.join(out, "plan.json"), "utf8"));
+    expect(plan.nodes.map((n: { role: string }) => n.role)).toEqual([
+        "control-plane",
+        "worker",
+        "worker",
+        "worker",
+        "spare",
+    ]);
+});
+
+test("invalid config: exit 1, every problem on stderr, nothing written", () => {
+    const out = path.join(workDir, "out");
+    const result = render(["--out", out, "--set", "hardwareCount=0", "--set", "bootMode=pxe"]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/capt-playground:hardwareCount: got "0"/);
+    expect(result.stderr).toMatch(/capt-playground:bootMode: got "pxe"; allowed values: netboot, isoboot/);
+    expect(fs.existsSync(out)).toBe(false);
+});
+
+test("invalid config leaves an earlier render untouched", () => {
+    const out = path.join(workDir, "out");
+    expect(render(["--out", out]).status).toBe(0);
+    const before = fs.readFileSync(path.join(out, "plan.json"), "utf8");
+    expect(render(["--out", out, "--set", "vmCpus=1"]).status).toBe(1);
+    expect(fs.readFileSync(path.join(out, "plan.json"), "utf8")).toBe(before);
+});
+
+test("usage errors exit 2 without writing", () => {
+    expect(render([]).status).toBe(2);
+    expect(render(["--out"]).status).toBe(2);
+    const bogus = render(["--out", path.join(workDir, "x"), "--frobnicate"]);
+    expect(bogus.status).toBe(2);
+    expect(bogus.stderr).toMatch(/unknown argument "--frobnicate"/);
+    expect(fs.existsSync(path.join(workDir, "x"))).toBe(false);
+});
+
+test("a stack without a file renders the defaults and says so", () => {
+    const out = path.join(workDir, "out");
+    const result = render(["--stack", "scratch", "--out", out]);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(/no Pulumi.scratch.yaml/);
+    const plan = JSON.parse(fs.readFileSync(path.join(out, "plan.json"), "utf8"));
+    expect(plan.nodes[0].name).toBe("capt-scratch-node1");
+});
