@@ -203,6 +203,12 @@ export const CONFIG_SCHEMA = {
         description: "Cilium Helm chart version when cni is cilium.",
         default: "1.17.3",
     },
+    kubeRouterManifest: {
+        type: "string",
+        description: "kube-router manifest URL when cni is kube-router (replace master with a release tag to pin it).",
+        default:
+            "https://raw.githubusercontent.com/cloudnativelabs/kube-router/master/daemonset/kubeadm-kuberouter.yaml",
+    },
     waitForWorkload: {
         type: "boolean",
         description:

@@ -54,6 +54,7 @@ export interface LabConfig {
     vbmcImage: string;
     cni: Cni;
     ciliumVersion: string;
+    kubeRouterManifest: string;
     waitForWorkload: boolean;
     workloadTimeoutMinutes: number;
     sshPublicKey?: string;
@@ -430,6 +431,11 @@ export function parseLabConfig(raw: RawConfig, context: ConfigContext): LabConfi
     const vbmcImage = c.string("vbmcImage", IMAGE_REF, "an image reference");
     const cni = c.oneOf("cni", ["cilium", "kube-router", "none"] as const);
     const ciliumVersion = c.string("ciliumVersion", PLAIN_VERSION, "a chart version like 1.17.3");
+    const kubeRouterManifest = c.string(
+        "kubeRouterManifest",
+        /^https:\/\/[^\s]+\.ya?ml$/,
+        "an https:// URL of a YAML manifest",
+    );
     const waitForWorkload = c.boolean("waitForWorkload");
     const workloadTimeoutMinutes = c.integer("workloadTimeoutMinutes", 5, 600);
     const sshPublicKey = c.optionalString(
@@ -494,6 +500,7 @@ export function parseLabConfig(raw: RawConfig, context: ConfigContext): LabConfi
         vbmcImage: vbmcImage!,
         cni: cni!,
         ciliumVersion: ciliumVersion!,
+        kubeRouterManifest: kubeRouterManifest!,
         waitForWorkload: waitForWorkload!,
         workloadTimeoutMinutes: workloadTimeoutMinutes!,
         sshPublicKey,

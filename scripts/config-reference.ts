@@ -1,10 +1,12 @@
 /**
- * Regenerates the README's config reference table from lib/config-schema.ts:
+ * Regenerates the README's config reference table and Pulumi.yaml's `config:` block from
+ * lib/config-schema.ts:
  *   npx ts-node --transpile-only scripts/config-reference.ts --write
- * Without --write it prints the table. A test fails when README.md is out of date.
+ * Without --write it prints the table. Tests fail when either file is out of date.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { stringify } from "yaml";
 import { CONFIG_SCHEMA } from "../lib/config-schema";
 
 export const START_MARKER = "<!-- config-reference:start -->";
@@ -34,10 +36,31 @@ export function withReference(readme: string): string {
     return `${readme.slice(0, start + START_MARKER.length)}\n${configReferenceTable()}\n${readme.slice(end)}`;
 }
 
+/** Pulumi.yaml with its trailing `config:` block regenerated (it must be the file's last key). */
+export function withConfigBlock(projectFile: string): string {
+    const at = projectFile.search(/^config:/m);
+    const head = at < 0 ? projectFile : projectFile.slice(0, at);
+    const config = Object.fromEntries(
+        Object.entries(CONFIG_SCHEMA).map(([key, spec]) => [
+            key,
+            {
+                type: spec.type,
+                description: spec.description,
+                ...(spec.type === "array" ? { items: { type: "string" } } : {}),
+                default: spec.default,
+            },
+        ]),
+    );
+    return `${head}${stringify({ config }, { lineWidth: 0 })}`;
+}
+
 if (require.main === module) {
-    const readmePath = path.resolve(__dirname, "..", "README.md");
+    const root = path.resolve(__dirname, "..");
+    const readmePath = path.join(root, "README.md");
+    const projectPath = path.join(root, "Pulumi.yaml");
     if (process.argv.includes("--write")) {
         fs.writeFileSync(readmePath, withReference(fs.readFileSync(readmePath, "utf8")));
+        fs.writeFileSync(projectPath, withConfigBlock(fs.readFileSync(projectPath, "utf8")));
     } else {
         process.stdout.write(`${configReferenceTable()}\n`);
     }

@@ -3,13 +3,17 @@
  * where (and whether) to write; tests compare these strings directly.
  */
 import { LabConfig } from "../config";
+import { addDomainXmlFiles } from "../libvirt/render";
 import { LabPlan, planSummary } from "../plan";
+import { renderKubernetesFiles } from "./lab-files";
 
 export type RenderedFiles = Map<string, string>;
 
 export function renderLabFiles(config: LabConfig, plan: LabPlan): RenderedFiles {
     const files: RenderedFiles = new Map();
     files.set("plan.json", `${JSON.stringify(planSummary(plan), null, 2)}\n`);
+    addDomainXmlFiles(files, config, plan);
+    renderKubernetesFiles(config, plan, files);
     void config;
     return files;
 }

@@ -1,0 +1,55 @@
+/**
+ * Tinkerbell Hardware, one per machine: what Smee hands out by DHCP and what CAPT selects for a
+ * machine template (by the role label).
+ */
+import { LabConfig } from "../config";
+import { LabPlan, MachineRole, PlannedMachine } from "../plan";
+import { KubeObject } from "./kube-object";
+import { OSIE_ARCH } from "./tinkerbell-values";
+
+/** The label machine templates select Hardware by. */
+export const ROLE_LABEL = "tinkerbell.org/role";
+
+/** The VMs' virtio disk; the provisioning workflow writes the OS image to it. */
+export const MACHINE_DISK = "/dev/vda";
+
+/**
+ * Longest lease DHCP allows short of "infinite" (2^32 - 1). The addresses are reservations, so
+ * a renewal would only be noise.
+ */
+export const LEASE_TIME_SECONDS = 4294967294;
+
+export function roleSelector(role: MachineRole): Record<string, string> {
+    return { [ROLE_LABEL]: role };
+}
+
+export function hardware(config: LabConfig, plan: LabPlan, machine: PlannedMachine): KubeObject {
+    return {
+        apiVersion: "tinkerbell.org/v1alpha1",
+        kind: "Hardware",
+        metadata: { name: machine.name, namespace: config.namespace, labels: roleSelector(machine.role) },
+        spec: {
+            // CAPT honours bootOptions (power and one-time boot through Rufio) only with a bmcRef.
+            bmcRef: { apiGroup: "bmc.tinkerbell.org", kind: "Machine", name: machine.name },
+            disks: [{ device: MACHINE_DISK }],
+            interfaces: [
+                {
+                    dhcp: {
+                        arch: OSIE_ARCH,
+                        hostname: machine.name,
+                        ip: { address: machine.ip, netmask: plan.network.netmask, gateway: plan.network.gateway },
+                        lease_time: LEASE_TIME_SECONDS,
+                        mac: machine.mac,
+                        name_servers: [...config.nameServers],
+                        uefi: true,
+                    },
+                    netboot: { allowPXE: true, allowWorkflow: true },
+                },
+            ],
+            metadata: {
+                // CAPT uses the instance id as the workflow's worker (agent) id; the agent reports its MAC.
+                instance: { hostname: machine.name, id: machine.mac },
+            },
+        },
+    };
+}

@@ -1,0 +1,120 @@
+/**
+ * `path=value` strings applied to a values object the way `helm --set` applies them, so a user's
+ * tinkerbellExtraValues mean what they would mean on a helm command line.
+ *
+ * Supported: dotted keys, one list index per key (`a.b[0].c=x`), typed scalars (true/false,
+ * null, integers), and `{a,b}` lists. Unlike a helm command line, each string is one assignment:
+ * a comma outside braces is part of the value, not a separator.
+ */
+
+export type HelmValues = { [key: string]: unknown };
+
+type PathStep = { key: string } | { index: number };
+
+const SEGMENT = /^([A-Za-z0-9_-]+)(?:\[(\d+)\])?$/;
+
+/** `a.b[2].c` -> key a, key b, index 2, key c. */
+export function parseValuePath(path: string): PathStep[] {
+    const steps: PathStep[] = [];
+    for (const segment of path.split(".")) {
+        const match = SEGMENT.exec(segment);
+        if (!match) {
+            throw new Error(`invalid value path ${JSON.stringify(path)}: bad segment ${JSON.stringify(segment)}`);
+        }
+        steps.push({ key: match[1] });
+        if (match[2] !== undefined) {
+            steps.push({ index: Number(match[2]) });
+        }
+    }
+    return steps;
+}
+
+/** Scalar typing as helm --set does it: booleans, null, integers without a leading zero; else a string. */
+export function typedScalar(text: string): unknown {
+    const lower = text.toLowerCase();
+    if (lower === "true" || lower === "false") {
+        return lower === "true";
+    }
+    if (lower === "null") {
+        return null;
+    }
+    if (text === "0") {
+        return 0;
+    }
+    if (/^[-+]?[1-9]\d*$/.test(text)) {
+        const n = Number(text);
+        // Beyond 2^53 a JS number would silently change the value; keep the text instead.
+        return Number.isSafeInteger(n) ? n : text;
+    }
+    return text;
+}
+
+export function typedValue(text: string): unknown {
+    if (text.startsWith("{") && text.endsWith("}")) {
+        const inner = text.slice(1, -1);
+        return inner === "" ? [] : inner.split(",").map(typedScalar);
+    }
+    return typedScalar(text);
+}
+
+function isPlainObject(value: unknown): value is HelmValues {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function containerFor(next: PathStep): HelmValues | unknown[] {
+    return "index" in next ? [] : {};
+}
+
+/** Set one value in place, creating (or replacing scalars with) maps and lists along the path. */
+function setPath(root: HelmValues, steps: PathStep[], value: unknown): void {
+    let node: HelmValues | unknown[] = root;
+    for (let i = 0; i < steps.length; i++) {
+        const step = steps[i];
+        const last = i === steps.length - 1;
+        if ("key" in step) {
+            const map = node as HelmValues;
+            if (last) {
+                map[step.key] = value;
+                return;
+            }
+            const wanted = steps[i + 1];
+            const existing = map[step.key];
+            const fits = "index" in wanted ? Array.isArray(existing) : isPlainObject(existing);
+            map[step.key] = fits ? existing : containerFor(wanted);
+            node = map[step.key] as HelmValues | unknown[];
+        } else {
+            const list = node as unknown[];
+            while (list.length <= step.index) {
+                list.push(null);
+            }
+            if (last) {
+                list[step.index] = value;
+                return;
+            }
+            const wanted = steps[i + 1];
+            const existing = list[step.index];
+            const fits = "index" in wanted ? Array.isArray(existing) : isPlainObject(existing);
+            list[step.index] = fits ? existing : containerFor(wanted);
+            node = list[step.index] as HelmValues | unknown[];
+        }
+    }
+}
+
+/** Parse one `path=value` string. */
+export function parseSetValue(assignment: string): { steps: PathStep[]; value: unknown } {
+    const eq = assignment.indexOf("=");
+    if (eq <= 0) {
+        throw new Error(`invalid value ${JSON.stringify(assignment)}: expected path=value`);
+    }
+    return { steps: parseValuePath(assignment.slice(0, eq)), value: typedValue(assignment.slice(eq + 1)) };
+}
+
+/** A deep copy of `base` with every assignment applied in order (later ones win). */
+export function applySetValues(base: HelmValues, assignments: readonly string[]): HelmValues {
+    const result = structuredClone(base);
+    for (const assignment of assignments) {
+        const { steps, value } = parseSetValue(assignment);
+        setPath(result, steps, value);
+    }
+    return result;
+}

@@ -1,0 +1,45 @@
+/** What the user reads after `up`: where things are and how to watch provisioning. */
+import * as path from "node:path";
+import { LabConfig } from "../config";
+import { LabPlan } from "../plan";
+import { TINKERBELL_HTTP_PORT } from "./tinkerbell-values";
+
+export interface LabFiles {
+    kindKubeconfig: string;
+    workloadKubeconfig: string;
+    sshPrivateKey?: string;
+}
+
+export function labFiles(plan: LabPlan, config: Pick<LabConfig, "sshPublicKey">): LabFiles {
+    return {
+        kindKubeconfig: path.join(plan.outputDir, "kind.kubeconfig"),
+        workloadKubeconfig: path.join(plan.outputDir, `${plan.labName}.kubeconfig`),
+        sshPrivateKey: config.sshPublicKey ? undefined : path.join(plan.outputDir, "ssh", "id_ed25519"),
+    };
+}
+
+export function tinkerbellUiUrl(plan: LabPlan): string {
+    return `http://${plan.vips.tinkerbell}:${TINKERBELL_HTTP_PORT}`;
+}
+
+export function nextSteps(config: LabConfig, plan: LabPlan): string[] {
+    const files = labFiles(plan, config);
+    const ns = config.namespace;
+    const mgmt = `KUBECONFIG=${files.kindKubeconfig}`;
+    const steps = [
+        `Tinkerbell UI: ${tinkerbellUiUrl(plan)}`,
+        `Watch provisioning: ${mgmt} kubectl get workflows,jobs.bmc.tinkerbell.org -n ${ns} -w`,
+        `Cluster API view: ${mgmt} clusterctl describe cluster ${plan.labName} -n ${ns}`,
+        `Machine consoles: ${plan.libvirt.storageDir}/<machine>.console.log (virsh -c ${plan.libvirt.uri} console <machine>)`,
+        `Workload cluster: KUBECONFIG=${files.workloadKubeconfig} kubectl get nodes -o wide`,
+    ];
+    if (files.sshPrivateKey) {
+        steps.push(`SSH to a machine: ssh -i ${files.sshPrivateKey} tink@<machine ip>`);
+    }
+    if (!config.waitForWorkload) {
+        steps.push(
+            `waitForWorkload is false: fetch the workload kubeconfig yourself with ${mgmt} clusterctl get kubeconfig ${plan.labName} -n ${ns}`,
+        );
+    }
+    return steps;
+}

@@ -1,0 +1,62 @@
+/**
+ * Values of the Tinkerbell Helm chart. Every address comes from the plan: the chart's services
+ * get their load-balancer IPs from publicIP and artifactsFileServer, and trustedProxies is the KinD
+ * pod subnet the lab sets itself (so it is known before the cluster exists).
+ */
+import { LabConfig } from "../config";
+import { LabPlan } from "../plan";
+import { HelmValues, applySetValues } from "./helm-set";
+import { toYaml } from "./kube-object";
+
+/** Port of the chart's OSIE (artifacts) file server. */
+export const ARTIFACTS_PORT = 7173;
+/** The chart's unified HTTP port: iPXE scripts, metadata (Tootles), ISO patching, UI. */
+export const TINKERBELL_HTTP_PORT = 7080;
+/** The only architecture the lab's VMs use (CaptainOS names artifacts with it). */
+export const OSIE_ARCH = "x86_64";
+
+export function artifactsFileServerUrl(plan: LabPlan): string {
+    return `http://${plan.vips.artifacts}:${ARTIFACTS_PORT}`;
+}
+
+/**
+ * Smee settings per boot mode. netboot: the iPXE script must name CaptainOS's kernel and initrd
+ * (Smee appends `-<arch>`; the chart's defaults are HookOS names, which 404 against CaptainOS).
+ * isoboot: no DHCP from Smee, and the ISO it patches per machine is CaptainOS's.
+ */
+function smeeValues(config: LabConfig, plan: LabPlan): HelmValues {
+    const kernel = config.captainosKernelVersion;
+    if (config.bootMode === "netboot") {
+        return { ipxeHttpScriptKernelName: `vmlinuz-${kernel}`, ipxeHttpScriptInitrdName: `initramfs-${kernel}` };
+    }
+    return {
+        dhcpEnabled: false,
+        isoUpstreamURL: `${artifactsFileServerUrl(plan)}/captainos-${kernel}-${OSIE_ARCH}.iso`,
+    };
+}
+
+/** The lab's own values, before the user's tinkerbellExtraValues. */
+export function baseTinkerbellValues(config: LabConfig, plan: LabPlan): HelmValues {
+    return {
+        publicIP: plan.vips.tinkerbell,
+        trustedProxies: [plan.kind.podSubnet],
+        artifactsFileServer: artifactsFileServerUrl(plan),
+        optional: { captainos: { enabled: true, image: config.captainosImage } },
+        deployment: {
+            envs: {
+                smee: smeeValues(config, plan),
+                // A lab UI nobody should have to log in to; it is reachable only on the lab network.
+                ui: { enableAutoLogin: true },
+            },
+        },
+    };
+}
+
+/** The values the Tinkerbell Helm release takes: the lab's values with tinkerbellExtraValues applied last. */
+export function tinkerbellValues(config: LabConfig, plan: LabPlan): HelmValues {
+    return applySetValues(baseTinkerbellValues(config, plan), config.tinkerbellExtraValues);
+}
+
+export function tinkerbellValuesYaml(config: LabConfig, plan: LabPlan): string {
+    return toYaml(tinkerbellValues(config, plan));
+}
