@@ -1,0 +1,901 @@
+/**
+ * Preflight: can this host run the lab? Pure: judges facts that lib/host-facts.ts gathered (or a
+ * test made up), so every verdict is testable without docker, libvirt or root.
+ *
+ * Every finding names what was looked at, what was found and, when something is wrong, the exact
+ * command or setting that fixes it. `error` means `pulumi up` would fail or produce a broken lab;
+ * `warning` means the lab works but slowly, partly, or only with luck.
+ */
+import { Address4 } from "ip-address";
+import { LabConfig } from "./config";
+import { LabPlan } from "./plan";
+
+/** A fact read from the host, or why it could not be read. */
+export type Probe<T> = { value: T } | ProbeFailure;
+
+export interface ProbeFailure {
+    /** What went wrong, usually the probe's stderr (e.g. "Cannot connect to the Docker daemon ..."). */
+    error: string;
+    /** The program the probe runs is not installed (ENOENT). */
+    notInstalled?: boolean;
+}
+
+export interface DockerNetworkFact {
+    name: string;
+    /** IPAM subnets; IPv6 entries are ignored by the checks. */
+    subnets: string[];
+}
+
+export interface RouteFact {
+    /** `default`, a CIDR, or a bare address (a host route), as `ip -j route` prints it. */
+    dst: string;
+    dev?: string;
+}
+
+/** Access of the current user to /dev/kvm. */
+export type KvmDeviceAccess = "read-write" | "missing" | "no-access";
+
+/** State of `net.bridge.bridge-nf-call-iptables`; `not-loaded` when br_netfilter is not loaded. */
+export type BridgeNetfilter = "on" | "off" | "not-loaded";
+
+/** The parts of /etc/docker/daemon.json the checks read; `{}` when the file does not exist. */
+export interface DockerDaemonConfig {
+    dns?: string[];
+    iptables?: boolean;
+}
+
+export interface HostFacts {
+    /** Node's `process.arch` (x64, arm64, ...), for download links. */
+    arch: string;
+    /** `docker version --format {{.Server.Version}}`; fails when the daemon is unreachable. */
+    dockerServerVersion: Probe<string>;
+    dockerDaemonConfig: Probe<DockerDaemonConfig>;
+    dockerNetworks: Probe<DockerNetworkFact[]>;
+    /** Output of `kind version`, e.g. "kind v0.31.0 go1.25.5 linux/amd64". */
+    kindVersion: Probe<string>;
+    /** Output of `clusterctl version -o short`, e.g. "v1.12.5". */
+    clusterctlVersion: Probe<string>;
+    /** Output of `virsh -c <uri> version`. */
+    libvirtVersion: Probe<string>;
+    /** XML of `virsh -c <uri> domcapabilities --machine q35`. */
+    libvirtDomainCapabilities: Probe<string>;
+    /** UEFI firmware images and QEMU firmware descriptors found on this host's disk. */
+    firmwareFiles: string[];
+    kvmDevice: Probe<KvmDeviceAccess>;
+    /** Output of `iptables -S` (the filter table); usually fails without root. */
+    iptablesRules: Probe<string>;
+    bridgeNetfilter: Probe<BridgeNetfilter>;
+    routes: Probe<RouteFact[]>;
+    /** `nameserver` entries of /etc/resolv.conf. */
+    resolvConfNameservers: Probe<string[]>;
+    cpuCount: number;
+    memory: Probe<{ availableBytes: number; totalBytes: number }>;
+    /** Free space at the nearest existing ancestor of the stack's storage directory. */
+    storage: Probe<{ path: string; freeBytes: number }>;
+}
+
+export type FindingStatus = "ok" | "warning" | "error";
+
+export interface Finding {
+    check: string;
+    status: FindingStatus;
+    message: string;
+    fix?: string;
+}
+
+/** kind v0.31.0 is the first release whose node images run Kubernetes 1.35. */
+export const MIN_KIND_VERSION = "v0.31.0";
+export const MIN_DOCKER_VERSION = "24.0.0";
+/** Memory the KinD management cluster (Tinkerbell, Cluster API, CAPT) needs on top of the machines. */
+export const KIND_MEMORY_GIB = 4;
+/** Disk beyond the machines' own disks: console logs, ISOs, and room for the filesystem to breathe. */
+export const STORAGE_ALLOWANCE_GIB = 10;
+
+const GIB = 1024 ** 3;
+const MIB = 1024 ** 2;
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+function succeeded<T>(probe: Probe<T>): probe is { value: T } {
+    return "value" in probe;
+}
+
+function firstLine(text: string): string {
+    return text.trim().split("\n")[0]?.trim() ?? "";
+}
+
+function gib(bytes: number): string {
+    return `${(bytes / GIB).toFixed(1)} GiB`;
+}
+
+type Version = [number, number, number];
+
+/** The first `[v]X.Y[.Z]` in a tool's output; pre-release and build suffixes are ignored. */
+export function parseVersion(text: string): Version | undefined {
+    const match = /v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(text);
+    return match ? [Number(match[1]), Number(match[2]), Number(match[3] ?? 0)] : undefined;
+}
+
+export function compareVersions(a: Version, b: Version): number {
+    return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+}
+
+function versionText(version: Version): string {
+    return version.join(".");
+}
+
+/** Release asset suffix for this machine: kind-linux-amd64, clusterctl-linux-arm64, ... */
+function linuxAsset(arch: string): string {
+    return `linux-${arch === "x64" ? "amd64" : arch}`;
+}
+
+/** Mirrors providers/libvirt/host.ts: a URI without a host part talks to this machine. */
+export function isLocalLibvirtUri(uri: string): boolean {
+    return /^[a-z0-9+]+:\/\/\//.test(uri);
+}
+
+function ownNetworkExists(plan: LabPlan, facts: HostFacts): boolean {
+    return succeeded(facts.dockerNetworks) && facts.dockerNetworks.value.some((n) => n.name === plan.network.name);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tools
+
+function checkDocker(facts: HostFacts): Finding {
+    const check = "docker";
+    const probe = facts.dockerServerVersion;
+    if (!succeeded(probe)) {
+        if (probe.notInstalled) {
+            return {
+                check,
+                status: "error",
+                message: "docker is not installed",
+                fix: "install Docker Engine 24 or newer: https://docs.docker.com/engine/install/",
+            };
+        }
+        const permissionDenied = /permission denied/i.test(probe.error);
+        return {
+            check,
+            status: "error",
+            message: `the docker daemon is not reachable: ${firstLine(probe.error)}`,
+            fix: permissionDenied
+                ? "let your user talk to docker: sudo usermod -aG docker $USER, then log out and in again"
+                : "start the docker daemon: sudo systemctl enable --now docker",
+        };
+    }
+    const version = parseVersion(probe.value);
+    if (!version) {
+        return {
+            check,
+            status: "warning",
+            message: `could not read the docker daemon's version from ${JSON.stringify(firstLine(probe.value))}`,
+            fix: "make sure `docker version` shows a Server section with Docker Engine 24 or newer",
+        };
+    }
+    if (compareVersions(version, parseVersion(MIN_DOCKER_VERSION)!) < 0) {
+        return {
+            check,
+            status: "error",
+            message: `Docker Engine ${versionText(version)} is too old; the lab needs 24 or newer`,
+            fix: "upgrade Docker Engine: https://docs.docker.com/engine/install/",
+        };
+    }
+    return { check, status: "ok", message: `Docker Engine ${versionText(version)} is running` };
+}
+
+/** A required command-line tool at or above a minimum version. */
+function checkToolVersion(
+    check: string,
+    probe: Probe<string>,
+    minimum: string,
+    why: string,
+    downloadUrl: string,
+): Finding {
+    const install = `download ${downloadUrl}, make it executable and put it on your PATH (e.g. ~/.local/bin/${check})`;
+    if (!succeeded(probe)) {
+        return probe.notInstalled
+            ? { check, status: "error", message: `${check} is not installed; ${why}`, fix: install }
+            : {
+                  check,
+                  status: "error",
+                  message: `\`${check} version\` failed: ${firstLine(probe.error)}`,
+                  fix: `reinstall ${check} ${minimum} or newer: ${install}`,
+              };
+    }
+    const found = parseVersion(probe.value);
+    if (!found) {
+        return {
+            check,
+            status: "warning",
+            message: `could not read a version from \`${check} version\`: ${JSON.stringify(firstLine(probe.value))}`,
+            fix: `use a released ${check} ${minimum} or newer: ${install}`,
+        };
+    }
+    if (compareVersions(found, parseVersion(minimum)!) < 0) {
+        return {
+            check,
+            status: "error",
+            message: `${check} v${versionText(found)} is too old; ${why}`,
+            fix: `upgrade to ${minimum} or newer: ${install}`,
+        };
+    }
+    return { check, status: "ok", message: `${check} v${versionText(found)} (>= ${minimum})` };
+}
+
+function checkKind(facts: HostFacts): Finding {
+    const url = `https://github.com/kubernetes-sigs/kind/releases/download/${MIN_KIND_VERSION}/kind-${linuxAsset(facts.arch)}`;
+    return checkToolVersion(
+        "kind",
+        facts.kindVersion,
+        MIN_KIND_VERSION,
+        `the lab needs ${MIN_KIND_VERSION} or newer for Kubernetes 1.35 node images`,
+        url,
+    );
+}
+
+function checkClusterctl(config: LabConfig, facts: HostFacts): Finding {
+    const minimum = config.clusterctlVersion;
+    const url = `https://github.com/kubernetes-sigs/cluster-api/releases/download/${minimum}/clusterctl-${linuxAsset(facts.arch)}`;
+    return checkToolVersion(
+        "clusterctl",
+        facts.clusterctlVersion,
+        minimum,
+        `the lab installs Cluster API with clusterctl ${minimum} or newer (config key clusterctlVersion)`,
+        url,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// libvirt, firmware, KVM
+
+function checkLibvirt(config: LabConfig, facts: HostFacts): Finding {
+    const check = "libvirt";
+    const uri = config.libvirtUri;
+    const probe = facts.libvirtVersion;
+    if (succeeded(probe)) {
+        const library = /Using library: libvirt (\S+)/.exec(probe.value)?.[1];
+        return { check, status: "ok", message: `libvirtd answers at ${uri}${library ? ` (libvirt ${library})` : ""}` };
+    }
+    if (probe.notInstalled) {
+        return {
+            check,
+            status: "error",
+            message: "virsh is not installed",
+            fix: "install libvirt: sudo apt install libvirt-daemon-system libvirt-clients qemu-system-x86 (Debian/Ubuntu) or sudo dnf install libvirt qemu-kvm (Fedora)",
+        };
+    }
+    const permissionDenied = /permission denied|authentication (failed|unavailable)/i.test(probe.error);
+    return {
+        check,
+        status: "error",
+        message: `libvirtd is not reachable at ${uri}: ${firstLine(probe.error)}`,
+        fix: permissionDenied
+            ? "let your user manage libvirt: sudo usermod -aG libvirt $USER, then log out and in again"
+            : `start libvirtd (sudo systemctl enable --now libvirtd) and check that \`virsh -c ${uri} version\` works`,
+    };
+}
+
+/** The `<value>`s inside the first `<tag name='name'>...</tag>` (or `<tag ...>` when name is omitted). */
+function xmlValues(xml: string, tag: string, name?: string): string[] | undefined {
+    const open = name ? `<${tag}\\s+name=['"]${name}['"][^>]*>` : `<${tag}\\b[^>]*>`;
+    const block = new RegExp(`${open}([\\s\\S]*?)</${tag}>`).exec(xml);
+    if (!block) {
+        return undefined;
+    }
+    return [...block[1].matchAll(/<value>([^<]*)<\/value>/g)].map((m) => m[1].trim());
+}
+
+/**
+ * The domains use libvirt's firmware auto-selection (`<os firmware='efi'>`), which works when the
+ * domain capabilities list `efi` in the firmware enum. Libvirt too old for that enum still lists
+ * loader images, which is the best remaining sign.
+ */
+export function domainCapabilitiesOfferEfi(xml: string): boolean {
+    const os = /<os\b[^>]*>([\s\S]*?)<\/os>/.exec(xml)?.[1] ?? "";
+    const firmware = xmlValues(os, "enum", "firmware");
+    if (firmware !== undefined) {
+        return firmware.includes("efi");
+    }
+    const loaderBlock = /<loader\b[^>]*>([\s\S]*?)<\/loader>/.exec(os)?.[1] ?? "";
+    return /<value>\s*\//.test(loaderBlock);
+}
+
+function checkFirmware(facts: HostFacts): Finding {
+    const check = "firmware";
+    const fix =
+        "install UEFI firmware for QEMU: sudo apt install ovmf (Debian/Ubuntu) or sudo dnf install edk2-ovmf (Fedora), then restart libvirtd";
+    const caps = facts.libvirtDomainCapabilities;
+    if (succeeded(caps)) {
+        return domainCapabilitiesOfferEfi(caps.value)
+            ? { check, status: "ok", message: "libvirt offers UEFI firmware for q35 machines" }
+            : { check, status: "error", message: "libvirt lists no UEFI firmware for q35 machines", fix };
+    }
+    // libvirt could not be asked (reported by the libvirt check); judge from the files on disk.
+    if (facts.firmwareFiles.length > 0) {
+        return {
+            check,
+            status: "ok",
+            message: `UEFI firmware found on disk (${facts.firmwareFiles[0]}); libvirt itself could not be asked`,
+        };
+    }
+    return {
+        check,
+        status: "error",
+        message: `no UEFI firmware found: libvirt could not be asked (${firstLine(caps.error)}) and no OVMF files exist`,
+        fix,
+    };
+}
+
+/** What libvirt's domain capabilities say about KVM, or undefined when libvirt could not be asked. */
+function libvirtOffersKvm(facts: HostFacts): boolean | undefined {
+    const caps = facts.libvirtDomainCapabilities;
+    // Without --virttype, libvirt answers for kvm when it can run KVM guests and for qemu otherwise.
+    return succeeded(caps) ? /<domain>\s*kvm\s*<\/domain>/.test(caps.value) : undefined;
+}
+
+/**
+ * Why KVM cannot be used; "usable" when it can, "unknown" when nothing tells. Follows
+ * providers/libvirt/host.ts, which resolves `domainType: auto`: a local /dev/kvm must exist, and
+ * libvirt's own answer wins (with qemu:///system it is libvirt's QEMU user, not you, that opens
+ * /dev/kvm). Only when libvirt cannot be asked does the current user's access decide.
+ */
+function kvmProblem(config: LabConfig, facts: HostFacts): { reason: string; fix: string } | "usable" | "unknown" {
+    const device = facts.kvmDevice;
+    const local = isLocalLibvirtUri(config.libvirtUri);
+    const enable =
+        "enable virtualization (VT-x/AMD-V) in the firmware setup and load kvm_intel or kvm_amd; inside a VM, enable nested virtualization";
+    if (local && succeeded(device) && device.value === "missing") {
+        return { reason: "/dev/kvm does not exist", fix: enable };
+    }
+    const libvirtSays = libvirtOffersKvm(facts);
+    if (libvirtSays === true) {
+        return "usable";
+    }
+    if (libvirtSays === false) {
+        return {
+            reason: `libvirt at ${config.libvirtUri} cannot run KVM guests`,
+            fix: local ? `${enable}; check that libvirt's QEMU user is in the kvm group` : enable,
+        };
+    }
+    if (!local) {
+        return "unknown"; // remote libvirt that could not be asked: the libvirt check reports it
+    }
+    if (!succeeded(device)) {
+        return { reason: `/dev/kvm could not be checked (${firstLine(device.error)})`, fix: enable };
+    }
+    if (device.value === "no-access") {
+        return {
+            reason: "you cannot read and write /dev/kvm",
+            fix: "sudo usermod -aG kvm $USER, then log out and in again",
+        };
+    }
+    return "usable";
+}
+
+function checkKvm(config: LabConfig, facts: HostFacts): Finding {
+    const check = "kvm";
+    if (config.domainType === "qemu") {
+        return { check, status: "ok", message: "not used: domainType is qemu (software emulation)" };
+    }
+    const problem = kvmProblem(config, facts);
+    if (problem === "usable") {
+        return { check, status: "ok", message: "KVM is usable; the machines run hardware-accelerated" };
+    }
+    if (problem === "unknown") {
+        return { check, status: "ok", message: `not checked: libvirt at ${config.libvirtUri} could not be asked` };
+    }
+    if (config.domainType === "kvm") {
+        return {
+            check,
+            status: "error",
+            message: `domainType is kvm but KVM is not usable: ${problem.reason}`,
+            fix: `${problem.fix}; or set domainType to auto or qemu (slow software emulation)`,
+        };
+    }
+    return {
+        check,
+        status: "warning",
+        message: `KVM is not usable (${problem.reason}): the machines fall back to qemu/TCG emulation, which is slow`,
+        fix: `${problem.fix}; or set domainType to qemu to accept emulation`,
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The docker FORWARD trap
+
+interface IptablesRule {
+    chain: string;
+    /** The rule as `iptables -S` printed it, for messages. */
+    text: string;
+    tokens: string[];
+}
+
+interface IptablesRuleSet {
+    policies: Map<string, string>;
+    chains: Map<string, IptablesRule[]>;
+}
+
+function tokenize(line: string): string[] {
+    return [...line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
+}
+
+export function parseIptablesRules(text: string): IptablesRuleSet {
+    const rules: IptablesRuleSet = { policies: new Map(), chains: new Map() };
+    for (const line of text.split("\n")) {
+        const tokens = tokenize(line.trim());
+        const [verb, chain] = tokens;
+        if (!chain) {
+            continue;
+        }
+        if (!rules.chains.has(chain)) {
+            rules.chains.set(chain, []);
+        }
+        if (verb === "-P" && tokens[2]) {
+            rules.policies.set(chain, tokens[2]);
+        } else if (verb === "-A") {
+            rules.chains.get(chain)!.push({ chain, text: line.trim(), tokens: tokens.slice(2) });
+        }
+    }
+    return rules;
+}
+
+/** A packet class: every packet between two ports of the stack's bridge, inside its subnet. */
+interface Traffic {
+    inInterface: string;
+    outInterface: string;
+    subnet: Address4;
+}
+
+/** Does a rule match all of this traffic, none of it, or only some (conntrack state, ports, ...)? */
+type Match = "all" | "none" | "some";
+
+function interfaceMatches(pattern: string, name: string): boolean {
+    return pattern.endsWith("+") ? name.startsWith(pattern.slice(0, -1)) : pattern === name;
+}
+
+function addressMatch(cidr: string, subnet: Address4): Match {
+    if (!Address4.isValid(cidr)) {
+        return "some";
+    }
+    const address = new Address4(cidr.includes("/") ? cidr : `${cidr}/32`);
+    if (subnet.isInSubnet(address)) {
+        return "all";
+    }
+    return address.isInSubnet(subnet) ? "some" : "none";
+}
+
+function negate(match: Match, negated: boolean): Match {
+    if (!negated || match === "some") {
+        return match;
+    }
+    return match === "all" ? "none" : "all";
+}
+
+/** How a rule's match part applies to the traffic, and where it sends matching packets. */
+function classifyRule(rule: IptablesRule, traffic: Traffic): { match: Match; target?: string; goto: boolean } {
+    const conditions: Match[] = [];
+    let target: string | undefined;
+    let goto = false;
+    let negated = false;
+    const tokens = rule.tokens;
+    for (let i = 0; i < tokens.length && target === undefined; i++) {
+        const token = tokens[i];
+        const value = tokens[i + 1] ?? "";
+        if (token === "!") {
+            negated = true;
+            continue;
+        }
+        if (token === "-j" || token === "-g") {
+            target = value;
+            goto = token === "-g";
+        } else if (token === "-i" || token === "-o") {
+            const name = token === "-i" ? traffic.inInterface : traffic.outInterface;
+            conditions.push(negate(interfaceMatches(value, name) ? "all" : "none", negated));
+            i++;
+        } else if (token === "-s" || token === "-d") {
+            conditions.push(negate(addressMatch(value, traffic.subnet), negated));
+            i++;
+        } else if (token === "-p") {
+            conditions.push(negate(value === "all" ? "all" : "some", negated));
+            i++;
+        } else if (token === "--physdev-is-bridged") {
+            conditions.push(negate("all", negated));
+        } else if (token === "-m" || token === "--comment") {
+            i++; // a match module's name or a comment: no condition by itself
+        } else if (token.startsWith("-")) {
+            // Any other match option (conntrack state, ports, marks, ...) applies to some packets only.
+            conditions.push("some");
+            while (tokens[i + 1] !== undefined && !tokens[i + 1].startsWith("-") && tokens[i + 1] !== "!") {
+                i++;
+            }
+        }
+        negated = false;
+    }
+    const match = conditions.includes("none") ? "none" : conditions.includes("some") ? "some" : "all";
+    return { match, target, goto };
+}
+
+type Verdict = { kind: "accept" | "drop"; rule: IptablesRule } | { kind: "return" };
+
+const MAX_CHAIN_DEPTH = 16;
+
+/**
+ * Follow the traffic through a chain. Only rules that match all of it decide: an ACCEPT for
+ * established connections does not let a DHCP request through, and a DROP for one port does not
+ * block the rest. Rules that match only some of it are skipped, so the answer is about the blanket
+ * trap; a rule that drops one service (say UDP 67) is beyond this check.
+ */
+function walkChain(rules: IptablesRuleSet, chain: string, traffic: Traffic, depth = 0): Verdict {
+    if (depth > MAX_CHAIN_DEPTH) {
+        return { kind: "return" };
+    }
+    for (const rule of rules.chains.get(chain) ?? []) {
+        const { match, target, goto } = classifyRule(rule, traffic);
+        if (match !== "all" || target === undefined) {
+            continue;
+        }
+        if (target === "ACCEPT") {
+            return { kind: "accept", rule };
+        }
+        if (target === "DROP" || target === "REJECT") {
+            return { kind: "drop", rule };
+        }
+        if (target === "RETURN") {
+            return { kind: "return" };
+        }
+        if (rules.chains.has(target)) {
+            const verdict = walkChain(rules, target, traffic, depth + 1);
+            if (verdict.kind !== "return" || goto) {
+                return verdict;
+            }
+        }
+        // LOG, MARK and other non-terminating targets: the packet goes on.
+    }
+    return { kind: "return" };
+}
+
+function dockerManagesIptables(rules: IptablesRuleSet, facts: HostFacts): boolean {
+    const daemonSaysOff = succeeded(facts.dockerDaemonConfig) && facts.dockerDaemonConfig.value.iptables === false;
+    const dockerChains = ["DOCKER-USER", "DOCKER-FORWARD", "DOCKER"].some((chain) => rules.chains.has(chain));
+    return !daemonSaysOff && dockerChains;
+}
+
+/** Insert the accept rule where it runs first: DOCKER-USER when FORWARD jumps there first. */
+function forwardFix(rules: IptablesRuleSet, bridge: string): string {
+    const firstForwardRule = rules.chains.get("FORWARD")?.[0];
+    const chain = firstForwardRule && /-j DOCKER-USER$/.test(firstForwardRule.text) ? "DOCKER-USER" : "FORWARD";
+    return `sudo iptables -I ${chain} -i ${bridge} -o ${bridge} -j ACCEPT (not persistent: repeat after a reboot or firewall reload)`;
+}
+
+/**
+ * The trap (pulumi-and-peers.md §A8): docker sets the FORWARD policy to DROP, and with
+ * br_netfilter loaded and bridge-nf-call-iptables=1 even traffic *between two ports of one bridge*
+ * (a VM's tap and a KinD node's veth) passes that chain. Docker itself accepts traffic within its
+ * bridges, and since the VMs sit on the stack's docker bridge, its rule covers them too. So the lab
+ * only breaks when a rule drops that traffic before docker's accept, when docker does not manage
+ * iptables (`"iptables": false`), or when docker's rules for an existing network are gone (a
+ * firewall reload flushed them). Without br_netfilter the bridge never consults iptables; but docker
+ * turns it on itself when it manages iptables, so that case only counts when docker does not.
+ */
+function checkForwarding(plan: LabPlan, facts: HostFacts): Finding {
+    const check = "forwarding";
+    const bridge = plan.network.bridge;
+    const netfilter = facts.bridgeNetfilter;
+    if (!succeeded(facts.iptablesRules)) {
+        const bridgedOff = succeeded(netfilter) && netfilter.value !== "on";
+        return {
+            check,
+            status: "ok",
+            message: bridgedOff
+                ? "bridged traffic does not pass iptables now (bridge-nf-call-iptables off); iptables rules not readable to check further"
+                : `not checked: iptables rules are not readable (${firstLine(facts.iptablesRules.error)}); run as root to check`,
+        };
+    }
+    const rules = parseIptablesRules(facts.iptablesRules.value);
+    const dockerManages = dockerManagesIptables(rules, facts);
+    // An unreadable sysctl counts as on: better a warning too many than a trap missed.
+    const bridgeFiltered = !succeeded(netfilter) || netfilter.value === "on" || dockerManages;
+    if (!bridgeFiltered) {
+        return { check, status: "ok", message: "bridged traffic does not pass iptables (bridge-nf-call-iptables off)" };
+    }
+    const traffic = { inInterface: bridge, outInterface: bridge, subnet: new Address4(plan.network.subnet) };
+    const verdict = walkChain(rules, "FORWARD", traffic);
+    const fix = forwardFix(rules, bridge);
+    if (verdict.kind === "accept") {
+        return { check, status: "ok", message: `iptables accepts traffic within ${bridge} (${verdict.rule.text})` };
+    }
+    const consequence = "the machines cannot reach Tinkerbell's DHCP, TFTP and HTTP services on KinD";
+    if (verdict.kind === "drop") {
+        return {
+            check,
+            status: "warning",
+            message: `iptables rule \`${verdict.rule.text}\` drops traffic within ${bridge}: ${consequence}`,
+            fix,
+        };
+    }
+    const policy = rules.policies.get("FORWARD") ?? "ACCEPT";
+    if (policy === "ACCEPT") {
+        return { check, status: "ok", message: "the iptables FORWARD policy is ACCEPT" };
+    }
+    if (dockerManages && !ownNetworkExists(plan, facts)) {
+        return {
+            check,
+            status: "ok",
+            message: `FORWARD policy is ${policy}; docker adds its accept rule for ${bridge} when it creates the lab network`,
+        };
+    }
+    return {
+        check,
+        status: "warning",
+        message: `FORWARD policy is ${policy}, bridged traffic passes iptables and no rule accepts traffic within ${bridge}${
+            dockerManages ? "" : " (docker does not manage iptables)"
+        }: ${consequence}`,
+        fix,
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Networks
+
+function ipv4Cidr(text: string): Address4 | undefined {
+    const cidr = text.includes("/") ? text : `${text}/32`;
+    return Address4.isValid(cidr) && !text.includes(":") ? new Address4(cidr) : undefined;
+}
+
+function overlaps(a: Address4, b: Address4): boolean {
+    return a.isInSubnet(b) || b.isInSubnet(a);
+}
+
+function checkSubnetAgainstDockerNetworks(plan: LabPlan, subnet: Address4, facts: HostFacts): Finding[] {
+    if (!succeeded(facts.dockerNetworks)) {
+        return [];
+    }
+    const findings: Finding[] = [];
+    for (const network of facts.dockerNetworks.value) {
+        if (network.name === plan.network.name) {
+            continue; // the stack's own network from an earlier `up`
+        }
+        for (const other of network.subnets) {
+            const cidr = ipv4Cidr(other);
+            if (cidr && overlaps(subnet, cidr)) {
+                findings.push({
+                    check: "subnet",
+                    status: "error",
+                    message: `networkSubnet ${plan.network.subnet} overlaps docker network ${network.name} (${other}); docker refuses overlapping networks`,
+                    fix: `choose another networkSubnet (pulumi config set networkSubnet 10.72.0.0/16) or remove the network: docker network rm ${network.name}`,
+                });
+            }
+        }
+    }
+    return findings;
+}
+
+/**
+ * A route at least as specific as the lab subnet takes part of it away from the lab bridge:
+ * error. A wider route (a VPN's 10.0.0.0/8, say) loses only the lab's range to the more specific
+ * lab route: warning. Routes of docker networks are judged by the docker check instead.
+ */
+function checkSubnetAgainstRoutes(plan: LabPlan, subnet: Address4, facts: HostFacts): Finding[] {
+    if (!succeeded(facts.routes)) {
+        return [];
+    }
+    const dockerSubnets = new Set(
+        succeeded(facts.dockerNetworks) ? facts.dockerNetworks.value.flatMap((n) => n.subnets) : [],
+    );
+    const findings: Finding[] = [];
+    for (const route of facts.routes.value) {
+        if (route.dst === "default" || route.dev === plan.network.bridge || dockerSubnets.has(route.dst)) {
+            continue;
+        }
+        const cidr = ipv4Cidr(route.dst);
+        if (!cidr || !overlaps(subnet, cidr)) {
+            continue;
+        }
+        const via = route.dev ? ` via ${route.dev}` : "";
+        const fix = "choose a networkSubnet no host route touches (pulumi config set networkSubnet 10.72.0.0/16)";
+        findings.push(
+            cidr.subnetMask >= subnet.subnetMask
+                ? {
+                      check: "subnet",
+                      status: "error",
+                      message: `networkSubnet ${plan.network.subnet} overlaps host route ${route.dst}${via}: part of the lab would be unreachable`,
+                      fix,
+                  }
+                : {
+                      check: "subnet",
+                      status: "warning",
+                      message: `networkSubnet ${plan.network.subnet} lies inside host route ${route.dst}${via}: those addresses there become unreachable while the lab exists`,
+                      fix,
+                  },
+        );
+    }
+    return findings;
+}
+
+function checkSubnet(plan: LabPlan, facts: HostFacts): Finding[] {
+    const subnet = new Address4(plan.network.subnet);
+    const findings = [
+        ...checkSubnetAgainstDockerNetworks(plan, subnet, facts),
+        ...checkSubnetAgainstRoutes(plan, subnet, facts),
+    ];
+    if (findings.length > 0) {
+        return findings;
+    }
+    const unchecked = [
+        succeeded(facts.dockerNetworks) ? undefined : "docker networks",
+        succeeded(facts.routes) ? undefined : "host routes",
+    ].filter((x) => x !== undefined);
+    return [
+        {
+            check: "subnet",
+            status: "ok",
+            message: `networkSubnet ${plan.network.subnet} overlaps no docker network or host route${
+                unchecked.length > 0 ? ` (${unchecked.join(" and ")} could not be read)` : ""
+            }`,
+        },
+    ];
+}
+
+/**
+ * kind#1594 (capt-playground.md §8): with a local stub resolver (systemd-resolved's 127.0.0.53)
+ * in /etc/resolv.conf and no `dns` in daemon.json, KinD nodes can fail to resolve names, which
+ * breaks the Tinkerbell chart's HookOS download.
+ */
+function checkDockerDns(facts: HostFacts): Finding {
+    const check = "docker-dns";
+    const servers = facts.resolvConfNameservers;
+    const daemon = facts.dockerDaemonConfig;
+    if (!succeeded(servers) || !succeeded(daemon)) {
+        return { check, status: "ok", message: "not checked: /etc/resolv.conf or /etc/docker/daemon.json unreadable" };
+    }
+    if ((daemon.value.dns ?? []).length > 0) {
+        return { check, status: "ok", message: `docker hands containers DNS ${daemon.value.dns!.join(", ")}` };
+    }
+    const onlyLoopback = servers.value.length > 0 && servers.value.every((s) => s.startsWith("127."));
+    if (!onlyLoopback) {
+        return { check, status: "ok", message: "the host's DNS servers are reachable from containers" };
+    }
+    return {
+        check,
+        status: "warning",
+        message: `/etc/resolv.conf uses a local stub resolver (${servers.value.join(", ")}) and docker has no "dns" setting: KinD nodes may fail to resolve names (kind#1594), breaking the HookOS download`,
+        fix: 'add "dns": ["1.1.1.1"] (or your network\'s DNS server) to /etc/docker/daemon.json, then sudo systemctl restart docker',
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resources
+
+function remoteNote(config: LabConfig): string {
+    return `not checked: the machines run at ${config.libvirtUri}`;
+}
+
+function checkCpu(config: LabConfig, facts: HostFacts): Finding {
+    const check = "cpu";
+    if (!isLocalLibvirtUri(config.libvirtUri)) {
+        return { check, status: "ok", message: remoteNote(config) };
+    }
+    // VMs may overcommit CPUs; only a single VM larger than the host is a problem worth a warning.
+    if (facts.cpuCount < config.vmCpus) {
+        return {
+            check,
+            status: "warning",
+            message: `the host has ${facts.cpuCount} CPUs but each machine gets vmCpus=${config.vmCpus}: machines will be slow`,
+            fix: `lower vmCpus: pulumi config set vmCpus ${Math.max(2, facts.cpuCount)}`,
+        };
+    }
+    return { check, status: "ok", message: `${facts.cpuCount} CPUs for machines of ${config.vmCpus} vCPUs` };
+}
+
+/** Bytes of memory the lab wants: every machine running, plus the KinD management cluster. */
+export function memoryNeeded(config: LabConfig): number {
+    const machines = isLocalLibvirtUri(config.libvirtUri) ? config.hardwareCount * config.vmMemoryMiB * MIB : 0;
+    return machines + KIND_MEMORY_GIB * GIB;
+}
+
+/**
+ * Free memory below the need is a warning (QEMU touches guest memory lazily, so it may fit); a
+ * host with less than half of it in total cannot run the lab. Once the lab exists (its network is
+ * there), its own VMs and KinD already count as used, so free memory means nothing and the total
+ * is compared instead.
+ */
+function checkMemory(config: LabConfig, plan: LabPlan, facts: HostFacts): Finding {
+    const check = "memory";
+    if (!succeeded(facts.memory)) {
+        return { check, status: "ok", message: `not checked: ${firstLine(facts.memory.error)}` };
+    }
+    const { availableBytes, totalBytes } = facts.memory.value;
+    const needed = memoryNeeded(config);
+    const breakdown = isLocalLibvirtUri(config.libvirtUri)
+        ? `${config.hardwareCount} machines x ${config.vmMemoryMiB} MiB + ${KIND_MEMORY_GIB} GiB for KinD`
+        : `${KIND_MEMORY_GIB} GiB for KinD`;
+    const fix = "lower hardwareCount or vmMemoryMiB, or free memory";
+    if (totalBytes < needed / 2) {
+        return {
+            check,
+            status: "error",
+            message: `the host has ${gib(totalBytes)} of memory in total; the lab needs about ${gib(needed)} (${breakdown})`,
+            fix,
+        };
+    }
+    const labRunning = ownNetworkExists(plan, facts);
+    const have = labRunning ? totalBytes : availableBytes;
+    if (have < needed) {
+        return {
+            check,
+            status: "warning",
+            message: `${gib(have)} of memory ${labRunning ? "in total" : "available"}; the lab needs about ${gib(needed)} (${breakdown})`,
+            fix,
+        };
+    }
+    return { check, status: "ok", message: `${gib(have)} of memory for the lab's ${gib(needed)} (${breakdown})` };
+}
+
+/** Qcow2 disks grow as written, so a shortfall is a warning: the lab starts and fills up later. */
+function checkDisk(config: LabConfig, plan: LabPlan, facts: HostFacts): Finding {
+    const check = "disk";
+    if (!isLocalLibvirtUri(config.libvirtUri)) {
+        return { check, status: "ok", message: remoteNote(config) };
+    }
+    if (!succeeded(facts.storage)) {
+        return { check, status: "ok", message: `not checked: ${firstLine(facts.storage.error)}` };
+    }
+    const { path, freeBytes } = facts.storage.value;
+    const needed = (config.hardwareCount * config.vmDiskGiB + STORAGE_ALLOWANCE_GIB) * GIB;
+    const breakdown = `${config.hardwareCount} disks x ${config.vmDiskGiB} GiB + ${STORAGE_ALLOWANCE_GIB} GiB`;
+    if (freeBytes < needed) {
+        return {
+            check,
+            status: "warning",
+            message: `${gib(freeBytes)} free at ${path} for ${plan.libvirt.storageDir}; the machines' disks may grow to ${gib(needed)} (${breakdown})`,
+            fix: "free space there, set storageDir to a larger filesystem, or lower vmDiskGiB or hardwareCount",
+        };
+    }
+    return {
+        check,
+        status: "ok",
+        message: `${gib(freeBytes)} free at ${path} for up to ${gib(needed)} (${breakdown})`,
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export function evaluatePreflight(config: LabConfig, plan: LabPlan, facts: HostFacts): Finding[] {
+    return [
+        checkDocker(facts),
+        checkDockerDns(facts),
+        checkKind(facts),
+        checkClusterctl(config, facts),
+        checkLibvirt(config, facts),
+        checkFirmware(facts),
+        checkKvm(config, facts),
+        checkForwarding(plan, facts),
+        ...checkSubnet(plan, facts),
+        checkCpu(config, facts),
+        checkMemory(config, plan, facts),
+        checkDisk(config, plan, facts),
+    ];
+}
+
+export function preflightFailed(findings: Finding[]): boolean {
+    return findings.some((finding) => finding.status === "error");
+}
+
+const STATUS_LABEL: Record<FindingStatus, string> = { ok: "ok", warning: "WARN", error: "ERROR" };
+
+/** One line per finding, `fix:` indented below it, and a closing count. */
+export function formatFindings(findings: Finding[]): string {
+    const checkWidth = Math.max(0, ...findings.map((f) => f.check.length));
+    const lines: string[] = [];
+    for (const finding of findings) {
+        lines.push(`${STATUS_LABEL[finding.status].padEnd(5)} ${finding.check.padEnd(checkWidth)}  ${finding.message}`);
+        if (finding.fix) {
+            lines.push(`${" ".repeat(6 + checkWidth + 2)}fix: ${finding.fix}`);
+        }
+    }
+    const errors = findings.filter((f) => f.status === "error").length;
+    const warnings = findings.filter((f) => f.status === "warning").length;
+    lines.push(`${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}`);
+    return `${lines.join("\n")}\n`;
+}

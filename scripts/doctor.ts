@@ -1,0 +1,74 @@
+/**
+ * npm run --silent doctor -- [--stack <name>]
+ *
+ * Checks this host against a stack's config the way `pulumi up` does at start, and says how to
+ * fix each problem. Exit 0 when nothing blocks the lab (warnings allowed), 1 when something does
+ * or the config is invalid, 2 on bad arguments.
+ */
+import * as path from "node:path";
+import { ConfigError, parseLabConfig } from "../lib/config";
+import { runPreflight } from "../lib/host-facts";
+import { planLab } from "../lib/plan";
+import { formatFindings, preflightFailed } from "../lib/preflight";
+import { projectDefaults, readProjectFile, readStackValues } from "../lib/stack-files";
+
+const USAGE = "usage: npm run --silent doctor -- [--stack <name>]";
+const PROJECT_DIR = path.resolve(__dirname, "..");
+
+class UsageError extends Error {}
+
+function parseArgs(argv: string[]): { stack: string } {
+    let stack = "dev";
+    for (let i = 0; i < argv.length; i++) {
+        if (argv[i] !== "--stack") {
+            throw new UsageError(`unknown argument ${JSON.stringify(argv[i])}`);
+        }
+        const value = argv[++i];
+        if (value === undefined || value.startsWith("--")) {
+            throw new UsageError("--stack needs a value");
+        }
+        stack = value;
+    }
+    return { stack };
+}
+
+/** The stack's config and plan, read exactly as `npm run render` reads them. */
+function loadStack(stack: string) {
+    const project = readProjectFile(PROJECT_DIR);
+    const stackValues = readStackValues(PROJECT_DIR, stack);
+    if (stackValues === undefined) {
+        process.stderr.write(`note: no Pulumi.${stack}.yaml; checking against the defaults\n`);
+    }
+    const raw = { ...projectDefaults(project), ...stackValues };
+    // A `secure:` value in the stack file is encrypted; that is what makes it secret.
+    const isSecret = (key: string) => typeof stackValues?.[key] === "object" && stackValues?.[key] !== null;
+    const config = parseLabConfig(raw, { stack, isSecret });
+    const plan = planLab(config, { project: project.name ?? "capt-playground", stack, projectDir: PROJECT_DIR });
+    return { config, plan };
+}
+
+async function main(argv: string[]): Promise<number> {
+    let stack: string;
+    try {
+        ({ stack } = parseArgs(argv));
+    } catch (error) {
+        process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+        return 2;
+    }
+    try {
+        const { config, plan } = loadStack(stack);
+        process.stdout.write(`preflight for stack ${stack} (lab ${plan.labName}, libvirt ${config.libvirtUri}):\n`);
+        const findings = await runPreflight(config, plan);
+        process.stdout.write(formatFindings(findings));
+        return preflightFailed(findings) ? 1 : 0;
+    } catch (error) {
+        process.stderr.write(
+            `${error instanceof ConfigError ? error.message : `doctor failed: ${(error as Error).message}`}\n`,
+        );
+        return 1;
+    }
+}
+
+main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+});
