@@ -1,0 +1,125 @@
+/**
+ * The strongest form of "secrets never appear in any process's argv": run the scripts under
+ * `strace -f -e trace=execve` and search every exec'd argv (bash, the fakes, and everything they run,
+ * including the `sh -c` inside the fake container) for the secret. Needs strace with ptrace allowed;
+ * skipped with a message otherwise (the stub-log assertions in the other suites always run).
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { CommandScriptName } from "../../components/scripts";
+import { Sandbox } from "./harness";
+
+const straceWorks =
+    spawnSync("strace", ["-f", "-qq", "-e", "trace=execve", "-o", "/dev/null", "true"], { stdio: "ignore" }).status ===
+    0;
+if (!straceWorks) {
+    console.warn("strace is missing or cannot trace here: skipping the execve argv trace tests");
+}
+
+const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- user:\n    token: traced-kubeconfig-5e5e\n";
+const PASSWORD = "tr%ced-pw-6f6f";
+
+let sandbox: Sandbox;
+beforeEach(() => {
+    sandbox = new Sandbox();
+});
+afterEach(() => sandbox.cleanup());
+
+function traced(
+    name: CommandScriptName,
+    env: Record<string, string>,
+    stdin = "",
+): { status: number | null; trace: string } {
+    const traceFile = path.join(sandbox.root, `${name}.trace`);
+    const result = sandbox.run(name, env, stdin, [
+        "strace",
+        "-f",
+        "-qq",
+        "-e",
+        "trace=execve",
+        "-s",
+        "1000000",
+        "-o",
+        traceFile,
+    ]);
+    const trace = fs.readFileSync(traceFile, "utf8");
+    expect(trace).toContain('execve("/bin/bash"');
+    return { status: result.status, trace };
+}
+
+(straceWorks ? describe : describe.skip)("no secret in any execve argv", () => {
+    test("kind-create and kind-delete with the previous kubeconfig in PULUMI_COMMAND_STDOUT", () => {
+        const env = {
+            KIND_CLUSTER_NAME: "lab",
+            KIND_EXPERIMENTAL_DOCKER_NETWORK: "net",
+            PULUMI_COMMAND_STDOUT: KUBECONFIG,
+        };
+        const create = traced("kind-create", env, "kind: Cluster\n");
+        expect(create.status).toBe(0);
+        expect(create.trace).toContain('"kind", "create", "cluster"');
+        expect(create.trace).not.toContain("traced-kubeconfig");
+        const del = traced("kind-delete", env);
+        expect(del.status).toBe(0);
+        expect(del.trace).not.toContain("traced-kubeconfig");
+    });
+
+    test("clusterctl-init and wait-kubeconfig", () => {
+        const stateDir = path.join(sandbox.root, "out");
+        const init = traced("clusterctl-init", {
+            KUBECONFIG_CONTENT: KUBECONFIG,
+            CLUSTERCTL_CONFIG_CONTENT: "providers: []\n",
+            STATE_DIR: stateDir,
+            TINKERBELL_IP: "10.0.0.1",
+        });
+        expect(init.status).toBe(0);
+        expect(init.trace).toContain('"clusterctl", "init"');
+        expect(init.trace).not.toContain("traced-kubeconfig");
+        sandbox.writeState("workload.kubeconfig", "token: traced-workload-7a7a\n");
+        const wait = traced("wait-kubeconfig", {
+            KUBECONFIG_CONTENT: KUBECONFIG,
+            CLUSTER_NAME: "lab",
+            NAMESPACE: "tink",
+            TIMEOUT_SECONDS: "5",
+            STATE_DIR: stateDir,
+            PULUMI_COMMAND_STDOUT: "token: traced-workload-7a7a\n",
+        });
+        expect(wait.status).toBe(0);
+        expect(wait.trace).not.toContain("traced-kubeconfig");
+        expect(wait.trace).not.toContain("traced-workload");
+    });
+
+    test("vbmc-register (new and changed) and vbmc-unregister, inside the fake container too", () => {
+        sandbox.writeState("containers/bmc", "true");
+        const configDir = path.join(sandbox.root, "container", "root", ".vbmc");
+        const env = {
+            VBMC_CONTAINER: "bmc",
+            VBMC_DOMAIN: "node-1",
+            VBMC_PORT: "6231",
+            VBMC_USERNAME: "root",
+            VBMC_PASSWORD: PASSWORD,
+            VBMC_CONFIG_DIR: configDir,
+            FAKE_VBMC_DIR: configDir,
+        };
+        for (const port of ["6231", "6232"]) {
+            const register = traced("vbmc-register", { ...env, VBMC_PORT: port });
+            expect(register.status).toBe(0);
+            expect(register.trace).toContain('"sh", "-c"');
+            expect(register.trace).not.toContain("ced-pw-6f6f");
+        }
+        const unregister = traced("vbmc-unregister", env);
+        expect(unregister.status).toBe(0);
+        expect(unregister.trace).not.toContain("ced-pw-6f6f");
+    });
+
+    test("write-file and remove-file", () => {
+        const file = path.join(sandbox.root, "out", "secret");
+        const write = traced("write-file", { FILE_PATH: file, FILE_CONTENT: "traced-content-8b8b" });
+        expect(write.status).toBe(0);
+        expect(write.trace).toContain('"mv"');
+        expect(write.trace).not.toContain("traced-content");
+        const remove = traced("remove-file", { FILE_PATH: file, FILE_CONTENT: "traced-content-8b8b" });
+        expect(remove.status).toBe(0);
+        expect(remove.trace).not.toContain("traced-content");
+    });
+});

@@ -1,0 +1,135 @@
+/** clusterctl-init.sh against a fake clusterctl that installs like clusterctl >= v1.2 (skips installed providers). */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Sandbox, expectSecretKept, sha256 } from "./harness";
+
+const MGMT_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- user:\n    token: mgmt-secret-token-1f2e3d\n";
+const clusterctlYaml = (captVersion: string) =>
+    [
+        "providers:",
+        "  - name: tinkerbell",
+        `    url: https://github.com/tinkerbell/cluster-api-provider-tinkerbell/releases/${captVersion}/infrastructure-components.yaml`,
+        "    type: InfrastructureProvider",
+        "images:",
+        "  infrastructure-tinkerbell:",
+        `    tag: ${captVersion}`,
+        "",
+    ].join("\n");
+const XDG = [
+    "XDG_CACHE_HOME",
+    "XDG_CONFIG_DIRS",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_DIRS",
+    "XDG_DATA_HOME",
+    "XDG_RUNTIME_DIR",
+    "XDG_STATE_HOME",
+];
+
+let sandbox: Sandbox;
+let stateDir: string;
+let env: Record<string, string>;
+beforeEach(() => {
+    sandbox = new Sandbox();
+    stateDir = path.join(sandbox.root, "project", ".lab", "dev");
+    env = {
+        KUBECONFIG_CONTENT: MGMT_KUBECONFIG,
+        CLUSTERCTL_CONFIG_CONTENT: clusterctlYaml("v0.7.0"),
+        STATE_DIR: stateDir,
+        TINKERBELL_IP: "172.30.0.74",
+    };
+});
+afterEach(() => sandbox.cleanup());
+
+function lastInit(): Record<string, string> {
+    const text = sandbox.readState("clusterctl-init.last") ?? "";
+    return Object.fromEntries(
+        text
+            .split("\n")
+            .filter((line) => line.includes("="))
+            .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+    );
+}
+
+describe("clusterctl-init", () => {
+    test("first run installs core, kubeadm and tinkerbell with the config and a private kubeconfig", () => {
+        const result = sandbox.run("clusterctl-init", env);
+        expect(result.status).toBe(0);
+        expect(result.stdout).toBe("");
+        expect(sandbox.readState("installs")).toBe(
+            "cluster-api\nbootstrap-kubeadm\ncontrol-plane-kubeadm\ninfrastructure-tinkerbell\n",
+        );
+        const configPath = path.join(stateDir, "clusterctl.yaml");
+        expect(fs.readFileSync(configPath, "utf8")).toBe(clusterctlYaml("v0.7.0"));
+        const seen = lastInit();
+        expect(seen.config).toBe(configPath);
+        expect(seen["kubeconfig-sha256"]).toBe(sha256(MGMT_KUBECONFIG));
+        expect(seen["kubeconfig-mode"]).toBe("600");
+        expect(seen["wait-providers"]).toBe("yes");
+        expect(seen["wait-provider-timeout"]).toBe("600");
+        expect(sandbox.calls("clusterctl", "init")).toEqual([
+            `clusterctl init --config ${configPath} --kubeconfig ${seen.kubeconfig} --infrastructure tinkerbell ` +
+                "--wait-providers --wait-provider-timeout 600",
+        ]);
+        // The private kubeconfig is gone once the script ends; nothing else was left in TMPDIR.
+        expect(fs.existsSync(seen.kubeconfig)).toBe(false);
+        expect(sandbox.tmpEntries()).toEqual([]);
+        expect(fs.readFileSync(path.join(stateDir, "clusterctl-init.log"), "utf8")).toContain(
+            'Installing provider="infrastructure-tinkerbell"',
+        );
+    });
+
+    test("clusterctl's XDG directories, version check and TINKERBELL_IP are set as the playground does", () => {
+        expect(sandbox.run("clusterctl-init", env).status).toBe(0);
+        const seen = lastInit();
+        for (const variable of XDG) {
+            expect(seen[variable]).toBe(path.join(stateDir, "xdg"));
+        }
+        expect(fs.statSync(path.join(stateDir, "xdg")).isDirectory()).toBe(true);
+        expect(seen.CLUSTERCTL_DISABLE_VERSIONCHECK).toBe("true");
+        expect(seen.TINKERBELL_IP).toBe("172.30.0.74");
+    });
+
+    test("a second run succeeds without installing anything again", () => {
+        expect(sandbox.run("clusterctl-init", env).status).toBe(0);
+        const again = sandbox.run("clusterctl-init", env);
+        expect(again.status).toBe(0);
+        expect(again.stderr).toContain("Skipping installing cert-manager");
+        expect(sandbox.readState("installs")?.split("\n").filter(Boolean)).toHaveLength(4);
+        expect(sandbox.calls("clusterctl", "init")).toHaveLength(2);
+        expect(sandbox.tmpEntries()).toEqual([]);
+    });
+
+    test("a different provider version already installed fails loudly, with the way out", () => {
+        expect(sandbox.run("clusterctl-init", env).status).toBe(0);
+        const bumped = sandbox.run("clusterctl-init", { ...env, CLUSTERCTL_CONFIG_CONTENT: clusterctlYaml("v0.8.0") });
+        expect(bumped.status).not.toBe(0);
+        expect(bumped.stderr).toContain("there is already an instance of");
+        expect(bumped.stderr).toContain("clusterctl upgrade apply");
+        expect(sandbox.readState("installs")?.split("\n").filter(Boolean)).toHaveLength(4);
+        // The failure path removes the private kubeconfig as well.
+        expect(sandbox.tmpEntries()).toEqual([]);
+    });
+
+    test("WAIT_PROVIDER_TIMEOUT is passed through and validated", () => {
+        expect(sandbox.run("clusterctl-init", { ...env, WAIT_PROVIDER_TIMEOUT: "42" }).status).toBe(0);
+        expect(lastInit()["wait-provider-timeout"]).toBe("42");
+        const bad = sandbox.run("clusterctl-init", { ...env, WAIT_PROVIDER_TIMEOUT: "10m" });
+        expect(bad.status).toBe(2);
+        expect(sandbox.calls("clusterctl", "init")).toHaveLength(1);
+    });
+
+    test("refuses a clusterctl older than v1.2.0, whose init is not idempotent", () => {
+        const result = sandbox.run("clusterctl-init", { ...env, FAKE_CLUSTERCTL_VERSION: "v1.1.5" });
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain("older than v1.2.0");
+        expect(sandbox.calls("clusterctl", "init")).toEqual([]);
+        expect(sandbox.tmpEntries()).toEqual([]);
+    });
+
+    test("the kubeconfig never reaches an argv, stderr or a child's environment", () => {
+        const first = sandbox.run("clusterctl-init", { ...env, PULUMI_COMMAND_STDOUT: MGMT_KUBECONFIG });
+        const again = sandbox.run("clusterctl-init", env);
+        expectSecretKept(sandbox, "mgmt-secret-token-1f2e3d", [first, again]);
+        expect(fs.readFileSync(path.join(stateDir, "clusterctl-init.log"), "utf8")).not.toContain("mgmt-secret");
+    });
+});

@@ -1,0 +1,75 @@
+/** write-file.sh / remove-file.sh on a real temp directory. */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Sandbox } from "./harness";
+
+const SECRET = "-----BEGIN KEY-----\nsecret-body-4c4c\n-----END KEY-----";
+
+let sandbox: Sandbox;
+let target: string;
+beforeEach(() => {
+    sandbox = new Sandbox();
+    target = path.join(sandbox.root, "out", "nested", "vbmc.key");
+});
+afterEach(() => sandbox.cleanup());
+
+const modeOf = (file: string) => fs.statSync(file).mode & 0o777;
+
+describe("write-file", () => {
+    test("writes the exact content with mode 0600, creating the directory, and leaves no temp file", () => {
+        const result = sandbox.run("write-file", { FILE_PATH: target, FILE_CONTENT: SECRET });
+        expect(result.status).toBe(0);
+        expect(result.stdout).toBe("");
+        expect(fs.readFileSync(target, "utf8")).toBe(SECRET);
+        expect(modeOf(target)).toBe(0o600);
+        expect(fs.readdirSync(path.dirname(target))).toEqual(["vbmc.key"]);
+        expect(result.stderr).not.toContain("secret-body");
+    });
+
+    test("FILE_MODE sets the mode", () => {
+        expect(sandbox.run("write-file", { FILE_PATH: target, FILE_CONTENT: "x", FILE_MODE: "0644" }).status).toBe(0);
+        expect(modeOf(target)).toBe(0o644);
+    });
+
+    test("replaces an existing file by renaming a new one over it", () => {
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.writeFileSync(target, "old content that is longer than the new one", { mode: 0o644 });
+        const before = fs.statSync(target).ino;
+        expect(sandbox.run("write-file", { FILE_PATH: target, FILE_CONTENT: "new" }).status).toBe(0);
+        expect(fs.readFileSync(target, "utf8")).toBe("new");
+        expect(fs.statSync(target).ino).not.toBe(before);
+        expect(modeOf(target)).toBe(0o600);
+        expect(sandbox.run("write-file", { FILE_PATH: target, FILE_CONTENT: "new" }).status).toBe(0);
+        expect(fs.readdirSync(path.dirname(target))).toEqual(["vbmc.key"]);
+    });
+
+    test("empty content is allowed, a missing FILE_CONTENT is not", () => {
+        expect(sandbox.run("write-file", { FILE_PATH: target, FILE_CONTENT: "" }).status).toBe(0);
+        expect(fs.readFileSync(target, "utf8")).toBe("");
+        const missing = sandbox.run("write-file", { FILE_PATH: `${target}.2` });
+        expect(missing.status).toBe(2);
+        expect(fs.existsSync(`${target}.2`)).toBe(false);
+    });
+
+    test("an invalid mode or a directory as target writes nothing", () => {
+        const badMode = sandbox.run("write-file", { FILE_PATH: target, FILE_CONTENT: "x", FILE_MODE: "rw-r" });
+        expect(badMode.status).toBe(2);
+        expect(fs.existsSync(target)).toBe(false);
+        fs.mkdirSync(target, { recursive: true });
+        const dir = sandbox.run("write-file", { FILE_PATH: target, FILE_CONTENT: "x" });
+        expect(dir.status).toBe(1);
+        expect(fs.readdirSync(target)).toEqual([]);
+    });
+});
+
+describe("remove-file", () => {
+    test("removes the file and is fine when it is already gone", () => {
+        expect(sandbox.run("write-file", { FILE_PATH: target, FILE_CONTENT: SECRET }).status).toBe(0);
+        expect(sandbox.run("remove-file", { FILE_PATH: target, FILE_CONTENT: SECRET }).status).toBe(0);
+        expect(fs.existsSync(target)).toBe(false);
+        const again = sandbox.run("remove-file", { FILE_PATH: target });
+        expect(again.status).toBe(0);
+        const neverThere = sandbox.run("remove-file", { FILE_PATH: path.join(sandbox.root, "no", "such", "file") });
+        expect(neverThere.status).toBe(0);
+    });
+});

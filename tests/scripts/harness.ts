@@ -1,0 +1,359 @@
+/**
+ * Runs the Command scripts exactly as `local.Command` does (`/bin/bash -c <script text>`, inputs in the
+ * environment and on stdin) inside a sandbox whose PATH starts with fake `kind`, `docker` and
+ * `clusterctl` executables. The fakes keep their state in files, log every invocation's argv (one line
+ * each, newlines inside an argument written as \\n) and which secret-carrying variables were in their environment, so tests can assert on both
+ * the effects and on what travelled where.
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { CommandScriptName, commandScript } from "../../components/scripts";
+
+/** Variables that carry secrets into the scripts; the fakes report which of them they inherited. */
+export const SECRET_VARIABLES = ["KUBECONFIG_CONTENT", "VBMC_PASSWORD", "FILE_CONTENT", "PULUMI_COMMAND_STDOUT"];
+
+const PREAMBLE = `#!/usr/bin/env bash
+set -euo pipefail
+state="\${FAKE_STATE:?}"
+tool="\${0##*/}"
+argv="$*"
+printf '%s %s\\n' "$tool" "\${argv//$'\\n'/\\\\n}" >>"$state/argv.log"
+present=""
+for v in ${SECRET_VARIABLES.join(" ")}; do
+    if [ -n "\${!v+x}" ]; then present="$present $v"; fi
+done
+printf '%s%s\\n' "$tool" "$present" >>"$state/env.log"
+`;
+
+const FAKE_KIND = `${PREAMBLE}
+list="$state/kind-clusters"
+touch "$list"
+sub="\${1:-} \${2:-}"
+shift 2 || true
+name=""
+config=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --name) name="$2"; shift 2 ;;
+    --config) config="$2"; shift 2 ;;
+    --wait) printf '%s\\n' "$2" >"$state/kind-wait"; shift 2 ;;
+    *) echo "fake kind: unexpected argument $1" >&2; exit 64 ;;
+    esac
+done
+case "$sub" in
+"get clusters")
+    if [ -n "\${FAKE_KIND_BROKEN:-}" ]; then echo "ERROR: failed to list clusters: cannot reach docker" >&2; exit 1; fi
+    if [ -s "$list" ]; then cat "$list"; else echo "No kind clusters found." >&2; fi ;;
+"create cluster")
+    if grep -Fxq -- "$name" "$list"; then
+        echo "ERROR: failed to create cluster: node(s) already exist for a cluster with the name \\"$name\\"" >&2
+        exit 1
+    fi
+    if [ "$config" = "-" ]; then cat >"$state/kind-config.$name"; fi
+    printf '%s\\n' "\${KIND_EXPERIMENTAL_DOCKER_NETWORK:-}" >"$state/kind-network.$name"
+    echo "Creating cluster \\"$name\\" ..."
+    echo "$name" >>"$list" ;;
+"get kubeconfig")
+    if ! grep -Fxq -- "$name" "$list"; then
+        echo "ERROR: could not locate any control plane nodes for cluster named '$name'" >&2
+        exit 1
+    fi
+    printf 'apiVersion: v1\\nkind: Config\\nclusters:\\n- name: kind-%s\\nusers:\\n- user:\\n    token: kind-secret-token-%s\\n' "$name" "$name" ;;
+"delete cluster")
+    grep -Fxv -- "$name" "$list" >"$list.new" || true
+    mv "$list.new" "$list"
+    echo "Deleting cluster \\"$name\\" ..." >&2 ;;
+*) echo "fake kind: unsupported command: $sub" >&2; exit 64 ;;
+esac
+`;
+
+/** Behaves like clusterctl >= v1.2 (cluster-api cmd/clusterctl/client/init.go) as far as idempotency goes. */
+const FAKE_CLUSTERCTL = `${PREAMBLE}
+cmd="\${1:-}"
+shift || true
+record_env() {
+    env | grep -E '^(XDG_[A-Z_]+|CLUSTERCTL_DISABLE_VERSIONCHECK|TINKERBELL_IP)=' | sort
+}
+case "$cmd" in
+version)
+    printf '%s\\n' "\${FAKE_CLUSTERCTL_VERSION:-v1.12.5}" ;;
+init)
+    config=""; kubeconfig=""; infra=""; wait=""; timeout=""
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --config) config="$2"; shift 2 ;;
+        --kubeconfig) kubeconfig="$2"; shift 2 ;;
+        --infrastructure) infra="$2"; shift 2 ;;
+        --wait-providers) wait=yes; shift ;;
+        --wait-provider-timeout) timeout="$2"; shift 2 ;;
+        *) echo "fake clusterctl: unexpected argument $1" >&2; exit 64 ;;
+        esac
+    done
+    {
+        printf 'kubeconfig=%s\\n' "$kubeconfig"
+        printf 'kubeconfig-sha256=%s\\n' "$(sha256sum <"$kubeconfig" | cut -d' ' -f1)"
+        printf 'kubeconfig-mode=%s\\n' "$(stat -c %a "$kubeconfig")"
+        printf 'config=%s\\n' "$config"
+        printf 'wait-providers=%s\\nwait-provider-timeout=%s\\n' "$wait" "$timeout"
+        record_env
+    } >"$state/clusterctl-init.last"
+    echo "Fetching providers" >&2
+    version="$(sed -n 's#.*/releases/\\(v[0-9][0-9.]*\\)/.*#\\1#p' "$config" | head -n 1)"
+    inv="$state/inventory"
+    mkdir -p "$inv"
+    for i in \${infra//,/ }; do
+        p="infrastructure-$i"
+        if [ -f "$inv/$p" ] && [ "$(cat "$inv/$p")" != "$version" ]; then
+            echo "Error: there is already an instance of the \\"$p\\" provider installed in the \\"capt-system\\" namespace" >&2
+            exit 1
+        fi
+    done
+    if [ ! -f "$inv/cluster-api" ]; then
+        echo "Installing cert-manager version=\\"v1.19.1\\"" >&2
+        for p in cluster-api bootstrap-kubeadm control-plane-kubeadm; do
+            echo "Installing provider=\\"$p\\" version=\\"v1.12.5\\"" >&2
+            echo "$p" >>"$state/installs"
+            echo v1.12.5 >"$inv/$p"
+        done
+    else
+        echo "Skipping installing cert-manager as it is already installed" >&2
+    fi
+    for i in \${infra//,/ }; do
+        p="infrastructure-$i"
+        if [ -f "$inv/$p" ]; then continue; fi
+        echo "Installing provider=\\"$p\\" version=\\"$version\\"" >&2
+        echo "$p" >>"$state/installs"
+        echo "$version" >"$inv/$p"
+    done ;;
+get)
+    [ "\${1:-}" = kubeconfig ] || { echo "fake clusterctl: unsupported: get $*" >&2; exit 64; }
+    name="$2"
+    shift 2
+    ns=""; kubeconfig=""
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        -n|--namespace) ns="$2"; shift 2 ;;
+        --kubeconfig) kubeconfig="$2"; shift 2 ;;
+        *) echo "fake clusterctl: unexpected argument $1" >&2; exit 64 ;;
+        esac
+    done
+    {
+        printf 'kubeconfig=%s\\n' "$kubeconfig"
+        printf 'kubeconfig-sha256=%s\\n' "$(sha256sum <"$kubeconfig" | cut -d' ' -f1)"
+        record_env
+    } >"$state/clusterctl-get.last"
+    n=$(( $(cat "$state/get-count" 2>/dev/null || echo 0) + 1 ))
+    echo "$n" >"$state/get-count"
+    if [ "$n" -lt "\${FAKE_KUBECONFIG_READY_AFTER:-1}" ] || [ ! -f "$state/workload.kubeconfig" ]; then
+        echo "Error: failed to get kubeconfig for cluster $ns/$name: secret \\"$name-kubeconfig\\" not found" >&2
+        exit 1
+    fi
+    cat "$state/workload.kubeconfig" ;;
+*) echo "fake clusterctl: unsupported command: $cmd" >&2; exit 64 ;;
+esac
+`;
+
+/**
+ * \`docker container inspect\` and \`docker exec\` against containers listed in $state/containers; exec runs
+ * the command on this machine (the tests point VBMC_CONFIG_DIR into a temp "container root"), except
+ * \`vbmc\`, which is simulated after openstack/virtualbmc's manager.py: start snapshots the config into
+ * $state/vbmc-running/<domain> (the running BMC's settings) and is a no-op while that exists; stop and
+ * delete end it; changing "active" rewrites the file and fails when it holds a % (configparser).
+ */
+const FAKE_DOCKER = `${PREAMBLE}
+cdir="$state/containers"
+mkdir -p "$cdir"
+no_such() { echo "Error response from daemon: No such container: $1" >&2; exit 1; }
+countdown() {
+    local f="$1"
+    if [ -f "$f" ] && [ "$(cat "$f")" -gt 0 ]; then
+        echo $(( $(cat "$f") - 1 )) >"$f"
+        return 0
+    fi
+    return 1
+}
+fake_vbmc() {
+    local dir="\${FAKE_VBMC_DIR:?}" run="$state/vbmc-running"
+    mkdir -p "$run"
+    local cmd="$1"
+    shift
+    if countdown "$state/vbmcd-not-ready"; then
+        echo "(1): Failed to connect to the vbmcd server on port 50891, error: Server response timed out" >&2
+        return 1
+    fi
+    # vbmcd flips "active" by rewriting the file with configparser, whose set() refuses a lone %.
+    set_active() {
+        local file="$dir/$1/config"
+        grep -qx "active = $2" "$file" && return 0
+        if grep -q '%' "$file"; then
+            echo "(1): Failed to change domain $1: invalid interpolation syntax" >&2
+            return 1
+        fi
+        sed -i "s/^active = .*/active = $2/" "$file"
+    }
+    local d="\${1:-}"
+    case "$cmd" in
+    start)
+        if [ ! -f "$dir/$d/config" ]; then echo "(1): No domain with matching name $d was found" >&2; return 1; fi
+        [ -f "$run/$d" ] && return 0
+        set_active "$d" True || return 1
+        cp "$dir/$d/config" "$run/$d" ;;
+    stop)
+        if [ ! -f "$dir/$d/config" ]; then echo "(1): No domain with matching name $d was found" >&2; return 1; fi
+        set_active "$d" False || return 1
+        rm -f "$run/$d" ;;
+    delete)
+        if [ ! -d "$dir/$d" ]; then echo "(1): Command failed: No domain with matching name $d was found" >&2; return 1; fi
+        # Upstream ignores a failed stop here and removes the directory anyway, leaving the BMC running.
+        if [ ! -f "$dir/$d/config" ] || set_active "$d" False 2>/dev/null; then rm -f "$run/$d"; fi
+        rm -rf "\${dir:?}/$d" ;;
+    *) echo "fake vbmc: unsupported command $cmd" >&2; return 64 ;;
+    esac
+}
+case "\${1:-}" in
+container)
+    [ "\${2:-}" = inspect ] && [ "\${3:-}" = -f ] || { echo "fake docker: unsupported: $*" >&2; exit 64; }
+    name="\${5:?}"
+    [ -f "$cdir/$name" ] || no_such "$name"
+    cat "$cdir/$name" ;;
+exec)
+    shift
+    interactive=""
+    while [[ "\${1:-}" == -* ]]; do
+        case "$1" in
+        -i) interactive=yes ;;
+        *) echo "fake docker: unsupported exec flag $1" >&2; exit 64 ;;
+        esac
+        shift
+    done
+    name="$1"
+    shift
+    [ -f "$cdir/$name" ] || no_such "$name"
+    [ "$(cat "$cdir/$name")" = true ] || { echo "Error response from daemon: container $name is not running" >&2; exit 1; }
+    if countdown "$state/exec-not-ready.$name"; then
+        echo "Error response from daemon: container $name is restarting, wait until the container is running" >&2
+        exit 1
+    fi
+    # Like docker: without -i the command gets no stdin.
+    if [ -z "$interactive" ]; then exec </dev/null; fi
+    if [ "$1" = vbmc ]; then
+        shift
+        fake_vbmc "$@"
+    else
+        "$@"
+    fi ;;
+*) echo "fake docker: unsupported command: $*" >&2; exit 64 ;;
+esac
+`;
+
+export interface RunResult {
+    status: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+export class Sandbox {
+    readonly root: string;
+    readonly bin: string;
+    readonly state: string;
+    /** TMPDIR of every run: the scripts' private temp files must be gone from it afterwards. */
+    readonly tmp: string;
+
+    constructor() {
+        this.root = fs.mkdtempSync(path.join(os.tmpdir(), "capt-scripts-"));
+        this.bin = path.join(this.root, "bin");
+        this.state = path.join(this.root, "state");
+        this.tmp = path.join(this.root, "tmp");
+        for (const dir of [this.bin, this.state, this.tmp, path.join(this.root, "home")]) {
+            fs.mkdirSync(dir, { recursive: true });
+        }
+        const fakes: Record<string, string> = { kind: FAKE_KIND, clusterctl: FAKE_CLUSTERCTL, docker: FAKE_DOCKER };
+        for (const [name, text] of Object.entries(fakes)) {
+            fs.writeFileSync(path.join(this.bin, name), text, { mode: 0o755 });
+        }
+    }
+
+    /** Runs a script like `local.Command` with `interpreter: ["/bin/bash", "-c"]`. */
+    run(name: CommandScriptName, env: Record<string, string>, stdin = "", prefix: string[] = []): RunResult {
+        const argv = [...prefix, "/bin/bash", "-c", commandScript(name)];
+        const result = spawnSync(argv[0], argv.slice(1), {
+            env: {
+                PATH: `${this.bin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+                HOME: path.join(this.root, "home"),
+                TMPDIR: this.tmp,
+                FAKE_STATE: this.state,
+                ...env,
+            },
+            input: stdin,
+            encoding: "utf8",
+            timeout: 20_000,
+        });
+        // EPIPE only means the script finished without reading all of stdin.
+        if (result.error && (result.error as NodeJS.ErrnoException).code !== "EPIPE") {
+            throw result.error;
+        }
+        return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+    }
+
+    stateFile(name: string): string {
+        return path.join(this.state, name);
+    }
+
+    readState(name: string): string | undefined {
+        const file = this.stateFile(name);
+        return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
+    }
+
+    writeState(name: string, content: string): void {
+        fs.mkdirSync(path.dirname(this.stateFile(name)), { recursive: true });
+        fs.writeFileSync(this.stateFile(name), content);
+    }
+
+    /** Every fake invocation's argv, one line each (`<tool> <args...>`). */
+    argvLines(): string[] {
+        return lines(this.readState("argv.log"));
+    }
+
+    /** Invocations of one tool whose argv starts with the given words. */
+    calls(tool: string, ...words: string[]): string[] {
+        const prefix = [tool, ...words].join(" ");
+        return this.argvLines().filter((line) => line === prefix || line.startsWith(`${prefix} `));
+    }
+
+    /** Per invocation: the tool and the secret-carrying variables it inherited. */
+    envLines(): string[] {
+        return lines(this.readState("env.log"));
+    }
+
+    tmpEntries(): string[] {
+        return fs.readdirSync(this.tmp);
+    }
+
+    cleanup(): void {
+        fs.rmSync(this.root, { recursive: true, force: true });
+    }
+}
+
+function lines(text: string | undefined): string[] {
+    return (text ?? "").split("\n").filter((line) => line !== "");
+}
+
+/** Asserts a secret is nowhere in the fakes' argv log or in a run's stderr, and no fake inherited it. */
+export function expectSecretKept(sandbox: Sandbox, secret: string, results: RunResult[]): void {
+    for (const line of sandbox.argvLines()) {
+        expect(line).not.toContain(secret);
+    }
+    for (const result of results) {
+        expect(result.stderr).not.toContain(secret);
+    }
+    for (const line of sandbox.envLines()) {
+        expect(line.split(" ").slice(1)).toEqual([]);
+    }
+}
+
+export function sha256(text: string): string {
+    return createHash("sha256").update(text).digest("hex");
+}

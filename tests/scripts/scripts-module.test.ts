@@ -1,0 +1,91 @@
+/**
+ * The script catalogue: every script the components can ask for exists, has the required shape,
+ * documents every environment variable it reads, and passes shellcheck.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import {
+    COMMAND_SCRIPTS_DIR,
+    COMMAND_SCRIPT_NAMES,
+    CommandScriptName,
+    commandScript,
+    commandScriptPath,
+} from "../../components/scripts";
+
+// Set or cleared by the scripts themselves, or bash's own.
+const NOT_INPUTS = new Set([
+    "BASH_REMATCH",
+    "PIPESTATUS",
+    "SECONDS",
+    "TMPDIR",
+    "CLUSTERCTL_DISABLE_VERSIONCHECK",
+    "PULUMI_COMMAND_STDOUT",
+    "PULUMI_COMMAND_STDERR",
+]);
+
+function headerAndBody(text: string): { header: string; body: string } {
+    const lines = text.split("\n");
+    const end = lines.findIndex((line) => !line.startsWith("#"));
+    return { header: lines.slice(0, end).join("\n"), body: lines.slice(end).join("\n") };
+}
+
+describe("command script catalogue", () => {
+    test("the names match the files in components/scripts, both ways", () => {
+        const files = fs
+            .readdirSync(COMMAND_SCRIPTS_DIR)
+            .filter((file) => file.endsWith(".sh"))
+            .map((file) => file.replace(/\.sh$/, ""))
+            .sort();
+        expect([...COMMAND_SCRIPT_NAMES].sort()).toEqual(files);
+    });
+
+    test("commandScript returns the file's text and rejects unknown names", () => {
+        for (const name of COMMAND_SCRIPT_NAMES) {
+            expect(commandScript(name)).toBe(fs.readFileSync(commandScriptPath(name), "utf8"));
+        }
+        expect(() => commandScript("rm-rf" as CommandScriptName)).toThrow(/unknown command script/);
+    });
+
+    test.each([...COMMAND_SCRIPT_NAMES])("%s starts with the bash shebang and strict mode", (name) => {
+        const text = commandScript(name);
+        expect(text.startsWith("#!/usr/bin/env bash\n")).toBe(true);
+        expect(text.split("\n")).toContain("set -euo pipefail");
+    });
+
+    test.each([...COMMAND_SCRIPT_NAMES])("%s documents every environment variable it reads", (name) => {
+        const { header, body } = headerAndBody(commandScript(name));
+        const exported = new Set([...body.matchAll(/\b(XDG_[A-Z_]+)=/g)].map((m) => m[1]));
+        const read = new Set(
+            [...body.matchAll(/\$\{?([A-Z][A-Z0-9_]+)/g)]
+                .map((m) => m[1])
+                .filter((v) => !NOT_INPUTS.has(v) && !exported.has(v)),
+        );
+        expect(read.size).toBeGreaterThan(0);
+        for (const variable of read) {
+            expect(header).toMatch(new RegExp(`^#\\s+${variable}\\s`, "m"));
+        }
+        expect(header).toMatch(/^# stdout: /m);
+    });
+});
+
+const shellcheckFound = spawnSync("shellcheck", ["--version"]).status === 0;
+const inCi = process.env.CI === "true";
+
+describe("shellcheck", () => {
+    if (!shellcheckFound && !inCi) {
+        console.warn("shellcheck is not installed: skipping the shellcheck tests (they fail in CI)");
+        test.skip("shellcheck is not installed", () => undefined);
+        return;
+    }
+
+    test.each([...COMMAND_SCRIPT_NAMES])("%s is shellcheck-clean", (name) => {
+        if (!shellcheckFound) {
+            throw new Error("shellcheck is required when CI=true (apt-get install shellcheck)");
+        }
+        const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", commandScriptPath(name)], {
+            encoding: "utf8",
+        });
+        expect(result.stdout + result.stderr).toBe("");
+        expect(result.status).toBe(0);
+    });
+});
