@@ -1,0 +1,26 @@
+/**
+ * One Pulumi resource per rendered Kubernetes object, so previews show per-object diffs.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { KubeObject } from "../lib/render/kube-object";
+
+/** A Pulumi name for an object: `<prefix>-<kind>-<name>`, unique within the lab. */
+export function kubeResourceName(prefix: string, object: Pick<KubeObject, "kind" | "metadata">): string {
+    return `${prefix}-${object.kind.toLowerCase()}-${object.metadata.name}`;
+}
+
+/**
+ * Core objects get their typed resource (a Secret's data is then secret in state automatically);
+ * everything else, CRD-backed, is a CustomResource whose token reads `kubernetes:<apiVersion>:<Kind>`.
+ */
+export function applyKubeObject(
+    name: string,
+    object: KubeObject,
+    opts: pulumi.CustomResourceOptions,
+): pulumi.CustomResource {
+    if (object.apiVersion === "v1" && object.kind === "Secret") {
+        return new k8s.core.v1.Secret(name, object as k8s.core.v1.SecretArgs, opts);
+    }
+    return new k8s.apiextensions.CustomResource(name, object as k8s.apiextensions.CustomResourceArgs, opts);
+}

@@ -1,0 +1,42 @@
+/** The Tinkerbell stack: one Helm release of the OCI chart with values from the render layer. */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { LabConfig } from "../lib/config";
+import { LabPlan } from "../lib/plan";
+import { tinkerbellValues } from "../lib/render/tinkerbell-values";
+import { childOptions } from "./options";
+
+export const TINKERBELL_RELEASE = "tinkerbell";
+
+export function tinkerbellReleaseArgs(config: LabConfig, plan: LabPlan): k8s.helm.v3.ReleaseArgs {
+    return {
+        name: TINKERBELL_RELEASE,
+        chart: config.tinkerbellChart,
+        version: config.tinkerbellVersion,
+        namespace: config.namespace,
+        createNamespace: true,
+        values: tinkerbellValues(config, plan),
+        // The chart's first install pulls images and HookOS artifacts.
+        timeout: 900,
+    };
+}
+
+export interface TinkerbellStackArgs {
+    config: LabConfig;
+    plan: LabPlan;
+}
+
+export class TinkerbellStack extends pulumi.ComponentResource {
+    readonly release: k8s.helm.v3.Release;
+
+    /** Pass the KinD provider in `opts.providers` and `deletedWith` the KinD cluster. */
+    constructor(name: string, args: TinkerbellStackArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("capt-playground:index:TinkerbellStack", name, {}, opts);
+        this.release = new k8s.helm.v3.Release(
+            `${name}-release`,
+            tinkerbellReleaseArgs(args.config, args.plan),
+            childOptions(this, opts),
+        );
+        this.registerOutputs({ status: this.release.status });
+    }
+}

@@ -1,0 +1,128 @@
+/**
+ * The virtual BMC: one container giving every machine IPMI (vbmc) and Redfish (sushy-tools),
+ * at its planned address on the lab network, plus one registration per machine.
+ * Credentials reach it only as uploaded files and environment variables of secret Outputs.
+ */
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { LabConfig } from "../lib/config";
+import { LabPlan, PlannedMachine } from "../lib/plan";
+import {
+    LIBVIRT_SOCKET_DIR,
+    SUSHY_CERT_PATH,
+    SUSHY_CONFIG_PATH,
+    SUSHY_HTPASSWD_PATH,
+    SUSHY_KEY_PATH,
+    htpasswdLine,
+    htpasswdSalt,
+    sushyConfig,
+    vbmcCertificateSubject,
+} from "../lib/render/virtual-bmc";
+import { childOptions } from "./options";
+import { commandScript } from "./scripts";
+
+export interface VirtualBmcArgs {
+    config: LabConfig;
+    plan: LabPlan;
+    networkName: pulumi.Input<string>;
+    username: string;
+    /** Secret. */
+    password: pulumi.Output<string>;
+    /** Each machine's libvirt domain: its registration waits for it. */
+    domains: ReadonlyMap<string, pulumi.Resource>;
+}
+
+export function registrationArgs(
+    args: Pick<VirtualBmcArgs, "plan" | "username" | "password">,
+    machine: PlannedMachine,
+    containerId: pulumi.Input<string>,
+): command.local.CommandArgs {
+    return {
+        interpreter: ["/bin/bash", "-c"],
+        create: commandScript("vbmc-register"),
+        delete: commandScript("vbmc-unregister"),
+        environment: {
+            VBMC_CONTAINER: args.plan.vbmc.containerName,
+            VBMC_DOMAIN: machine.name,
+            VBMC_PORT: String(machine.bmcPort),
+            VBMC_USERNAME: args.username,
+            VBMC_PASSWORD: pulumi.secret(args.password),
+        },
+        logging: "stderr",
+        // A new container starts without registrations; a new name is a new registration.
+        triggers: [containerId, machine.name],
+    };
+}
+
+export class VirtualBmc extends pulumi.ComponentResource {
+    readonly container: docker.Container;
+    readonly registrations: Map<string, command.local.Command>;
+    readonly address: string;
+
+    constructor(name: string, args: VirtualBmcArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("capt-playground:index:VirtualBmc", name, {}, opts);
+        const { config, plan } = args;
+        this.address = plan.vbmc.ip;
+        const image = new docker.RemoteImage(
+            `${name}-image`,
+            { name: config.vbmcImage, keepLocally: true },
+            childOptions(this, opts),
+        );
+        const key = new tls.PrivateKey(
+            `${name}-tls-key`,
+            { algorithm: "RSA", rsaBits: 2048 },
+            childOptions(this, opts),
+        );
+        const cert = new tls.SelfSignedCert(
+            `${name}-tls-cert`,
+            {
+                privateKeyPem: key.privateKeyPem,
+                subject: vbmcCertificateSubject(config, plan),
+                ipAddresses: [plan.vbmc.ip],
+                dnsNames: [plan.vbmc.containerName],
+                validityPeriodHours: 24 * 365 * 5,
+                allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
+            },
+            childOptions(this, opts),
+        );
+        const salt = htpasswdSalt(plan);
+        const htpasswd = pulumi.secret(args.password.apply((password) => htpasswdLine(args.username, password, salt)));
+        this.container = new docker.Container(
+            `${name}-container`,
+            {
+                name: plan.vbmc.containerName,
+                image: image.imageId,
+                privileged: true,
+                restart: "unless-stopped",
+                networksAdvanced: [{ name: args.networkName, ipv4Address: plan.vbmc.ip }],
+                mounts: [{ type: "bind", source: LIBVIRT_SOCKET_DIR, target: LIBVIRT_SOCKET_DIR }],
+                envs: [`SUSHY_EMULATOR_CONFIG=${SUSHY_CONFIG_PATH}`],
+                uploads: [
+                    { file: SUSHY_CONFIG_PATH, content: sushyConfig() },
+                    { file: SUSHY_HTPASSWD_PATH, content: htpasswd },
+                    { file: SUSHY_KEY_PATH, content: key.privateKeyPem },
+                    { file: SUSHY_CERT_PATH, content: cert.certPem },
+                ],
+                labels: [
+                    { label: "capt-playground.project", value: plan.project },
+                    { label: "capt-playground.stack", value: plan.stack },
+                ],
+            },
+            childOptions(this, opts, { deleteBeforeReplace: true }),
+        );
+        this.registrations = new Map(
+            plan.machines.map((machine) => {
+                const domain = args.domains.get(machine.name);
+                const registration = new command.local.Command(
+                    `${name}-${machine.name}`,
+                    registrationArgs(args, machine, this.container.id),
+                    childOptions(this, opts, { dependsOn: domain ? [this.container, domain] : [this.container] }),
+                );
+                return [machine.name, registration];
+            }),
+        );
+        this.registerOutputs({ address: this.address, containerId: this.container.id });
+    }
+}

@@ -1,0 +1,106 @@
+/**
+ * The workload cluster: the Cluster API objects, then (unless `waitForWorkload` is false) its
+ * kubeconfig once CAPT has provisioned a control plane, a provider from it, and the CNI.
+ */
+import * as command from "@pulumi/command";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { LabConfig } from "../lib/config";
+import { LabPlan } from "../lib/plan";
+import { CILIUM_REPOSITORY, ciliumValues } from "../lib/render/cni";
+import { clusterApiObjects } from "../lib/render/cluster-api";
+import * as path from "node:path";
+import { consoleLogPath } from "../lib/libvirt/domain-xml";
+import { applyKubeObject, kubeResourceName } from "./kube-objects";
+import { childOptions } from "./options";
+import { commandScript } from "./scripts";
+
+export interface WorkloadClusterArgs {
+    config: LabConfig;
+    plan: LabPlan;
+    /** Secret: the management (KinD) kubeconfig. */
+    managementKubeconfig: pulumi.Output<string>;
+    managementProvider: k8s.Provider;
+    sshAuthorizedKey: pulumi.Input<string>;
+    /** clusterctl init and the hardware inventory: the objects need both. */
+    prerequisites: pulumi.Input<pulumi.Resource>[];
+    /** Resources inside the KinD cluster are skipped on destroy when it goes. */
+    kindCluster: pulumi.Resource;
+}
+
+export function waitKubeconfigArgs(args: WorkloadClusterArgs): command.local.CommandArgs {
+    return {
+        interpreter: ["/bin/bash", "-c"],
+        create: commandScript("wait-kubeconfig"),
+        environment: {
+            KUBECONFIG_CONTENT: pulumi.secret(args.managementKubeconfig),
+            CLUSTER_NAME: args.plan.labName,
+            NAMESPACE: args.config.namespace,
+            TIMEOUT_SECONDS: String(args.config.workloadTimeoutMinutes * 60),
+            STATE_DIR: args.plan.outputDir,
+            CONSOLE_LOG_DIR: path.posix.dirname(consoleLogPath(args.plan, { name: args.plan.labName })),
+        },
+        logging: "stderr",
+    };
+}
+
+export class WorkloadCluster extends pulumi.ComponentResource {
+    readonly objects: pulumi.CustomResource[];
+    readonly kubeconfig?: pulumi.Output<string>;
+    readonly provider?: k8s.Provider;
+
+    constructor(name: string, args: WorkloadClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("capt-playground:index:WorkloadCluster", name, {}, opts);
+        const { config, plan } = args;
+        this.objects = clusterApiObjects(config, plan, args.sshAuthorizedKey).map((object) =>
+            applyKubeObject(
+                kubeResourceName(name, object),
+                object,
+                childOptions(this, opts, {
+                    provider: args.managementProvider,
+                    deletedWith: args.kindCluster,
+                    dependsOn: args.prerequisites,
+                }),
+            ),
+        );
+        if (config.waitForWorkload) {
+            const wait = new command.local.Command(
+                `${name}-kubeconfig`,
+                waitKubeconfigArgs(args),
+                childOptions(this, opts, {
+                    dependsOn: this.objects,
+                    additionalSecretOutputs: ["stdout"],
+                    deletedWith: args.kindCluster,
+                }),
+            );
+            this.kubeconfig = pulumi.secret(wait.stdout);
+            this.provider = new k8s.Provider(
+                `${name}-provider`,
+                { kubeconfig: this.kubeconfig, clusterIdentifier: `${plan.labName}-workload`, deleteUnreachable: true },
+                childOptions(this, opts),
+            );
+            this.installCni(name, args, this.provider, wait);
+        }
+        this.registerOutputs({ kubeconfig: this.kubeconfig });
+    }
+
+    private installCni(name: string, args: WorkloadClusterArgs, provider: k8s.Provider, after: pulumi.Resource) {
+        const opts = childOptions(this, undefined, { provider, dependsOn: [after], deletedWith: args.kindCluster });
+        if (args.config.cni === "cilium") {
+            new k8s.helm.v3.Release(
+                `${name}-cilium`,
+                {
+                    name: "cilium",
+                    chart: "cilium",
+                    version: args.config.ciliumVersion,
+                    repositoryOpts: { repo: CILIUM_REPOSITORY },
+                    namespace: "kube-system",
+                    values: ciliumValues(args.config, args.plan),
+                },
+                opts,
+            );
+        } else if (args.config.cni === "kube-router") {
+            new k8s.yaml.v2.ConfigFile(`${name}-kube-router`, { file: args.config.kubeRouterManifest }, opts);
+        }
+    }
+}
