@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { ConfigError, parseLabConfig } from "../lib/config";
 import { planLab } from "../lib/plan";
 import { RenderedFiles, renderLabFiles } from "../lib/render/files";
+import { kvmUsable } from "../providers/libvirt/host";
 import { parseOverride, projectDefaults, readProjectFile, readStackValues } from "../lib/stack-files";
 
 const USAGE = "usage: npm run --silent render -- [--stack <name>] --out <dir> [--set key=value ...]";
@@ -62,7 +63,7 @@ function writeFiles(out: string, files: RenderedFiles): void {
     }
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
     let args: RenderArgs;
     try {
         args = parseArgs(argv);
@@ -89,7 +90,9 @@ function main(argv: string[]): number {
             stack: args.stack,
             projectDir: PROJECT_DIR,
         });
-        const files = renderLabFiles(config, plan);
+        // `domainType: auto` asks libvirt (read-only) whether KVM works, as `pulumi up` does.
+        const kvm = config.domainType === "auto" ? await kvmUsable(plan.libvirt.uri) : config.domainType === "kvm";
+        const files = renderLabFiles(config, plan, kvm);
         writeFiles(path.resolve(args.out), files);
         process.stderr.write(`rendered ${files.size} files for stack ${args.stack} into ${args.out}\n`);
         return 0;
@@ -101,4 +104,6 @@ function main(argv: string[]): number {
     }
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+});

@@ -9,11 +9,11 @@ import { renderKubernetesFiles } from "./lab-files";
 
 export type RenderedFiles = Map<string, string>;
 
-export function renderLabFiles(config: LabConfig, plan: LabPlan): RenderedFiles {
+/** `kvmUsable` resolves `domainType: auto` the way `pulumi up` would on this host. */
+export function renderLabFiles(config: LabConfig, plan: LabPlan, kvmUsable = true): RenderedFiles {
     const files: RenderedFiles = new Map();
     files.set("plan.json", `${JSON.stringify(planSummary(plan), null, 2)}\n`);
-    addDomainXmlFiles(files, config, plan);
+    addDomainXmlFiles(files, config, plan, kvmUsable);
     renderKubernetesFiles(config, plan, files);
-    void config;
     return files;
 }

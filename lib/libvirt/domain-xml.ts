@@ -1,0 +1,142 @@
+/**
+ * libvirt domain XML for one lab machine. Pure: the same function feeds `npm run render` and the
+ * Domain resource, so the rendered file is exactly what `pulumi up` defines.
+ *
+ * The shape follows the CAPT playground's virt-install flags (UEFI with auto-selected firmware,
+ * bridged virtio NIC with the planned MAC, virtio disk), with the differences DESIGN.md decides:
+ * secure boot off, boot order in `<os>` (the form VirtualBMC rewrites), a disk from the stack's
+ * pool, a logged serial console and an ownership tag.
+ */
+import * as path from "node:path";
+import { create } from "xmlbuilder2";
+import type { XMLBuilder } from "xmlbuilder2/lib/interfaces";
+import { DiskCache, DomainTypeChoice, Graphics, LabConfig } from "../config";
+import { LabPlan, PlannedMachine } from "../plan";
+import { OWNERSHIP_NAMESPACE, OWNERSHIP_PREFIX, OwnerTag, ownedUuid } from "./ownership";
+
+export type DomainType = "kvm" | "qemu";
+
+/** Everything the builder needs; plain data so it can travel as a Pulumi input. */
+export interface DomainSpec {
+    name: string;
+    /** Derived from owner and name (see ownership.ts), so redefinition keeps it. */
+    uuid: string;
+    owner: OwnerTag;
+    type: DomainType;
+    memoryMiB: number;
+    vcpus: number;
+    network: { mac: string; bridge: string };
+    disk: { pool: string; volume: string; cache: DiskCache };
+    /** Serial console log; inside the stack's pool directory so the provider can remove it through libvirt. */
+    consoleLogPath: string;
+    graphics: Graphics;
+}
+
+/** Boot order the VMs start with: network first (Tinkerbell), then the installed disk. */
+export const BOOT_ORDER = ["network", "hd"] as const;
+/** Machine type alias; libvirt expands it to the newest versioned q35 type (e.g. pc-q35-7.2). */
+export const MACHINE_TYPE = "q35";
+export const DISK_TARGET = "vda";
+
+/** `auto` means kvm when the host can really run KVM guests (probed outside this pure module). */
+export function domainTypeFor(choice: DomainTypeChoice, kvmUsable: boolean): DomainType {
+    if (choice === "auto") {
+        return kvmUsable ? "kvm" : "qemu";
+    }
+    return choice;
+}
+
+export function machineVolumeName(machine: Pick<PlannedMachine, "name">): string {
+    return `${machine.name}.qcow2`;
+}
+
+export function consoleLogPath(plan: LabPlan, machine: Pick<PlannedMachine, "name">): string {
+    return path.posix.join(plan.libvirt.storageDir, `${machine.name}.console.log`);
+}
+
+/**
+ * The builder's input for one planned machine. `kvmUsable` resolves `domainType: auto`; callers
+ * that can probe the host pass the probe's answer (providers/libvirt/host.ts), offline rendering
+ * assumes a KVM-capable host.
+ */
+export function domainSpecFor(config: LabConfig, plan: LabPlan, machine: PlannedMachine, kvmUsable = true): DomainSpec {
+    const owner = { project: plan.project, stack: plan.stack };
+    return {
+        name: machine.name,
+        uuid: ownedUuid("domain", owner, machine.name),
+        owner,
+        type: domainTypeFor(config.domainType, kvmUsable),
+        memoryMiB: config.vmMemoryMiB,
+        vcpus: config.vmCpus,
+        network: { mac: machine.mac, bridge: plan.network.bridge },
+        disk: { pool: plan.libvirt.poolName, volume: machineVolumeName(machine), cache: config.vmDiskCache },
+        consoleLogPath: consoleLogPath(plan, machine),
+        graphics: config.vmGraphics,
+    };
+}
+
+export function buildDomainXml(spec: DomainSpec): string {
+    const domain = create().ele("domain", { type: spec.type });
+    domain.ele("name").txt(spec.name);
+    domain.ele("uuid").txt(spec.uuid);
+    domain.ele("metadata").ele(OWNERSHIP_NAMESPACE, `${OWNERSHIP_PREFIX}:owner`, {
+        project: spec.owner.project,
+        stack: spec.owner.stack,
+    });
+    domain.ele("memory", { unit: "MiB" }).txt(String(spec.memoryMiB));
+    domain.ele("vcpu").txt(String(spec.vcpus));
+    addOs(domain);
+    domain.ele("features").ele("acpi").up().ele("apic");
+    addCpu(domain, spec.type);
+    domain.ele("clock", { offset: "utc" });
+    domain.ele("on_poweroff").txt("destroy");
+    domain.ele("on_reboot").txt("restart");
+    domain.ele("on_crash").txt("destroy");
+    addDevices(domain.ele("devices"), spec);
+    return domain.end({ prettyPrint: true, headless: true, indent: "  " }) + "\n";
+}
+
+function addOs(domain: XMLBuilder): void {
+    // firmware='efi' lets libvirt pick the OVMF build matching the features below; with secure boot
+    // and enrolled keys off it picks plain OVMF, so unsigned iPXE and CaptainOS boot.
+    const os = domain.ele("os", { firmware: "efi" });
+    os.ele("type", { arch: "x86_64", machine: MACHINE_TYPE }).txt("hvm");
+    os.ele("firmware")
+        .ele("feature", { enabled: "no", name: "enrolled-keys" })
+        .up()
+        .ele("feature", { enabled: "no", name: "secure-boot" });
+    for (const dev of BOOT_ORDER) {
+        os.ele("boot", { dev });
+    }
+}
+
+function addCpu(domain: XMLBuilder, type: DomainType): void {
+    // Modern guest kernels need more than QEMU's default qemu64 model: pass the host CPU through
+    // under KVM, and emulate everything TCG can ('maximum') without it.
+    domain.ele("cpu", { mode: type === "kvm" ? "host-passthrough" : "maximum" });
+}
+
+function addDevices(devices: XMLBuilder, spec: DomainSpec): void {
+    const disk = devices.ele("disk", { type: "volume", device: "disk" });
+    disk.ele("driver", { name: "qemu", type: "qcow2", cache: spec.disk.cache });
+    disk.ele("source", { pool: spec.disk.pool, volume: spec.disk.volume });
+    disk.ele("target", { dev: DISK_TARGET, bus: "virtio" });
+
+    const nic = devices.ele("interface", { type: "bridge" });
+    nic.ele("mac", { address: spec.network.mac });
+    nic.ele("source", { bridge: spec.network.bridge });
+    nic.ele("model", { type: "virtio" });
+
+    // A pty keeps `virsh console` working; virtlogd copies everything to the log file as well.
+    const serial = devices.ele("serial", { type: "pty" });
+    serial.ele("log", { file: spec.consoleLogPath, append: "on" });
+    serial.ele("target", { port: "0" });
+    devices.ele("console", { type: "pty" }).ele("target", { type: "serial", port: "0" });
+
+    if (spec.graphics === "vnc") {
+        devices
+            .ele("graphics", { type: "vnc", autoport: "yes", listen: "127.0.0.1" })
+            .ele("listen", { type: "address", address: "127.0.0.1" });
+    }
+    devices.ele("rng", { model: "virtio" }).ele("backend", { model: "random" }).txt("/dev/urandom");
+}

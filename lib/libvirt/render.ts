@@ -1,0 +1,20 @@
+/** The domain XML files `npm run render` writes: exactly what the Domain resources define. */
+import { LabConfig } from "../config";
+import { LabPlan } from "../plan";
+import { buildDomainXml, domainSpecFor } from "./domain-xml";
+
+export function domainXmlPath(machineName: string): string {
+    return `domains/${machineName}.xml`;
+}
+
+/** Adds `domains/<machine>.xml` for every planned machine to a render file map. */
+export function addDomainXmlFiles(
+    files: Map<string, string>,
+    config: LabConfig,
+    plan: LabPlan,
+    kvmUsable = true,
+): void {
+    for (const machine of plan.machines) {
+        files.set(domainXmlPath(machine.name), buildDomainXml(domainSpecFor(config, plan, machine, kvmUsable)));
+    }
+}

@@ -1,0 +1,42 @@
+/**
+ * Host probes that decide `domainType: auto`. Kept out of the pure builder: they look at the
+ * machine (and ask libvirtd), the builder only receives the answer.
+ */
+import { statSync } from "node:fs";
+import { DomainTypeChoice } from "../../lib/config";
+import { DomainType, domainTypeFor } from "../../lib/libvirt/domain-xml";
+import { virsh } from "./virsh";
+
+/** True when the URI talks to this machine's libvirtd (no host part: qemu:///system, qemu+unix:///...). */
+export function isLocalUri(uri: string): boolean {
+    return /^[a-z0-9+]+:\/\/\//.test(uri);
+}
+
+function hasKvmDevice(): boolean {
+    try {
+        return statSync("/dev/kvm").isCharacterDevice();
+    } catch {
+        return false;
+    }
+}
+
+/**
+ * Whether libvirt can run KVM guests: for a local URI /dev/kvm must exist, and libvirt itself
+ * must report a kvm domain type (it checks that its QEMU user can open /dev/kvm). A host whose
+ * nested KVM is broken still passes; set domainType: qemu there.
+ */
+export async function kvmUsable(uri: string): Promise<boolean> {
+    if (isLocalUri(uri) && !hasKvmDevice()) {
+        return false;
+    }
+    try {
+        const capabilities = await virsh(uri, ["domcapabilities", "--virttype", "kvm"], "kvm capabilities");
+        return /<domain>kvm<\/domain>/.test(capabilities);
+    } catch {
+        return false;
+    }
+}
+
+export async function resolveDomainType(choice: DomainTypeChoice, uri: string): Promise<DomainType> {
+    return domainTypeFor(choice, choice === "auto" ? await kvmUsable(uri) : false);
+}

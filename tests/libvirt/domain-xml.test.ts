@@ -1,0 +1,153 @@
+/**
+ * The pure domain XML builder: the fields the lab relies on, and libvirt's own schema
+ * (virt-xml-validate) for the dev plan and its variations.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { LabConfig } from "../../lib/config";
+import { buildDomainXml, domainSpecFor, domainTypeFor } from "../../lib/libvirt/domain-xml";
+import { OWNERSHIP_NAMESPACE, ownedUuid } from "../../lib/libvirt/ownership";
+import { addDomainXmlFiles } from "../../lib/libvirt/render";
+import { renderLabFiles } from "../../lib/render/files";
+import { domainFacts } from "../../providers/libvirt/domain-facts";
+import { labPlan } from "../fixtures";
+import { createTestFolder, describeWithXmlValidator } from "./gate";
+
+const dev = labPlan();
+
+function devXml(kvmUsable = true, raw = {}) {
+    const { config, plan } = labPlan(raw);
+    const spec = domainSpecFor(config, plan, plan.machines[0], kvmUsable);
+    return { spec, xml: buildDomainXml(spec), facts: domainFacts(buildDomainXml(spec), OWNERSHIP_NAMESPACE) };
+}
+
+describe("domain XML builder", () => {
+    test("carries the planned identity, sizes and ownership tag", () => {
+        const machine = dev.plan.machines[0];
+        const { facts } = devXml();
+        expect(facts.name).toBe(machine.name);
+        expect(facts.uuid).toBe(ownedUuid("domain", { project: dev.plan.project, stack: "dev" }, machine.name));
+        expect(facts.owner).toEqual({ project: dev.plan.project, stack: "dev" });
+        expect(facts.memoryKiB).toBe(dev.config.vmMemoryMiB * 1024);
+        expect(facts.vcpus).toBe(dev.config.vmCpus);
+    });
+
+    test("boots UEFI via firmware auto-selection, secure boot off, network then disk, q35", () => {
+        const { facts, xml } = devXml();
+        expect(facts.firmware).toBe("efi");
+        expect(facts.firmwareFeatures).toEqual({ "enrolled-keys": "no", "secure-boot": "no" });
+        expect(facts.boot).toEqual(["network", "hd"]);
+        expect(facts.machine).toBe("q35");
+        expect(xml).not.toMatch(/<loader|<nvram/);
+    });
+
+    test("has one bridged virtio NIC with the planned MAC and one virtio qcow2 volume disk", () => {
+        const machine = dev.plan.machines[1];
+        const facts = domainFacts(buildDomainXml(domainSpecFor(dev.config, dev.plan, machine)), OWNERSHIP_NAMESPACE);
+        expect(facts.interfaces).toEqual([
+            { type: "bridge", mac: machine.mac, bridge: dev.plan.network.bridge, model: "virtio" },
+        ]);
+        expect(facts.disks).toEqual([
+            {
+                type: "volume",
+                device: "disk",
+                pool: dev.plan.libvirt.poolName,
+                volume: `${machine.name}.qcow2`,
+                target: "vda",
+                bus: "virtio",
+                format: "qcow2",
+                cache: dev.config.vmDiskCache,
+            },
+        ]);
+    });
+
+    test("logs the serial console into the stack's storage folder", () => {
+        const { facts } = devXml();
+        expect(facts.consoleLogs).toEqual([
+            path.posix.join(dev.plan.libvirt.storageDir, `${dev.plan.machines[0].name}.console.log`),
+        ]);
+    });
+
+    test("VNC listens on 127.0.0.1 only, or there is no display at all", () => {
+        expect(devXml(true, { vmGraphics: "vnc" }).facts.graphics).toEqual(["vnc@127.0.0.1"]);
+        const none = devXml(true, { vmGraphics: "none" });
+        expect(none.facts.graphics).toEqual([]);
+        expect(none.xml).not.toContain("<graphics");
+    });
+
+    test("domain type: explicit choices win, auto follows the host probe", () => {
+        expect(domainTypeFor("auto", true)).toBe("kvm");
+        expect(domainTypeFor("auto", false)).toBe("qemu");
+        expect(domainTypeFor("qemu", true)).toBe("qemu");
+        expect(domainTypeFor("kvm", false)).toBe("kvm");
+        expect(devXml(false).facts.type).toBe("qemu");
+        expect(devXml(true, { domainType: "qemu" }).facts.type).toBe("qemu");
+        expect(devXml(true).xml).toContain(`<cpu mode="host-passthrough"/>`);
+    });
+
+    test("escapes text instead of producing broken XML", () => {
+        const { spec } = devXml();
+        const xml = buildDomainXml({ ...spec, consoleLogPath: "/tmp/a&b<c>.log" });
+        expect(domainFacts(xml, OWNERSHIP_NAMESPACE).consoleLogs).toEqual(["/tmp/a&b<c>.log"]);
+    });
+
+    test("is deterministic and differs per stack", () => {
+        expect(devXml().xml).toBe(devXml().xml);
+        const other = labPlan({}, "other");
+        const otherXml = buildDomainXml(domainSpecFor(other.config, other.plan, other.plan.machines[0]));
+        expect(domainFacts(otherXml, OWNERSHIP_NAMESPACE).uuid).not.toBe(devXml().facts.uuid);
+    });
+
+    test("render writes domains/<machine>.xml with exactly the XML the Domain resource defines", () => {
+        const files = renderLabFiles(dev.config, dev.plan);
+        for (const machine of dev.plan.machines) {
+            expect(files.get(`domains/${machine.name}.xml`)).toBe(
+                buildDomainXml(domainSpecFor(dev.config, dev.plan, machine)),
+            );
+        }
+    });
+});
+
+const VARIATIONS: [string, Record<string, unknown>, boolean][] = [
+    ["dev plan (auto -> kvm)", {}, true],
+    ["auto on a host without KVM", {}, false],
+    ["qemu, no graphics", { domainType: "qemu", vmGraphics: "none" }, true],
+    ["kvm, vnc", { domainType: "kvm", vmGraphics: "vnc" }, true],
+    ...(["unsafe", "none", "writeback", "writethrough", "directsync"] as LabConfig["vmDiskCache"][]).map(
+        (cache): [string, Record<string, unknown>, boolean] => [`cache ${cache}`, { vmDiskCache: cache }, false],
+    ),
+    ["5 machines, bigger VMs", { hardwareCount: 5, workers: 2, vmCpus: 8, vmMemoryMiB: 16384 }, true],
+];
+
+function validate(file: string): { status: number | null; output: string } {
+    const result = spawnSync("virt-xml-validate", [file, "domain"], { encoding: "utf8" });
+    return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() };
+}
+
+describeWithXmlValidator("domain XML against libvirt's schema (virt-xml-validate)", () => {
+    const folder = createTestFolder();
+    afterAll(() => folder.remove());
+
+    test.each(VARIATIONS)("%s", (_title, raw, kvmUsable) => {
+        const { config, plan } = labPlan(raw);
+        const files = new Map<string, string>();
+        addDomainXmlFiles(files, config, plan, kvmUsable);
+        expect(files.size).toBe(plan.machines.length);
+        for (const [name, xml] of files) {
+            const file = path.join(folder.dir, path.basename(name));
+            fs.writeFileSync(file, xml);
+            const result = validate(file);
+            expect(`${name}: ${result.output}`).toBe(`${name}: ${file} validates`);
+            expect(result.status).toBe(0);
+        }
+    });
+
+    test("the validator does reject a broken domain", () => {
+        const file = path.join(folder.dir, "broken.xml");
+        fs.writeFileSync(file, devXml().xml.replace('<boot dev="network"/>', '<boot dev="floppy-net"/>'));
+        const result = validate(file);
+        expect(result.status).not.toBe(0);
+        expect(result.output).toMatch(/fails to validate/);
+    });
+});

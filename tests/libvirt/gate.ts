@@ -1,0 +1,101 @@
+/**
+ * Shared gate and fixtures for the libvirt tests. Without virsh or a reachable libvirtd the suites
+ * skip with a visible reason on a developer machine, but fail under CI (CI=true), where a skipped
+ * libvirt suite would hide a broken setup.
+ */
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+export const TEST_URI = process.env.LIBVIRT_TEST_URI ?? "qemu:///system";
+
+/** Why the suite cannot run here, or undefined when it can. */
+function missingPrerequisite(commands: string[][]): string | undefined {
+    for (const [command, ...args] of commands) {
+        const result = spawnSync(command, args, { encoding: "utf8", timeout: 30_000 });
+        if (result.error) {
+            return `'${command}' is not installed (${result.error.message})`;
+        }
+        if (result.status !== 0) {
+            return `'${[command, ...args].join(" ")}' failed: ${(result.stderr || result.stdout).trim()}`;
+        }
+    }
+    return undefined;
+}
+
+/**
+ * `describe` when the commands work; otherwise a skipped suite with the reason printed, or under
+ * CI a suite with one failing test naming what is missing.
+ */
+function gatedDescribe(commands: string[][], title: string, body: () => void): void {
+    const missing = missingPrerequisite(commands);
+    if (missing === undefined) {
+        describe(title, body);
+        return;
+    }
+    if (process.env.CI === "true") {
+        describe(title, () => {
+            test("has libvirt available (required under CI)", () => {
+                throw new Error(`libvirt test prerequisites missing under CI: ${missing}`);
+            });
+        });
+        return;
+    }
+    console.warn(`SKIPPED "${title}": ${missing}`);
+    describe.skip(`${title} (skipped: ${missing})`, body);
+}
+
+/** Suites that need a running libvirtd reachable at TEST_URI. */
+export function describeWithLibvirt(title: string, body: () => void): void {
+    gatedDescribe([["virsh", "-c", TEST_URI, "version"]], title, body);
+}
+
+/** Suites that need libvirt's schema validator. */
+export function describeWithXmlValidator(title: string, body: () => void): void {
+    gatedDescribe([["virt-xml-validate", "--help"]], title, body);
+}
+
+export function virshSync(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    const result = spawnSync("virsh", ["-q", "-c", TEST_URI, ...args], { encoding: "utf8" });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+export function virshOk(...args: string[]): string {
+    const result = virshSync(...args);
+    if (result.status !== 0) {
+        throw new Error(`virsh ${args.join(" ")} failed: ${result.stderr}`);
+    }
+    return result.stdout;
+}
+
+/** A short unique token for names of test objects (bridges allow 15 characters in all). */
+export function uniqueToken(length = 6): string {
+    return randomBytes(8).toString("hex").slice(0, length);
+}
+
+/** A Linux bridge of the test's own (the domains' NICs attach to it); removed by the returned function. */
+export function createTestBridge(): { name: string; remove: () => void } {
+    const name = `ctb${uniqueToken(8)}`;
+    const run = (...args: string[]) => {
+        const result = spawnSync("ip", args, { encoding: "utf8" });
+        if (result.status !== 0) {
+            throw new Error(`ip ${args.join(" ")} failed: ${result.stderr}`);
+        }
+    };
+    run("link", "add", name, "type", "bridge");
+    run("link", "set", name, "up");
+    return { name, remove: () => void spawnSync("ip", ["link", "del", name]) };
+}
+
+/** A temporary folder readable by libvirt's QEMU user, removed by the returned function. */
+export function createTestFolder(): { dir: string; remove: () => void } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "capt-libvirt-test-"));
+    fs.chmodSync(dir, 0o755);
+    return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function nvramFile(domain: string): string {
+    return `/var/lib/libvirt/qemu/nvram/${domain}_VARS.fd`;
+}
