@@ -1,7 +1,8 @@
 /** `npm run bench`: runs every benchmark section in turn (each prints its own section). */
 import { benchLibvirt } from "./libvirt";
+import { benchRender } from "./render";
 
-const SECTIONS: (() => Promise<void>)[] = [benchLibvirt];
+const SECTIONS: (() => Promise<void>)[] = [benchRender, benchLibvirt];
 
 async function main(): Promise<void> {
     for (const section of SECTIONS) {
