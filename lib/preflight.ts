@@ -8,6 +8,7 @@
  */
 import { Address4 } from "ip-address";
 import { LabConfig } from "./config";
+import { isLocalUri } from "./libvirt/ownership";
 import { LabPlan } from "./plan";
 
 /** A fact read from the host, or why it could not be read. */
@@ -128,11 +129,6 @@ function versionText(version: Version): string {
 /** Release asset suffix for this machine: kind-linux-amd64, clusterctl-linux-arm64, ... */
 function linuxAsset(arch: string): string {
     return `linux-${arch === "x64" ? "amd64" : arch}`;
-}
-
-/** Mirrors providers/libvirt/host.ts: a URI without a host part talks to this machine. */
-export function isLocalLibvirtUri(uri: string): boolean {
-    return /^[a-z0-9+]+:\/\/\//.test(uri);
 }
 
 function ownNetworkExists(plan: LabPlan, facts: HostFacts): boolean {
@@ -342,7 +338,7 @@ function libvirtOffersKvm(facts: HostFacts): boolean | undefined {
  */
 function kvmProblem(config: LabConfig, facts: HostFacts): { reason: string; fix: string } | "usable" | "unknown" {
     const device = facts.kvmDevice;
-    const local = isLocalLibvirtUri(config.libvirtUri);
+    const local = isLocalUri(config.libvirtUri);
     const enable =
         "enable virtualization (VT-x/AMD-V) in the firmware setup and load kvm_intel or kvm_amd; inside a VM, enable nested virtualization";
     if (local && succeeded(device) && device.value === "missing") {
@@ -773,7 +769,7 @@ function remoteNote(config: LabConfig): string {
 
 function checkCpu(config: LabConfig, facts: HostFacts): Finding {
     const check = "cpu";
-    if (!isLocalLibvirtUri(config.libvirtUri)) {
+    if (!isLocalUri(config.libvirtUri)) {
         return { check, status: "ok", message: remoteNote(config) };
     }
     // VMs may overcommit CPUs; only a single VM larger than the host is a problem worth a warning.
@@ -790,7 +786,7 @@ function checkCpu(config: LabConfig, facts: HostFacts): Finding {
 
 /** Bytes of memory the lab wants: every machine running, plus the KinD management cluster. */
 export function memoryNeeded(config: LabConfig): number {
-    const machines = isLocalLibvirtUri(config.libvirtUri) ? config.hardwareCount * config.vmMemoryMiB * MIB : 0;
+    const machines = isLocalUri(config.libvirtUri) ? config.hardwareCount * config.vmMemoryMiB * MIB : 0;
     return machines + KIND_MEMORY_GIB * GIB;
 }
 
@@ -807,7 +803,7 @@ function checkMemory(config: LabConfig, plan: LabPlan, facts: HostFacts): Findin
     }
     const { availableBytes, totalBytes } = facts.memory.value;
     const needed = memoryNeeded(config);
-    const breakdown = isLocalLibvirtUri(config.libvirtUri)
+    const breakdown = isLocalUri(config.libvirtUri)
         ? `${config.hardwareCount} machines x ${config.vmMemoryMiB} MiB + ${KIND_MEMORY_GIB} GiB for KinD`
         : `${KIND_MEMORY_GIB} GiB for KinD`;
     const fix = "lower hardwareCount or vmMemoryMiB, or free memory";
@@ -835,7 +831,7 @@ function checkMemory(config: LabConfig, plan: LabPlan, facts: HostFacts): Findin
 /** Qcow2 disks grow as written, so a shortfall is a warning: the lab starts and fills up later. */
 function checkDisk(config: LabConfig, plan: LabPlan, facts: HostFacts): Finding {
     const check = "disk";
-    if (!isLocalLibvirtUri(config.libvirtUri)) {
+    if (!isLocalUri(config.libvirtUri)) {
         return { check, status: "ok", message: remoteNote(config) };
     }
     if (!succeeded(facts.storage)) {

@@ -44,3 +44,8 @@ export function ownedUuid(kind: OwnedKind, owner: OwnerTag, name: string): strin
 export function sameOwner(a: OwnerTag | undefined, b: OwnerTag): boolean {
     return a !== undefined && a.project === b.project && a.stack === b.stack;
 }
+
+/** True when the URI talks to this machine's libvirtd (no host part: qemu:///system, qemu+unix:///...). */
+export function isLocalUri(uri: string): boolean {
+    return /^[a-z0-9+]+:\/\/\//.test(uri);
+}

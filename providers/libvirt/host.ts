@@ -5,12 +5,10 @@
 import { statSync } from "node:fs";
 import { DomainTypeChoice } from "../../lib/config";
 import { DomainType, domainTypeFor } from "../../lib/libvirt/domain-xml";
+import { isLocalUri } from "../../lib/libvirt/ownership";
 import { virsh } from "./virsh";
 
-/** True when the URI talks to this machine's libvirtd (no host part: qemu:///system, qemu+unix:///...). */
-export function isLocalUri(uri: string): boolean {
-    return /^[a-z0-9+]+:\/\/\//.test(uri);
-}
+export { isLocalUri };
 
 function hasKvmDevice(): boolean {
     try {
