@@ -9,8 +9,7 @@ import { LabConfig } from "../lib/config";
 import { LabPlan } from "../lib/plan";
 import { CILIUM_REPOSITORY, ciliumValues } from "../lib/render/cni";
 import { clusterApiObjects } from "../lib/render/cluster-api";
-import * as path from "node:path";
-import { consoleLogPath } from "../lib/libvirt/domain-xml";
+import { consoleLogDir } from "../lib/libvirt/domain-xml";
 import { applyKubeObject, kubeResourceName } from "./kube-objects";
 import { childOptions } from "./options";
 import { commandScript } from "./scripts";
@@ -38,7 +37,7 @@ export function waitKubeconfigArgs(args: WorkloadClusterArgs): command.local.Com
             NAMESPACE: args.config.namespace,
             TIMEOUT_SECONDS: String(args.config.workloadTimeoutMinutes * 60),
             STATE_DIR: args.plan.outputDir,
-            CONSOLE_LOG_DIR: path.posix.dirname(consoleLogPath(args.plan, { name: args.plan.labName })),
+            CONSOLE_LOG_DIR: consoleLogDir(args.plan),
         },
         logging: "stderr",
     };

@@ -50,8 +50,13 @@ export function machineVolumeName(machine: Pick<PlannedMachine, "name">): string
     return `${machine.name}.qcow2`;
 }
 
+/** Where the machines' serial consoles are logged: the stack's storage directory. */
+export function consoleLogDir(plan: LabPlan): string {
+    return plan.libvirt.storageDir;
+}
+
 export function consoleLogPath(plan: LabPlan, machine: Pick<PlannedMachine, "name">): string {
-    return path.posix.join(plan.libvirt.storageDir, `${machine.name}.console.log`);
+    return path.posix.join(consoleLogDir(plan), `${machine.name}.console.log`);
 }
 
 /**

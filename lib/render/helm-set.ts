@@ -70,33 +70,23 @@ function setPath(root: HelmValues, steps: PathStep[], value: unknown): void {
     let node: HelmValues | unknown[] = root;
     for (let i = 0; i < steps.length; i++) {
         const step = steps[i];
-        const last = i === steps.length - 1;
-        if ("key" in step) {
-            const map = node as HelmValues;
-            if (last) {
-                map[step.key] = value;
-                return;
+        // A map key or a list index: the same walk either way.
+        const slot = "key" in step ? step.key : step.index;
+        const container = node as Record<string | number, unknown>;
+        if (Array.isArray(node)) {
+            while (node.length <= (slot as number)) {
+                node.push(null);
             }
-            const wanted = steps[i + 1];
-            const existing = map[step.key];
-            const fits = "index" in wanted ? Array.isArray(existing) : isPlainObject(existing);
-            map[step.key] = fits ? existing : containerFor(wanted);
-            node = map[step.key] as HelmValues | unknown[];
-        } else {
-            const list = node as unknown[];
-            while (list.length <= step.index) {
-                list.push(null);
-            }
-            if (last) {
-                list[step.index] = value;
-                return;
-            }
-            const wanted = steps[i + 1];
-            const existing = list[step.index];
-            const fits = "index" in wanted ? Array.isArray(existing) : isPlainObject(existing);
-            list[step.index] = fits ? existing : containerFor(wanted);
-            node = list[step.index] as HelmValues | unknown[];
         }
+        if (i === steps.length - 1) {
+            container[slot] = value;
+            return;
+        }
+        const wanted = steps[i + 1];
+        const existing = container[slot];
+        const fits = "index" in wanted ? Array.isArray(existing) : isPlainObject(existing);
+        container[slot] = fits ? existing : containerFor(wanted);
+        node = container[slot] as HelmValues | unknown[];
     }
 }
 

@@ -1,6 +1,7 @@
 /** What the user reads after `up`: where things are and how to watch provisioning. */
 import * as path from "node:path";
 import { LabConfig } from "../config";
+import { consoleLogDir } from "../libvirt/domain-xml";
 import { LabPlan } from "../plan";
 import { TINKERBELL_HTTP_PORT } from "./tinkerbell-values";
 
@@ -30,7 +31,7 @@ export function nextSteps(config: LabConfig, plan: LabPlan): string[] {
         `Tinkerbell UI: ${tinkerbellUiUrl(plan)}`,
         `Watch provisioning: ${mgmt} kubectl get workflows,jobs.bmc.tinkerbell.org -n ${ns} -w`,
         `Cluster API view: ${mgmt} clusterctl describe cluster ${plan.labName} -n ${ns}`,
-        `Machine consoles: ${plan.libvirt.storageDir}/<machine>.console.log (virsh -c ${plan.libvirt.uri} console <machine>)`,
+        `Machine consoles: ${consoleLogDir(plan)}/<machine>.console.log (virsh -c ${plan.libvirt.uri} console <machine>)`,
         `Workload cluster: KUBECONFIG=${files.workloadKubeconfig} kubectl get nodes -o wide`,
     ];
     if (files.sshPrivateKey) {
