@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { LabConfig } from "../lib/config";
 import { LabPlan } from "../lib/plan";
 import { KubeObject } from "../lib/render/kube-object";
+import { controllerOwnedPaths } from "../lib/render/hardware";
 import { inventoryObjects } from "../lib/render/manifests";
 import { applyKubeObject, kubeResourceName } from "./kube-objects";
 import { childOptions } from "./options";
@@ -15,6 +16,11 @@ export interface HardwareInventoryArgs {
     plan: LabPlan;
     /** Secret. */
     bmcPassword: pulumi.Output<string>;
+}
+
+function ignoredAfterCreate(object: KubeObject): string[] | undefined {
+    const paths = controllerOwnedPaths(object);
+    return paths.length > 0 ? paths : undefined;
 }
 
 export class HardwareInventory extends pulumi.ComponentResource {
@@ -34,7 +40,10 @@ export class HardwareInventory extends pulumi.ComponentResource {
                 applyKubeObject(
                     kubeResourceName(name, object),
                     object,
-                    childOptions(this, opts, { dependsOn: created.length > 0 ? [created[0]] : undefined }),
+                    childOptions(this, opts, {
+                        dependsOn: created.length > 0 ? [created[0]] : undefined,
+                        ignoreChanges: ignoredAfterCreate(object),
+                    }),
                 ),
             );
         }

@@ -205,9 +205,10 @@ export const CONFIG_SCHEMA = {
     },
     kubeRouterManifest: {
         type: "string",
-        description: "kube-router manifest URL when cni is kube-router (replace master with a release tag to pin it).",
+        description:
+            "kube-router manifest URL when cni is kube-router; the default is pinned to a release tag so every up applies the same manifest.",
         default:
-            "https://raw.githubusercontent.com/cloudnativelabs/kube-router/master/daemonset/kubeadm-kuberouter.yaml",
+            "https://raw.githubusercontent.com/cloudnativelabs/kube-router/v2.11.1/daemonset/kubeadm-kuberouter.yaml",
     },
     waitForWorkload: {
         type: "boolean",
@@ -217,7 +218,7 @@ export const CONFIG_SCHEMA = {
     },
     workloadTimeoutMinutes: {
         type: "integer",
-        description: "How long up waits for the workload cluster's kubeconfig before failing.",
+        description: "How long up waits for the workload cluster's API server to answer (and for its CNI) before failing.",
         default: 45,
     },
     sshPublicKey: {

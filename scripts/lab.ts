@@ -1,14 +1,18 @@
 /**
  * npm run up|preview|destroy [-- --stack <name> <extra pulumi flags>]
  *
- * Runs the Pulumi CLI that the `pulumi` dev dependency pins, against a file state backend inside
- * the project (no Pulumi Cloud account), selecting or creating the stack (default `dev`).
+ * Runs the Pulumi CLI against a file state backend inside the project (no Pulumi Cloud account),
+ * selecting or creating the stack (default `dev`). Which CLI, in this order:
+ *   1. PULUMI_CLI, when set (the end-to-end tests point it at a CLI built from source);
+ *   2. the version the `pulumi` dev dependency pins, fetched by that launcher on first use;
+ *   3. when that cannot be fetched, a `pulumi` on PATH that is at least MINIMUM_PULUMI_VERSION.
  * Secrets in state are encrypted with PULUMI_CONFIG_PASSPHRASE; a throwaway lab gets a documented
  * default passphrase unless the user sets their own (or PULUMI_CONFIG_PASSPHRASE_FILE).
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { MINIMUM_PULUMI_VERSION, meetsMinimumVersion, parsePulumiVersion } from "../lib/pulumi-version";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 export const DEFAULT_PASSPHRASE = "capt-playground";
@@ -43,6 +47,124 @@ export function stackAndFlags(args: string[], env: NodeJS.ProcessEnv): { stack: 
     return { stack, flags };
 }
 
+export interface CliSources {
+    env: NodeJS.ProcessEnv;
+    /** The launcher's pinned version. */
+    pinnedVersion: string;
+    /** The pinned CLI's path, fetching it when it is not cached yet; throws when it cannot. */
+    resolvePinned: () => Promise<string>;
+    /** A `pulumi` on PATH other than the launcher itself. */
+    findOnPath: () => string | undefined;
+    /** `pulumi version` of a binary, or undefined when it does not run. */
+    versionOf: (cli: string) => string | undefined;
+}
+
+export interface ResolvedCli {
+    path: string;
+    /** Says which CLI runs, when it is not the pinned one. */
+    note?: string;
+}
+
+export class CliUnavailableError extends Error {}
+
+const MANUAL_INSTALL = (pinned: string) =>
+    `Install it by hand: \`curl -fsSL https://get.pulumi.com | sh -s -- --version ${pinned}\` ` +
+    `(any version >= ${MINIMUM_PULUMI_VERSION} works) and put ~/.pulumi/bin on PATH, ` +
+    `or set PULUMI_CLI to the path of a pulumi binary.`;
+
+function explicitCli(cli: string, sources: CliSources): ResolvedCli {
+    const version = sources.versionOf(cli);
+    if (version === undefined) {
+        throw new CliUnavailableError(`PULUMI_CLI=${cli} does not run as a Pulumi CLI (\`${cli} version\` failed).`);
+    }
+    if (!meetsMinimumVersion(version)) {
+        throw new CliUnavailableError(
+            `PULUMI_CLI=${cli} is Pulumi v${version}; the lab needs v${MINIMUM_PULUMI_VERSION} or newer.`,
+        );
+    }
+    return { path: cli, note: `using PULUMI_CLI: pulumi v${version} at ${cli}` };
+}
+
+/** Picks the CLI to run (see the file header), or throws one message saying what failed and what to do. */
+export async function resolvePulumiCli(sources: CliSources): Promise<ResolvedCli> {
+    if (sources.env.PULUMI_CLI) {
+        return explicitCli(sources.env.PULUMI_CLI, sources);
+    }
+    let fetchError: string;
+    try {
+        return { path: await sources.resolvePinned() };
+    } catch (error) {
+        fetchError = error instanceof Error ? error.message : String(error);
+    }
+    const onPath = sources.findOnPath();
+    const version = onPath ? sources.versionOf(onPath) : undefined;
+    const failed = `the pinned Pulumi CLI v${sources.pinnedVersion} could not be fetched (${fetchError})`;
+    if (onPath && version && meetsMinimumVersion(version)) {
+        return { path: onPath, note: `${failed}; using pulumi v${version} from PATH (${onPath})` };
+    }
+    const pathState = onPath
+        ? `the pulumi on PATH (${onPath}) is ${version ? `v${version}` : "not runnable"}, ` +
+          `and the lab needs v${MINIMUM_PULUMI_VERSION} or newer`
+        : "there is no pulumi on PATH";
+    throw new CliUnavailableError(
+        `cannot run Pulumi: ${failed}, and ${pathState}. ${MANUAL_INSTALL(sources.pinnedVersion)}`,
+    );
+}
+
+const LAUNCHER = path.join(PROJECT_DIR, "node_modules", "pulumi");
+
+function realpathOrSelf(file: string): string {
+    try {
+        return fs.realpathSync(file);
+    } catch {
+        return file;
+    }
+}
+
+/** `pulumi` on PATH, skipping the launcher (`npm run` puts node_modules/.bin first on PATH). */
+function findPulumiOnPath(env: NodeJS.ProcessEnv): string | undefined {
+    const launcher = realpathOrSelf(path.join(LAUNCHER, "run.js"));
+    for (const dir of (env.PATH ?? "").split(path.delimiter).filter(Boolean)) {
+        const candidate = path.join(dir, "pulumi");
+        try {
+            fs.accessSync(candidate, fs.constants.X_OK);
+        } catch {
+            continue;
+        }
+        if (realpathOrSelf(candidate) !== launcher) {
+            return candidate;
+        }
+    }
+    return undefined;
+}
+
+function pulumiVersionOf(cli: string): string | undefined {
+    const result = spawnSync(cli, ["version"], { encoding: "utf8", timeout: 30_000 });
+    return result.status === 0 ? parsePulumiVersion(result.stdout) : undefined;
+}
+
+function realSources(env: NodeJS.ProcessEnv): CliSources {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const launcher = require(path.join(LAUNCHER, "package.json")) as { version: string };
+    return {
+        env,
+        pinnedVersion: launcher.version,
+        resolvePinned: async () => {
+            // The launcher's own resolver: the cached CLI, else its download (pinned package version).
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const { resolve } = require(path.join(LAUNCHER, "lib", "resolve")) as { resolve: () => Promise<string> };
+            return resolve();
+        },
+        findOnPath: () => findPulumiOnPath(env),
+        versionOf: pulumiVersionOf,
+    };
+}
+
+/** The CLI's own directory goes first on PATH: its language hosts and plugins sit beside it. */
+export function cliEnvironment(cli: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+    return { ...env, PATH: [path.dirname(cli), env.PATH].filter(Boolean).join(path.delimiter) };
+}
+
 function run(pulumi: string, args: string[], env: NodeJS.ProcessEnv): number {
     const result = spawnSync(pulumi, args, { cwd: PROJECT_DIR, env, stdio: "inherit" });
     if (result.error) {
@@ -52,27 +174,38 @@ function run(pulumi: string, args: string[], env: NodeJS.ProcessEnv): number {
     return result.status ?? 1;
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
     const [command, ...rest] = argv;
     if (!(command in COMMANDS)) {
         process.stderr.write(`usage: lab.ts up|preview|destroy [--stack <name>] [pulumi flags]\n`);
         return 2;
     }
-    const env = labEnvironment(process.env);
+    let cli: ResolvedCli;
+    try {
+        cli = await resolvePulumiCli(realSources(process.env));
+    } catch (error) {
+        process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+        return 1;
+    }
+    if (cli.note) {
+        process.stderr.write(`note: ${cli.note}\n`);
+    }
+    const env = cliEnvironment(cli.path, labEnvironment(process.env));
     if (env.PULUMI_CONFIG_PASSPHRASE === DEFAULT_PASSPHRASE && process.env.PULUMI_CONFIG_PASSPHRASE === undefined) {
         process.stderr.write(
             `note: state secrets use the default passphrase "${DEFAULT_PASSPHRASE}"; export PULUMI_CONFIG_PASSPHRASE to choose your own\n`,
         );
     }
     const { stack, flags } = stackAndFlags(rest, process.env);
-    const pulumi = path.join(PROJECT_DIR, "node_modules", ".bin", "pulumi");
-    const selected = run(pulumi, ["stack", "select", "--create", stack], env);
+    const selected = run(cli.path, ["stack", "select", "--create", stack], env);
     if (selected !== 0) {
         return selected;
     }
-    return run(pulumi, [...COMMANDS[command], "--stack", stack, ...flags], env);
+    return run(cli.path, [...COMMANDS[command], "--stack", stack, ...flags], env);
 }
 
 if (require.main === module) {
-    process.exitCode = main(process.argv.slice(2));
+    main(process.argv.slice(2)).then((code) => {
+        process.exitCode = code;
+    });
 }

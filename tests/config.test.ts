@@ -144,6 +144,12 @@ describe("config validation accepts good input", () => {
         expect(config.spares).toBe(1);
     });
 
+    test("remote defaults are pinned: every up of an unchanged stack fetches the same manifest", () => {
+        const config = parseLabConfig({}, { stack: "dev" });
+        // A branch such as master would make two ups of the same config apply different objects.
+        expect(config.kubeRouterManifest).toMatch(/\/kube-router\/v\d+\.\d+\.\d+\//);
+    });
+
     test("one machine, no workers", () => {
         const config = parseLabConfig({ hardwareCount: 1, controlPlanes: 1, workers: 0 }, { stack: "dev" });
         expect([config.controlPlanes, config.workers, config.spares]).toEqual([1, 0, 0]);

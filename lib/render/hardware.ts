@@ -19,6 +19,20 @@ export const MACHINE_DISK = "/dev/vda";
  */
 export const LEASE_TIME_SECONDS = 4294967294;
 
+/**
+ * Fields of a Hardware that Tinkerbell's controllers own after create, as property paths of the
+ * object's inputs: the tink controller toggles `allowPXE` off when a workflow finishes (and on again
+ * for the next one), so the next `up` must neither report that as a change nor set it back.
+ */
+export const HARDWARE_CONTROLLER_OWNED_PATHS: readonly string[] = ["spec.interfaces[*].netboot.allowPXE"];
+
+/** The property paths a resource for `object` ignores after create (none for most kinds). */
+export function controllerOwnedPaths(object: Pick<KubeObject, "apiVersion" | "kind">): string[] {
+    return object.apiVersion === "tinkerbell.org/v1alpha1" && object.kind === "Hardware"
+        ? [...HARDWARE_CONTROLLER_OWNED_PATHS]
+        : [];
+}
+
 export function roleSelector(role: MachineRole): Record<string, string> {
     return { [ROLE_LABEL]: role };
 }
