@@ -9,7 +9,7 @@ import { LabConfig } from "../lib/config";
 import { LabPlan } from "../lib/plan";
 import { kindConfigYaml } from "../lib/render/kind-config";
 import { childOptions } from "./options";
-import { commandScript } from "./scripts";
+import { scriptCommandArgs } from "./scripts";
 
 export interface KindClusterArgs {
     config: LabConfig;
@@ -21,19 +21,33 @@ export interface KindClusterArgs {
 export function kindCommandArgs(args: KindClusterArgs): command.local.CommandArgs {
     const kindConfig = kindConfigYaml(args.config, args.plan);
     return {
-        interpreter: ["/bin/bash", "-c"],
-        create: commandScript("kind-create"),
-        delete: commandScript("kind-delete"),
+        ...scriptCommandArgs({
+            create: "kind-create",
+            delete: "kind-delete",
+            environment: {
+                KIND_CLUSTER_NAME: args.plan.kind.clusterName,
+                KIND_EXPERIMENTAL_DOCKER_NETWORK: args.networkName,
+            },
+        }),
         stdin: kindConfig,
-        environment: {
-            KIND_CLUSTER_NAME: args.plan.kind.clusterName,
-            KIND_EXPERIMENTAL_DOCKER_NETWORK: args.networkName,
-        },
         // Never stream stdout: it is the kubeconfig.
         logging: "stderr",
         // kind cannot change a cluster in place: a new config or network means a new cluster.
         triggers: [kindConfig, args.networkName],
     };
+}
+
+/**
+ * The KinD provider's cluster identity: the cluster name plus the id of the Command that created it.
+ * Recreating the cluster replaces the Command (new id), so the provider and every object on it are
+ * replaced too, on any engine: the engine itself decides that from the provider's diff, with no
+ * reliance on newer engines replacing `deletedWith` dependents. An unchanged cluster keeps its id,
+ * and a kubeconfig re-read (an edited create script re-runs it) replaces nothing.
+ * No `deleteUnreachable`: with it, a refresh while KinD is stopped reports every object deleted;
+ * `deletedWith` already keeps destroy off a cluster that is going away.
+ */
+export function kindProviderIdentity(clusterName: string, commandId: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.interpolate`${clusterName}/${commandId}`;
 }
 
 export class KindCluster extends pulumi.ComponentResource {
@@ -55,10 +69,7 @@ export class KindCluster extends pulumi.ComponentResource {
             `${name}-provider`,
             {
                 kubeconfig: this.kubeconfig,
-                // Only a new cluster name replaces the provider (and everything on it).
-                clusterIdentifier: this.clusterName,
-                // A cluster deleted by hand must not block `pulumi destroy`.
-                deleteUnreachable: true,
+                clusterIdentifier: kindProviderIdentity(this.clusterName, this.command.id),
             },
             childOptions(this, opts),
         );

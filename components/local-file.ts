@@ -1,11 +1,12 @@
 /**
- * A file on the host (kubeconfigs, the SSH key) written with mode 0600 and removed on destroy.
+ * A file on the host (kubeconfigs, the SSH key) written with mode 0600 and removed on destroy,
+ * together with its directory once that is empty (a user's own file in it keeps it).
  * The content travels in an environment variable of the command, never in its command line.
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { childOptions } from "./options";
-import { commandScript } from "./scripts";
+import { scriptCommandArgs } from "./scripts";
 
 export interface LocalFileArgs {
     path: string;
@@ -14,25 +15,26 @@ export interface LocalFileArgs {
     mode?: string;
 }
 
+export function localFileCommandArgs(args: LocalFileArgs): command.local.CommandArgs {
+    return {
+        ...scriptCommandArgs({
+            create: "write-file",
+            delete: "remove-file",
+            environment: { FILE_PATH: args.path, FILE_CONTENT: args.content, FILE_MODE: args.mode ?? "0600" },
+        }),
+        logging: "stderr",
+        // A new path is a new file: write it, then remove the old one.
+        triggers: [args.path],
+    };
+}
+
 export class LocalFile extends pulumi.ComponentResource {
     readonly path: string;
 
     constructor(name: string, args: LocalFileArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capt-playground:index:LocalFile", name, {}, opts);
         this.path = args.path;
-        new command.local.Command(
-            `${name}-write`,
-            {
-                interpreter: ["/bin/bash", "-c"],
-                create: commandScript("write-file"),
-                delete: commandScript("remove-file"),
-                environment: { FILE_PATH: args.path, FILE_CONTENT: args.content, FILE_MODE: args.mode ?? "0600" },
-                logging: "stderr",
-                // A new path is a new file: write it, then remove the old one.
-                triggers: [args.path],
-            },
-            childOptions(this, opts),
-        );
+        new command.local.Command(`${name}-write`, localFileCommandArgs(args), childOptions(this, opts));
         this.registerOutputs({ path: this.path });
     }
 }

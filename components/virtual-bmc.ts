@@ -21,7 +21,7 @@ import {
     vbmcCertificateSubject,
 } from "../lib/render/virtual-bmc";
 import { childOptions } from "./options";
-import { commandScript } from "./scripts";
+import { scriptCommandArgs } from "./scripts";
 
 export interface VirtualBmcArgs {
     config: LabConfig;
@@ -40,20 +40,44 @@ export function registrationArgs(
     containerId: pulumi.Input<string>,
 ): command.local.CommandArgs {
     return {
-        interpreter: ["/bin/bash", "-c"],
-        create: commandScript("vbmc-register"),
-        delete: commandScript("vbmc-unregister"),
-        environment: {
-            VBMC_CONTAINER: args.plan.vbmc.containerName,
-            VBMC_DOMAIN: machine.name,
-            VBMC_PORT: String(machine.bmcPort),
-            VBMC_USERNAME: args.username,
-            VBMC_PASSWORD: pulumi.secret(args.password),
-        },
+        ...scriptCommandArgs({
+            create: "vbmc-register",
+            delete: "vbmc-unregister",
+            environment: {
+                VBMC_CONTAINER: args.plan.vbmc.containerName,
+                VBMC_DOMAIN: machine.name,
+                VBMC_PORT: String(machine.bmcPort),
+                VBMC_USERNAME: args.username,
+                VBMC_PASSWORD: pulumi.secret(args.password),
+            },
+        }),
         logging: "stderr",
         // A new container starts without registrations; a new name is a new registration.
         triggers: [containerId, machine.name],
     };
+}
+
+/** The container's mode for a file that holds a secret: only sushy-emulator (root in the container) reads it. */
+export const SECRET_FILE_PERMISSIONS = "0600";
+
+/**
+ * The files uploaded into the BMC container. The TLS key and the htpasswd are secrets: without
+ * `permissions` the docker provider uploads every file with mode 0644 (terraform-provider-docker
+ * v4.5.0, the upstream of pulumi-docker 5.x: `resource_docker_container_funcs.go`, tar header mode
+ * from `permissions`, else 0744 for `executable`, else 0644), readable by any user in the container.
+ * Owner and group stay root (uid and gid 0 in that header); sushy-emulator runs as root.
+ */
+export function bmcUploads(files: {
+    htpasswd: pulumi.Input<string>;
+    tlsKeyPem: pulumi.Input<string>;
+    tlsCertPem: pulumi.Input<string>;
+}): docker.types.input.ContainerUpload[] {
+    return [
+        { file: SUSHY_CONFIG_PATH, content: sushyConfig() },
+        { file: SUSHY_HTPASSWD_PATH, content: files.htpasswd, permissions: SECRET_FILE_PERMISSIONS },
+        { file: SUSHY_KEY_PATH, content: files.tlsKeyPem, permissions: SECRET_FILE_PERMISSIONS },
+        { file: SUSHY_CERT_PATH, content: files.tlsCertPem },
+    ];
 }
 
 export class VirtualBmc extends pulumi.ComponentResource {
@@ -99,12 +123,7 @@ export class VirtualBmc extends pulumi.ComponentResource {
                 networksAdvanced: [{ name: args.networkName, ipv4Address: plan.vbmc.ip }],
                 mounts: [{ type: "bind", source: LIBVIRT_SOCKET_DIR, target: LIBVIRT_SOCKET_DIR }],
                 envs: [`SUSHY_EMULATOR_CONFIG=${SUSHY_CONFIG_PATH}`],
-                uploads: [
-                    { file: SUSHY_CONFIG_PATH, content: sushyConfig() },
-                    { file: SUSHY_HTPASSWD_PATH, content: htpasswd },
-                    { file: SUSHY_KEY_PATH, content: key.privateKeyPem },
-                    { file: SUSHY_CERT_PATH, content: cert.certPem },
-                ],
+                uploads: bmcUploads({ htpasswd, tlsKeyPem: key.privateKeyPem, tlsCertPem: cert.certPem }),
                 labels: [
                     { label: "capt-playground.project", value: plan.project },
                     { label: "capt-playground.stack", value: plan.stack },

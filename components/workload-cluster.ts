@@ -8,11 +8,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { LabConfig } from "../lib/config";
 import { LabPlan } from "../lib/plan";
 import { CILIUM_REPOSITORY, ciliumValues } from "../lib/render/cni";
-import { clusterApiObjects } from "../lib/render/cluster-api";
+import { API_SERVER_PORT, clusterApiObjects } from "../lib/render/cluster-api";
 import { consoleLogDir } from "../lib/libvirt/domain-xml";
 import { applyKubeObject, kubeResourceName } from "./kube-objects";
 import { childOptions } from "./options";
-import { commandScript } from "./scripts";
+import { scriptCommandArgs } from "./scripts";
 
 export interface WorkloadClusterArgs {
     config: LabConfig;
@@ -27,18 +27,28 @@ export interface WorkloadClusterArgs {
     kindCluster: pulumi.Resource;
 }
 
+/**
+ * The one budget of `workloadTimeoutMinutes`, in seconds: the kubeconfig wait (which lasts until the
+ * workload API server answers) gets it, and so does the CNI install after it.
+ */
+export function workloadTimeoutSeconds(config: Pick<LabConfig, "workloadTimeoutMinutes">): number {
+    return config.workloadTimeoutMinutes * 60;
+}
+
 export function waitKubeconfigArgs(args: WorkloadClusterArgs): command.local.CommandArgs {
     return {
-        interpreter: ["/bin/bash", "-c"],
-        create: commandScript("wait-kubeconfig"),
-        environment: {
-            KUBECONFIG_CONTENT: pulumi.secret(args.managementKubeconfig),
-            CLUSTER_NAME: args.plan.labName,
-            NAMESPACE: args.config.namespace,
-            TIMEOUT_SECONDS: String(args.config.workloadTimeoutMinutes * 60),
-            STATE_DIR: args.plan.outputDir,
-            CONSOLE_LOG_DIR: consoleLogDir(args.plan),
-        },
+        ...scriptCommandArgs({
+            create: "wait-kubeconfig",
+            environment: {
+                KUBECONFIG_CONTENT: pulumi.secret(args.managementKubeconfig),
+                CLUSTER_NAME: args.plan.labName,
+                NAMESPACE: args.config.namespace,
+                TIMEOUT_SECONDS: String(workloadTimeoutSeconds(args.config)),
+                STATE_DIR: args.plan.outputDir,
+                API_ENDPOINT: `${args.plan.vips.controlPlane}:${API_SERVER_PORT}`,
+                CONSOLE_LOG_DIR: consoleLogDir(args.plan),
+            },
+        }),
         logging: "stderr",
     };
 }
@@ -75,7 +85,10 @@ export class WorkloadCluster extends pulumi.ComponentResource {
             this.kubeconfig = pulumi.secret(wait.stdout);
             this.provider = new k8s.Provider(
                 `${name}-provider`,
-                { kubeconfig: this.kubeconfig, clusterIdentifier: `${plan.labName}-workload`, deleteUnreachable: true },
+                // No clusterIdentifier: the provider then replaces itself (and the CNI) exactly when the
+                // kubeconfig names another cluster, e.g. a new CA after KinD and the machines were
+                // rebuilt. No deleteUnreachable: a refresh while the VMs are off must not forget the CNI.
+                { kubeconfig: this.kubeconfig },
                 childOptions(this, opts),
             );
             this.installCni(name, args, this.provider, wait);
@@ -84,7 +97,10 @@ export class WorkloadCluster extends pulumi.ComponentResource {
     }
 
     private installCni(name: string, args: WorkloadClusterArgs, provider: k8s.Provider, after: pulumi.Resource) {
-        const opts = childOptions(this, undefined, { provider, dependsOn: [after], deletedWith: args.kindCluster });
+        // The CNI lives in the workload cluster (the VMs), not in KinD. Deleted with the kubeconfig wait:
+        // `destroy` and `waitForWorkload: false` drop it from state without reaching for a cluster that
+        // is going away or no longer managed, while a `cni` change really uninstalls the old CNI.
+        const opts = childOptions(this, undefined, { provider, dependsOn: [after], deletedWith: after });
         if (args.config.cni === "cilium") {
             new k8s.helm.v3.Release(
                 `${name}-cilium`,
@@ -95,6 +111,8 @@ export class WorkloadCluster extends pulumi.ComponentResource {
                     repositoryOpts: { repo: CILIUM_REPOSITORY },
                     namespace: "kube-system",
                     values: ciliumValues(args.config, args.plan),
+                    // Helm's default of 5 minutes is too short for a fresh cluster pulling the CNI's images.
+                    timeout: workloadTimeoutSeconds(args.config),
                 },
                 opts,
             );

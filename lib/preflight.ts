@@ -56,6 +56,8 @@ export interface HostFacts {
     kindVersion: Probe<string>;
     /** Output of `clusterctl version -o short`, e.g. "v1.12.5". */
     clusterctlVersion: Probe<string>;
+    /** Output of `kubectl version --client`, e.g. "Client Version: v1.35.0\nKustomize Version: v5.7.1". */
+    kubectlVersion: Probe<string>;
     /** Output of `virsh -c <uri> version`. */
     libvirtVersion: Probe<string>;
     /** XML of `virsh -c <uri> domcapabilities --machine q35`. */
@@ -86,6 +88,8 @@ export interface Finding {
 
 /** kind v0.31.0 is the first release whose node images run Kubernetes 1.35. */
 export const MIN_KIND_VERSION = "v0.31.0";
+/** `get --raw` and `--request-timeout`, all the wait for the workload API uses, are older than this. */
+export const MIN_KUBECTL_VERSION = "v1.28.0";
 export const MIN_DOCKER_VERSION = "24.0.0";
 /** Memory the KinD management cluster (Tinkerbell, Cluster API, CAPT) needs on top of the machines. */
 export const KIND_MEMORY_GIB = 4;
@@ -240,6 +244,23 @@ function checkClusterctl(config: LabConfig, facts: HostFacts): Finding {
         `the lab installs Cluster API with clusterctl ${minimum} or newer (config key clusterctlVersion)`,
         url,
     );
+}
+
+/** The wait for the workload cluster probes its API with kubectl; without that wait it is not needed. */
+function checkKubectl(config: LabConfig, facts: HostFacts): Finding[] {
+    if (!config.waitForWorkload) {
+        return [];
+    }
+    const url = `https://dl.k8s.io/release/${MIN_KUBECTL_VERSION}/bin/linux/${facts.arch === "arm64" ? "arm64" : "amd64"}/kubectl`;
+    return [
+        checkToolVersion(
+            "kubectl",
+            facts.kubectlVersion,
+            MIN_KUBECTL_VERSION,
+            "up waits for the workload API server with kubectl (config key waitForWorkload)",
+            url,
+        ),
+    ];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -863,6 +884,7 @@ export function evaluatePreflight(config: LabConfig, plan: LabPlan, facts: HostF
         checkDockerDns(facts),
         checkKind(facts),
         checkClusterctl(config, facts),
+        ...checkKubectl(config, facts),
         checkLibvirt(config, facts),
         checkFirmware(facts),
         checkKvm(config, facts),

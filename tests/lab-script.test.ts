@@ -79,7 +79,7 @@ describe("which Pulumi CLI runs", () => {
             sources({ resolvePinned: offline, findOnPath: () => onPath, versionOf: () => version }),
         );
         await expect(attempt).rejects.toBeInstanceOf(CliUnavailableError);
-        const message = await attempt.catch((e: Error) => e.message);
+        const message = String(await attempt.catch((e: Error) => e.message));
         expect(message).toMatch(
             /^cannot run Pulumi: the pinned Pulumi CLI v3\.265\.0 could not be fetched \(fetch failed\)/,
         );

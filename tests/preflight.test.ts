@@ -68,6 +68,7 @@ function healthyFacts(overrides: Partial<HostFacts> = {}): HostFacts {
         },
         kindVersion: { value: "kind v0.31.0 go1.25.5 linux/amd64" },
         clusterctlVersion: { value: "v1.12.5" },
+        kubectlVersion: { value: "Client Version: v1.35.0\nKustomize Version: v5.7.1" },
         libvirtVersion: {
             value: "Compiled against library: libvirt 9.0.0\nUsing library: libvirt 9.0.0\nRunning hypervisor: QEMU 7.2.0\n",
         },
@@ -128,6 +129,7 @@ describe("a healthy host", () => {
             "docker-dns",
             "kind",
             "clusterctl",
+            "kubectl",
             "libvirt",
             "firmware",
             "kvm",
@@ -239,6 +241,25 @@ describe("kind and clusterctl", () => {
         const finding = findingOf(evaluate({}, { clusterctlVersion: "v1.13.0" }), "clusterctl");
         expect(finding.status).toBe("error");
         expect(finding.fix).toContain("v1.13.0");
+    });
+});
+
+describe("kubectl", () => {
+    test("missing while up waits for the workload cluster: error naming the key, with a download", () => {
+        const finding = findingOf(
+            evaluate({ kubectlVersion: { error: "kubectl is not installed", notInstalled: true } }),
+            "kubectl",
+        );
+        expect(finding.status).toBe("error");
+        expect(finding.message).toMatch(/waitForWorkload/);
+        expect(finding.fix).toContain("https://dl.k8s.io/release/v1.28.0/bin/linux/amd64/kubectl");
+    });
+
+    test("a released kubectl is fine; without waitForWorkload it is not checked at all", () => {
+        expect(findingOf(evaluate({}), "kubectl").status).toBe("ok");
+        const missing = { kubectlVersion: { error: "kubectl is not installed", notInstalled: true } };
+        const findings = evaluate(missing, { waitForWorkload: false });
+        expect(findings.find((f) => f.check === "kubectl")).toBeUndefined();
     });
 });
 
@@ -598,6 +619,7 @@ describe("on this machine", () => {
             facts.dockerNetworks,
             facts.kindVersion,
             facts.clusterctlVersion,
+            facts.kubectlVersion,
             facts.libvirtVersion,
             facts.libvirtDomainCapabilities,
             facts.kvmDevice,

@@ -31,7 +31,6 @@
 # --wait-providers does not wait again (nothing is left to install); and if a first run failed after
 # the core provider was recorded but before the kubeadm providers were, a re-run does not add them.
 set -euo pipefail
-unset PULUMI_COMMAND_STDOUT PULUMI_COMMAND_STDERR
 
 log() { printf 'clusterctl-init: %s\n' "$*" >&2; }
 

@@ -14,8 +14,6 @@
 # A failed `kind create cluster` removes its own nodes (kind's default without --retain), so a re-run
 # after a failure starts over cleanly.
 set -euo pipefail
-# The previous run's captured stdout (a kubeconfig) must not travel on to child processes.
-unset PULUMI_COMMAND_STDOUT PULUMI_COMMAND_STDERR
 
 log() { printf 'kind-create: %s\n' "$*" >&2; }
 

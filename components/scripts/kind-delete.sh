@@ -9,8 +9,6 @@
 # Tolerant: a cluster that `kind get clusters` does not list under exactly this name is left alone
 # and the script succeeds; no other cluster is ever touched.
 set -euo pipefail
-# The stored create stdout (the kubeconfig) arrives here; keep it away from child processes.
-unset PULUMI_COMMAND_STDOUT PULUMI_COMMAND_STDERR
 
 log() { printf 'kind-delete: %s\n' "$*" >&2; }
 

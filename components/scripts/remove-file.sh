@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# remove-file: remove one file written by write-file.
+# remove-file: remove one file written by write-file, then its directory if that is now empty.
 #
 # Environment:
 #   FILE_PATH  the file to remove (required)
 # stdout: nothing
 # stderr: progress messages
 #
-# Tolerant: a file that is already gone is fine.
+# Tolerant: a file that is already gone is fine. The directory goes only when nothing is left in it
+# (a user's own file keeps it; `rmdir` never removes anything else), so the stack's output directory
+# and its ssh/ folder disappear with the last file the lab wrote there.
 set -euo pipefail
-unset PULUMI_COMMAND_STDOUT PULUMI_COMMAND_STDERR
 
 : "${FILE_PATH:?FILE_PATH is required}"
 rm -f -- "$FILE_PATH"
 printf 'remove-file: removed %s (if it existed)\n' "$FILE_PATH" >&2
+dir="$(dirname -- "$FILE_PATH")"
+if rmdir -- "$dir" 2>/dev/null; then
+    printf 'remove-file: removed the empty directory %s\n' "$dir" >&2
+fi

@@ -30,7 +30,6 @@
 #   - a run that stopped half-way leaves a file that differs from the wanted one, so the next run takes
 #     the "changed" path again.
 set -euo pipefail
-unset PULUMI_COMMAND_STDOUT PULUMI_COMMAND_STDERR
 
 log() { printf 'vbmc-register: %s\n' "$*" >&2; }
 fail() {

@@ -14,7 +14,6 @@
 # the BMC by rewriting the file through configparser, which refuses values with `%` (our passwords
 # may have one); when the file already says inactive, vbmcd only has to end the instance.
 set -euo pipefail
-unset PULUMI_COMMAND_STDOUT PULUMI_COMMAND_STDERR
 
 log() { printf 'vbmc-unregister: %s\n' "$*" >&2; }
 

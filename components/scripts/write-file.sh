@@ -12,7 +12,6 @@
 # and the content is never readable by others, not even briefly (the temp file is created under
 # umask 077 and gets FILE_MODE only just before the rename).
 set -euo pipefail
-unset PULUMI_COMMAND_STDOUT PULUMI_COMMAND_STDERR
 
 log() { printf 'write-file: %s\n' "$*" >&2; }
 

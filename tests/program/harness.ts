@@ -19,12 +19,15 @@ export interface Registration {
     inputs: Record<string, unknown>;
     additionalSecretOutputs: string[];
     deleteBeforeReplace: boolean;
+    ignoreChanges: string[];
 }
 
 export interface ProgramRun {
     registrations: Registration[];
     outputs: Record<string, unknown>;
     invokes: string[];
+    /** Version ranges the program asked the engine to check, in order. */
+    requiredPulumiVersions: string[];
 }
 
 export const UNKNOWN = "<unknown in preview>";
@@ -58,10 +61,17 @@ function computedState(type: string, name: string, preview: boolean): Record<str
 
 export async function runProgram(
     config: Record<string, string>,
-    options: { stack: string; preview: boolean; secretKeys?: string[] },
+    options: {
+        stack: string;
+        preview: boolean;
+        secretKeys?: string[];
+        /** The engine's answer to RequirePulumiVersion: an error message to refuse with. */
+        engineRefuses?: string;
+    },
 ): Promise<ProgramRun> {
     const registrations: Registration[] = [];
     const invokes: string[] = [];
+    const requiredPulumiVersions: string[] = [];
     let inFlight = 0;
     await pulumi.runtime.setMocks(
         {
@@ -102,6 +112,7 @@ export async function runProgram(
                     inputs: pulumi.runtime.deserializeProperties(req.getObject() as never, true),
                     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                     deleteBeforeReplace: req.getDeletebeforereplace(),
+                    ignoreChanges: req.getIgnorechangesList(),
                 });
             }
             inFlight--;
@@ -110,13 +121,25 @@ export async function runProgram(
     };
     let outputs: Record<string, unknown> = {};
     await jestIsolated(async () => {
+        // Mocks have no engine, so the SDK's RequirePulumiVersion would pass unasked: answer it here,
+        // in the module instance the program itself loads.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const settings = require("@pulumi/pulumi/runtime/settings") as {
+            requirePulumiVersion: (range: string) => Promise<void>;
+        };
+        settings.requirePulumiVersion = async (range: string) => {
+            requiredPulumiVersions.push(range);
+            if (options.engineRefuses !== undefined) {
+                throw new Error(options.engineRefuses);
+            }
+        };
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const main = require("../../index") as () => Promise<Record<string, unknown>>;
         const result = await main();
         outputs = await resolveOutputs(result);
     });
     await settled(() => inFlight);
-    return { registrations, outputs, invokes };
+    return { registrations, outputs, invokes, requiredPulumiVersions };
 }
 
 interface RegisterRequest {
@@ -130,6 +153,7 @@ interface RegisterRequest {
     getObject(): unknown;
     getAdditionalsecretoutputsList(): string[];
     getDeletebeforereplace(): boolean;
+    getIgnorechangesList(): string[];
 }
 
 async function jestIsolated(run: () => Promise<void>): Promise<void> {

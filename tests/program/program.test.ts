@@ -153,7 +153,19 @@ describe.each(STACKS)("stack %s", (stack, config, counts) => {
             const container = urn("docker:index/container:Container", "bmc-container");
             const pool = byType(run, "pulumi-nodejs:dynamic/libvirt:Pool")[0].urn;
             dependsOn(kind, network);
-            for (const step of [chart, clusterctl, container, pool]) dependsOn(step, kind);
+            for (const step of [chart, clusterctl]) dependsOn(step, kind);
+            // The machines and the BMC need only the network: they are built while KinD starts.
+            const volumesAndDomains = [
+                ...byType(run, "pulumi-nodejs:dynamic/libvirt:Volume"),
+                ...byType(run, DOMAIN),
+            ].map((r) => r.urn);
+            for (const step of [container, pool, ...volumesAndDomains]) {
+                dependsOn(step, network);
+                expect({ step, waitsForKind: transitiveDependencies(run, step).has(kind) }).toEqual({
+                    step,
+                    waitsForKind: false,
+                });
+            }
             const registrations = byType(run, COMMAND).filter((c) => c.name.startsWith("bmc-"));
             for (const registration of registrations) {
                 dependsOn(registration.urn, container);
@@ -183,6 +195,52 @@ describe.each(STACKS)("stack %s", (stack, config, counts) => {
                     ? urn("kubernetes:yaml/v2:ConfigFile", "workload-kube-router")
                     : urn("kubernetes:helm.sh/v3:Release", "workload-cilium");
             dependsOn(cni, kubeconfig);
+        });
+
+        test("a recreated KinD cluster replaces its provider: the identity carries the create command's id", () => {
+            const provider = one(run, "pulumi:providers:kubernetes", "kind-provider");
+            const kind = one(run, COMMAND, "kind-cluster");
+            // pulumi-command gives every create a new random id, so a new cluster is a new identity
+            // and the engine replaces the provider and every object on it, whatever its version.
+            expect(provider.dependencies).toContain(kind.urn);
+            // In a preview of a new cluster the id is unknown, and so is the identity: a replacement.
+            expect(provider.inputs.clusterIdentifier).toEqual(
+                preview ? { __pulumiUnknown: true } : `capt-${stack}/kind-cluster-id`,
+            );
+        });
+
+        test("no provider forgets objects it cannot reach (no deleteUnreachable)", () => {
+            for (const provider of byType(run, "pulumi:providers:kubernetes")) {
+                expect({ provider: provider.name, deleteUnreachable: provider.inputs.deleteUnreachable }).toEqual({
+                    provider: provider.name,
+                    deleteUnreachable: undefined,
+                });
+            }
+        });
+
+        test("Hardware leaves allowPXE to the tink controller after create; nothing else ignores changes", () => {
+            for (const registration of run.registrations) {
+                const expected =
+                    registration.type === "kubernetes:tinkerbell.org/v1alpha1:Hardware"
+                        ? ["spec.interfaces[*].netboot.allowPXE"]
+                        : [];
+                expect({ name: registration.name, ignoreChanges: registration.ignoreChanges }).toEqual({
+                    name: registration.name,
+                    ignoreChanges: expected,
+                });
+            }
+        });
+
+        test("the program asks the engine for the minimum CLI version first", () => {
+            expect(run.requiredPulumiVersions).toEqual([">=3.248.0"]);
+        });
+
+        test("the CNI belongs to the workload cluster: deleted with the kubeconfig wait, not with KinD", () => {
+            const cni =
+                config.cni === "kube-router"
+                    ? one(run, "kubernetes:yaml/v2:ConfigFile", "workload-kube-router")
+                    : one(run, "kubernetes:helm.sh/v3:Release", "workload-cilium");
+            expect(cni.deletedWith).toBe(one(run, COMMAND, "workload-kubeconfig").urn);
         });
 
         test("fixed-name resources are replaced delete-first", () => {

@@ -49,22 +49,18 @@ function traced(
 }
 
 (straceWorks ? describe : describe.skip)("no secret in any execve argv", () => {
-    test("kind-create and kind-delete with the previous kubeconfig in PULUMI_COMMAND_STDOUT", () => {
-        const env = {
-            KIND_CLUSTER_NAME: "lab",
-            KIND_EXPERIMENTAL_DOCKER_NETWORK: "net",
-            PULUMI_COMMAND_STDOUT: KUBECONFIG,
-        };
+    test("kind-create and kind-delete", () => {
+        const env = { KIND_CLUSTER_NAME: "lab", KIND_EXPERIMENTAL_DOCKER_NETWORK: "net" };
         const create = traced("kind-create", env, "kind: Cluster\n");
         expect(create.status).toBe(0);
         expect(create.trace).toContain('"kind", "create", "cluster"');
-        expect(create.trace).not.toContain("traced-kubeconfig");
+        expect(create.trace).not.toContain("kind-secret-token");
         const del = traced("kind-delete", env);
         expect(del.status).toBe(0);
-        expect(del.trace).not.toContain("traced-kubeconfig");
+        expect(del.trace).not.toContain("kind-secret-token");
     });
 
-    test("clusterctl-init and wait-kubeconfig", () => {
+    test("clusterctl-init, wait-kubeconfig (through the API probe) and clusterctl-clean", () => {
         const stateDir = path.join(sandbox.root, "out");
         const init = traced("clusterctl-init", {
             KUBECONFIG_CONTENT: KUBECONFIG,
@@ -82,11 +78,16 @@ function traced(
             NAMESPACE: "tink",
             TIMEOUT_SECONDS: "5",
             STATE_DIR: stateDir,
-            PULUMI_COMMAND_STDOUT: "token: traced-workload-7a7a\n",
+            FAKE_API_READY_AFTER: "2",
+            POLL_SECONDS: "1",
         });
         expect(wait.status).toBe(0);
+        expect(wait.trace).toContain('"kubectl", "--kubeconfig"');
         expect(wait.trace).not.toContain("traced-kubeconfig");
         expect(wait.trace).not.toContain("traced-workload");
+        const clean = traced("clusterctl-clean", { KUBECONFIG_CONTENT: KUBECONFIG, STATE_DIR: stateDir });
+        expect(clean.status).toBe(0);
+        expect(clean.trace).not.toContain("traced-kubeconfig");
     });
 
     test("vbmc-register (new and changed) and vbmc-unregister, inside the fake container too", () => {

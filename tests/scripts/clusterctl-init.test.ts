@@ -127,9 +127,86 @@ describe("clusterctl-init", () => {
     });
 
     test("the kubeconfig never reaches an argv, stderr or a child's environment", () => {
-        const first = sandbox.run("clusterctl-init", { ...env, PULUMI_COMMAND_STDOUT: MGMT_KUBECONFIG });
+        const first = sandbox.run("clusterctl-init", env);
         const again = sandbox.run("clusterctl-init", env);
         expectSecretKept(sandbox, "mgmt-secret-token-1f2e3d", [first, again]);
         expect(fs.readFileSync(path.join(stateDir, "clusterctl-init.log"), "utf8")).not.toContain("mgmt-secret");
+    });
+});
+
+describe("clusterctl-clean (the delete step of clusterctl init)", () => {
+    const WORKLOAD_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- user:\n    token: workload-7c7c\n";
+
+    /** Everything `up` writes into the output directory: clusterctl's files, the kubeconfigs, the SSH key. */
+    function createLab(): void {
+        const write = (file: string, content: string) =>
+            expect(
+                sandbox.run("write-file", { FILE_PATH: path.join(stateDir, file), FILE_CONTENT: content }).status,
+            ).toBe(0);
+        write("kind.kubeconfig", MGMT_KUBECONFIG);
+        expect(sandbox.run("clusterctl-init", env).status).toBe(0);
+        sandbox.writeState("workload.kubeconfig", WORKLOAD_KUBECONFIG);
+        const wait = sandbox.run("wait-kubeconfig", {
+            KUBECONFIG_CONTENT: MGMT_KUBECONFIG,
+            CLUSTER_NAME: "capt-dev",
+            NAMESPACE: "tink",
+            TIMEOUT_SECONDS: "5",
+            STATE_DIR: stateDir,
+        });
+        expect(wait.status).toBe(0);
+        write("capt-dev.kubeconfig", wait.stdout);
+        write("ssh/id_ed25519", "private key");
+        expect(fs.readdirSync(stateDir).sort()).toEqual([
+            "capt-dev.kubeconfig",
+            "clusterctl-init.log",
+            "clusterctl.yaml",
+            "kind.kubeconfig",
+            "ssh",
+            "xdg",
+        ]);
+    }
+
+    /** `destroy` in Pulumi's order: the files nothing depends on first, then the clusterctl Command. */
+    function destroyLab(): void {
+        for (const file of ["kind.kubeconfig", "capt-dev.kubeconfig", "ssh/id_ed25519"]) {
+            expect(sandbox.run("remove-file", { FILE_PATH: path.join(stateDir, file) }).status).toBe(0);
+        }
+        const clean = sandbox.run("clusterctl-clean", env);
+        expect(clean.status).toBe(0);
+        expect(clean.stdout).toBe("");
+    }
+
+    test("after create then delete, the output directory is gone", () => {
+        createLab();
+        destroyLab();
+        expect(fs.existsSync(stateDir)).toBe(false);
+        // Its parent (.lab) is not the lab's to remove.
+        expect(fs.existsSync(path.dirname(stateDir))).toBe(true);
+    });
+
+    test("a user's own file stays, and so does the directory holding it; nothing else does", () => {
+        createLab();
+        fs.writeFileSync(path.join(stateDir, "my-notes.txt"), "mine");
+        destroyLab();
+        expect(fs.readdirSync(stateDir)).toEqual(["my-notes.txt"]);
+    });
+
+    test("the clusterctl Command may also be deleted before the kubeconfig files", () => {
+        createLab();
+        expect(sandbox.run("clusterctl-clean", env).status).toBe(0);
+        expect(fs.readdirSync(stateDir).sort()).toEqual(["capt-dev.kubeconfig", "kind.kubeconfig", "ssh"]);
+        for (const file of ["ssh/id_ed25519", "capt-dev.kubeconfig", "kind.kubeconfig"]) {
+            expect(sandbox.run("remove-file", { FILE_PATH: path.join(stateDir, file) }).status).toBe(0);
+        }
+        expect(fs.existsSync(stateDir)).toBe(false);
+    });
+
+    test("tolerant: a second run, or a directory that never existed, is fine", () => {
+        expect(sandbox.run("clusterctl-init", env).status).toBe(0);
+        expect(sandbox.run("clusterctl-clean", env).status).toBe(0);
+        expect(sandbox.run("clusterctl-clean", env).status).toBe(0);
+        expect(fs.existsSync(stateDir)).toBe(false);
+        expect(sandbox.run("clusterctl-clean", { STATE_DIR: path.join(sandbox.root, "never") }).status).toBe(0);
+        expect(sandbox.run("clusterctl-clean", {}).status).not.toBe(0);
     });
 });

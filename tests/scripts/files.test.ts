@@ -72,4 +72,25 @@ describe("remove-file", () => {
         const neverThere = sandbox.run("remove-file", { FILE_PATH: path.join(sandbox.root, "no", "such", "file") });
         expect(neverThere.status).toBe(0);
     });
+
+    test("removes the file's directory once it is empty, and only then", () => {
+        const dir = path.dirname(target);
+        const other = path.join(dir, "other.kubeconfig");
+        expect(sandbox.run("write-file", { FILE_PATH: target, FILE_CONTENT: SECRET }).status).toBe(0);
+        expect(sandbox.run("write-file", { FILE_PATH: other, FILE_CONTENT: "x" }).status).toBe(0);
+        expect(sandbox.run("remove-file", { FILE_PATH: target }).status).toBe(0);
+        expect(fs.readdirSync(dir)).toEqual(["other.kubeconfig"]);
+        expect(sandbox.run("remove-file", { FILE_PATH: other }).status).toBe(0);
+        expect(fs.existsSync(dir)).toBe(false);
+        // Only that one directory: its parent stays even though it is now empty.
+        expect(fs.readdirSync(path.dirname(dir))).toEqual([]);
+    });
+
+    test("a user's own file keeps the directory", () => {
+        const mine = path.join(path.dirname(target), "notes.txt");
+        expect(sandbox.run("write-file", { FILE_PATH: target, FILE_CONTENT: SECRET }).status).toBe(0);
+        fs.writeFileSync(mine, "mine");
+        expect(sandbox.run("remove-file", { FILE_PATH: target }).status).toBe(0);
+        expect(fs.readdirSync(path.dirname(target))).toEqual(["notes.txt"]);
+    });
 });

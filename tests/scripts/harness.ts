@@ -1,16 +1,17 @@
 /**
- * Runs the Command scripts exactly as `local.Command` does (`/bin/bash -c <script text>`, inputs in the
- * environment and on stdin) inside a sandbox whose PATH starts with fake `kind`, `docker` and
- * `clusterctl` executables. The fakes keep their state in files, log every invocation's argv (one line
- * each, newlines inside an argument written as \\n) and which secret-carrying variables were in their environment, so tests can assert on both
- * the effects and on what travelled where.
+ * Runs the Command scripts exactly as `local.Command` does with the args from `scriptCommandArgs`
+ * (`/bin/bash <script path relative to the project directory>`, from the project directory, inputs in
+ * the environment and on stdin) inside a sandbox whose PATH starts with fake `kind`, `docker`,
+ * `clusterctl` and `kubectl` executables. The fakes keep their state in files, log every invocation's
+ * argv (one line each, newlines inside an argument written as \\n) and which secret-carrying variables
+ * were in their environment, so tests can assert on both the effects and on what travelled where.
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CommandScriptName, commandScript } from "../../components/scripts";
+import { COMMAND_SCRIPT_INTERPRETER, CommandScriptName, commandScriptRunPath } from "../../components/scripts";
 
 /** Variables that carry secrets into the scripts; the fakes report which of them they inherited. */
 export const SECRET_VARIABLES = ["KUBECONFIG_CONTENT", "VBMC_PASSWORD", "FILE_CONTENT", "PULUMI_COMMAND_STDOUT"];
@@ -157,6 +158,39 @@ esac
 `;
 
 /**
+ * \`kubectl --kubeconfig F --request-timeout=Ns get --raw=/readyz\` against the workload API server: it
+ * answers "ok" from the FAKE_API_READY_AFTER-th request on (default 1, "never" for never) and records
+ * the kubeconfig file it was given.
+ */
+const FAKE_KUBECTL = `${PREAMBLE}
+kubeconfig=""; timeout=""; raw=""; verb=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --kubeconfig) kubeconfig="$2"; shift 2 ;;
+    --request-timeout=*) timeout="\${1#*=}"; shift ;;
+    --raw=*) raw="\${1#*=}"; shift ;;
+    get) verb=get; shift ;;
+    *) echo "fake kubectl: unexpected argument $1" >&2; exit 64 ;;
+    esac
+done
+[ "$verb $raw" = "get /readyz" ] || { echo "fake kubectl: unsupported request: $verb $raw" >&2; exit 64; }
+{
+    printf 'kubeconfig=%s\\n' "$kubeconfig"
+    printf 'kubeconfig-sha256=%s\\n' "$(sha256sum <"$kubeconfig" | cut -d' ' -f1)"
+    printf 'kubeconfig-mode=%s\\n' "$(stat -c %a "$kubeconfig")"
+    printf 'request-timeout=%s\\n' "$timeout"
+} >"$state/kubectl-readyz.last"
+n=$(( $(cat "$state/readyz-count" 2>/dev/null || echo 0) + 1 ))
+echo "$n" >"$state/readyz-count"
+after="\${FAKE_API_READY_AFTER:-1}"
+if [ "$after" = never ] || [ "$n" -lt "$after" ]; then
+    echo "Unable to connect to the server: dial tcp 10.71.0.19:6443: connect: no route to host" >&2
+    exit 1
+fi
+echo ok
+`;
+
+/**
  * \`docker container inspect\` and \`docker exec\` against containers listed in $state/containers; exec runs
  * the command on this machine (the tests point VBMC_CONFIG_DIR into a temp "container root"), except
  * \`vbmc\`, which is simulated after openstack/virtualbmc's manager.py: start snapshots the config into
@@ -270,16 +304,25 @@ export class Sandbox {
         for (const dir of [this.bin, this.state, this.tmp, path.join(this.root, "home")]) {
             fs.mkdirSync(dir, { recursive: true });
         }
-        const fakes: Record<string, string> = { kind: FAKE_KIND, clusterctl: FAKE_CLUSTERCTL, docker: FAKE_DOCKER };
+        const fakes: Record<string, string> = {
+            kind: FAKE_KIND,
+            clusterctl: FAKE_CLUSTERCTL,
+            docker: FAKE_DOCKER,
+            kubectl: FAKE_KUBECTL,
+        };
         for (const [name, text] of Object.entries(fakes)) {
             fs.writeFileSync(path.join(this.bin, name), text, { mode: 0o755 });
         }
     }
 
-    /** Runs a script like `local.Command` with `interpreter: ["/bin/bash", "-c"]`. */
+    /**
+     * Runs a script like `local.Command` with the args `scriptCommandArgs` gives: the interpreter and the
+     * script's relative path, from the project directory (jest's working directory, as Pulumi's).
+     */
     run(name: CommandScriptName, env: Record<string, string>, stdin = "", prefix: string[] = []): RunResult {
-        const argv = [...prefix, "/bin/bash", "-c", commandScript(name)];
+        const argv = [...prefix, ...COMMAND_SCRIPT_INTERPRETER, commandScriptRunPath(name)];
         const result = spawnSync(argv[0], argv.slice(1), {
+            cwd: process.cwd(),
             env: {
                 PATH: `${this.bin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
                 HOME: path.join(this.root, "home"),

@@ -70,9 +70,10 @@ describe("kind-create", () => {
         expect(sandbox.argvLines()).toEqual([]);
     });
 
-    test("the kubeconfig never reaches an argv or stderr, nor the previous one a child's environment", () => {
+    // The previous stdout never reaches the script at all: scriptCommandArgs sets addPreviousOutputInEnv: false.
+    test("the kubeconfig never reaches an argv, stderr or a child's environment", () => {
         const first = sandbox.run("kind-create", ENV, KIND_CONFIG);
-        const again = sandbox.run("kind-create", { ...ENV, PULUMI_COMMAND_STDOUT: first.stdout }, KIND_CONFIG);
+        const again = sandbox.run("kind-create", ENV, KIND_CONFIG);
         expectSecretKept(sandbox, "kind-secret-token-lab-dev", [first, again]);
     });
 });
@@ -80,10 +81,7 @@ describe("kind-create", () => {
 describe("kind-delete", () => {
     test("deletes only the named cluster", () => {
         sandbox.writeState("kind-clusters", "lab-dev\nlab-dev-2\n");
-        const result = sandbox.run("kind-delete", {
-            KIND_CLUSTER_NAME: "lab-dev",
-            PULUMI_COMMAND_STDOUT: kubeconfigOf("lab-dev"),
-        });
+        const result = sandbox.run("kind-delete", { KIND_CLUSTER_NAME: "lab-dev" });
         expect(result.status).toBe(0);
         expect(sandbox.calls("kind", "delete")).toEqual(["kind delete cluster --name lab-dev"]);
         expect(sandbox.readState("kind-clusters")).toBe("lab-dev-2\n");

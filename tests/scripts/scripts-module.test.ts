@@ -1,27 +1,24 @@
 /**
  * The script catalogue: every script the components can ask for exists, has the required shape,
- * documents every environment variable it reads, and passes shellcheck.
+ * documents every environment variable it reads, and passes shellcheck; and the Command args that
+ * run a script from its file.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import {
     COMMAND_SCRIPTS_DIR,
     COMMAND_SCRIPT_NAMES,
     CommandScriptName,
     commandScript,
     commandScriptPath,
+    commandScriptRunPath,
+    scriptCommandArgs,
 } from "../../components/scripts";
+import { sha256 } from "./harness";
 
 // Set or cleared by the scripts themselves, or bash's own.
-const NOT_INPUTS = new Set([
-    "BASH_REMATCH",
-    "PIPESTATUS",
-    "SECONDS",
-    "TMPDIR",
-    "CLUSTERCTL_DISABLE_VERSIONCHECK",
-    "PULUMI_COMMAND_STDOUT",
-    "PULUMI_COMMAND_STDERR",
-]);
+const NOT_INPUTS = new Set(["BASH_REMATCH", "PIPESTATUS", "SECONDS", "TMPDIR", "CLUSTERCTL_DISABLE_VERSIONCHECK"]);
 
 function headerAndBody(text: string): { header: string; body: string } {
     const lines = text.split("\n");
@@ -44,6 +41,40 @@ describe("command script catalogue", () => {
             expect(commandScript(name)).toBe(fs.readFileSync(commandScriptPath(name), "utf8"));
         }
         expect(() => commandScript("rm-rf" as CommandScriptName)).toThrow(/unknown command script/);
+        expect(() => commandScriptRunPath("rm-rf" as CommandScriptName)).toThrow(/unknown command script/);
+    });
+
+    test("a Command runs a script by its path relative to the project directory", () => {
+        const projectDir = path.resolve(__dirname, "..", "..");
+        for (const name of COMMAND_SCRIPT_NAMES) {
+            const runPath = commandScriptRunPath(name, projectDir);
+            expect(runPath).toBe(`components/scripts/${name}.sh`);
+            expect(path.resolve(projectDir, runPath)).toBe(commandScriptPath(name));
+        }
+        // Never a bare name, which bash would look up on PATH.
+        expect(commandScriptRunPath("kind-create", COMMAND_SCRIPTS_DIR)).toBe("./kind-create.sh");
+    });
+
+    test("scriptCommandArgs: the script's path (not its text), its hash, the env, no previous output", () => {
+        const args = scriptCommandArgs({
+            create: "kind-create",
+            delete: "kind-delete",
+            environment: { KIND_CLUSTER_NAME: "lab" },
+        });
+        expect(args).toEqual({
+            interpreter: ["/bin/bash"],
+            create: commandScriptRunPath("kind-create"),
+            delete: commandScriptRunPath("kind-delete"),
+            environment: {
+                KIND_CLUSTER_NAME: "lab",
+                SCRIPT_SHA256: sha256(commandScript("kind-create")),
+                DELETE_SCRIPT_SHA256: sha256(commandScript("kind-delete")),
+            },
+            addPreviousOutputInEnv: false,
+        });
+        const createOnly = scriptCommandArgs({ create: "wait-kubeconfig", environment: {} });
+        expect(createOnly).not.toHaveProperty("delete");
+        expect(createOnly.environment).toEqual({ SCRIPT_SHA256: sha256(commandScript("wait-kubeconfig")) });
     });
 
     test.each([...COMMAND_SCRIPT_NAMES])("%s starts with the bash shebang and strict mode", (name) => {
