@@ -1,8 +1,8 @@
 /**
  * The capt-playground program: validated config -> plan -> components, wired in dependency order:
  *
- *   network -> KinD -> { Tinkerbell chart, clusterctl init, BMC container, pool/volumes/domains }
- *     -> BMC registrations -> hardware inventory -> Cluster API objects -> kubeconfig -> CNI
+ *   network -> { KinD -> { Tinkerbell chart, clusterctl init }, BMC container, pool/volumes/domains }
+ *     -> BMC registrations -> hardware inventory -> Cluster API objects -> workload API -> CNI
  *
  * The program touches the host only through resources and the preflight (config `preflight`).
  */
@@ -21,8 +21,8 @@ import { WorkloadCluster } from "./components/workload-cluster";
 import { LabConfig, parseLabConfig, projectKeys } from "./lib/config";
 import { formatFindings, preflightFailed } from "./lib/preflight";
 import { runPreflight } from "./lib/host-facts";
-import { kvmUsable } from "./providers/libvirt";
 import { LabPlan, planLab, planSummary } from "./lib/plan";
+import { MINIMUM_PULUMI_VERSION, PULUMI_VERSION_RANGE } from "./lib/pulumi-version";
 import { labFiles, nextSteps, tinkerbellUiUrl } from "./lib/render/next-steps";
 
 /** `isConfigSecret` is exported by the SDK's runtime but left out of its typings. */
@@ -72,7 +72,7 @@ function sshKey(
 }
 
 /** Builds the whole lab; returns the stack outputs. */
-function createLab(config: LabConfig, plan: LabPlan, host: { kvmUsable: boolean }) {
+function createLab(config: LabConfig, plan: LabPlan) {
     const password = bmcPassword(config, plan);
     const ssh = sshKey(config, plan);
     const files = labFiles(plan, config);
@@ -82,16 +82,13 @@ function createLab(config: LabConfig, plan: LabPlan, host: { kvmUsable: boolean 
     const inKind = { providers: [kind.provider], deletedWith: kind.command };
 
     const tinkerbell = new TinkerbellStack("tinkerbell", { config, plan }, inKind);
-    const clusterApi = new ClusterApi(
-        "capi",
-        { config, plan, kubeconfig: kind.kubeconfig },
-        { dependsOn: [kind], deletedWith: kind.command },
-    );
-    const machines = new Machines("machines", { config, plan, kvmUsable: host.kvmUsable }, { dependsOn: [kind] });
+    const clusterApi = new ClusterApi("capi", { config, plan, kubeconfig: kind.kubeconfig }, { dependsOn: [kind] });
+    // The machines and the BMC need only the lab network (the bridge), not KinD: they start at once.
+    const machines = new Machines("machines", { config, plan }, { dependsOn: [network] });
     const bmc = new VirtualBmc(
         "bmc",
         { config, plan, networkName: network.name, username: config.bmcUsername, password, domains: machines.domains },
-        { dependsOn: [kind] },
+        { dependsOn: [network] },
     );
     const inventory = new HardwareInventory(
         "inventory",
@@ -131,13 +128,27 @@ function createLab(config: LabConfig, plan: LabPlan, host: { kvmUsable: boolean 
     };
 }
 
-export = async () => {
-    const { config, plan } = readLabConfig();
-    if (!config.preflight) {
-        // No host access at all: `domainType: auto` then means kvm.
-        return createLab(config, plan, { kvmUsable: true });
+/** Stops an engine older than the lab supports before anything is registered, saying what to do. */
+async function requireSupportedEngine(): Promise<void> {
+    try {
+        await pulumi.requirePulumiVersion(PULUMI_VERSION_RANGE);
+    } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new Error(
+            `this lab needs Pulumi CLI v${MINIMUM_PULUMI_VERSION} or newer (${reason}); ` +
+                "`npm run up` runs the pinned CLI, or upgrade the pulumi on your PATH",
+            { cause: error },
+        );
     }
-    await checkHost(config, plan);
-    const kvm = config.domainType === "auto" ? await kvmUsable(plan.libvirt.uri) : config.domainType === "kvm";
-    return createLab(config, plan, { kvmUsable: kvm });
+}
+
+export = async () => {
+    await requireSupportedEngine();
+    const { config, plan } = readLabConfig();
+    if (config.preflight) {
+        await checkHost(config, plan);
+    }
+    // `domainType: auto` is resolved by the Domain provider when it creates a domain, against that
+    // domain's libvirt URI, so the resources are the same whether or not the preflight ran.
+    return createLab(config, plan);
 };

@@ -41,8 +41,8 @@ export class ClusterApi extends pulumi.ComponentResource {
     constructor(name: string, args: ClusterApiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capt-playground:index:ClusterApi", name, {}, opts);
         // The providers live in the KinD cluster and go away with it; the delete only cleans the host's
-        // output directory. So no `deletedWith` here, even when the component is given one: with it,
-        // destroying KinD would skip this delete and leave clusterctl's files behind.
+        // output directory. So never `deletedWith` KinD: destroying KinD would then skip this delete
+        // and leave clusterctl's files behind.
         this.init = new command.local.Command(
             `${name}-init`,
             clusterctlInitArgs(args),

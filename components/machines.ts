@@ -1,6 +1,12 @@
 /**
  * The lab's "bare metal": a libvirt pool the stack owns, and per machine a qcow2 volume and a
  * domain (defined, not started: Tinkerbell powers machines through the virtual BMC).
+ *
+ * Each volume takes the pool's name as the Pool's output, and each domain its disk as the Volume's
+ * outputs. Those property dependencies are what the engine reads when it replaces the pool (a
+ * `storageDir` change): it asks the volumes and domains whether they must go too, gets "replace",
+ * and deletes domains, then volumes, then the pool, before creating them again in that order. With
+ * plain strings it would delete the pool while its volumes still existed.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfig } from "../lib/config";
@@ -12,8 +18,6 @@ import { childOptions } from "./options";
 export interface MachinesArgs {
     config: LabConfig;
     plan: LabPlan;
-    /** Resolves `domainType: auto`; the program asks the host once, during the preflight. */
-    kvmUsable: boolean;
 }
 
 export class Machines extends pulumi.ComponentResource {
@@ -30,7 +34,8 @@ export class Machines extends pulumi.ComponentResource {
         this.pool = new Pool(
             `${name}-pool`,
             { uri, name: plan.libvirt.poolName, path: plan.libvirt.storageDir, owner },
-            childOptions(this, opts),
+            // The pool's name and directory are host-wide.
+            childOptions(this, opts, { deleteBeforeReplace: true }),
         );
         const volumes = new Map<string, Volume>();
         const domains = new Map<string, Domain>();
@@ -39,18 +44,26 @@ export class Machines extends pulumi.ComponentResource {
                 `${name}-${machine.name}-disk`,
                 {
                     uri,
-                    pool: plan.libvirt.poolName,
+                    pool: this.pool.name,
                     name: machineVolumeName(machine),
                     capacityGiB: config.vmDiskGiB,
                     owner,
                 },
-                childOptions(this, opts, { dependsOn: [this.pool] }),
+                // Volume names are unique in the pool, which keeps its name across a replacement.
+                childOptions(this, opts, { deleteBeforeReplace: true }),
             );
+            // `domainType: auto` stays auto: the Domain provider resolves it against the domain's URI.
+            const spec = domainSpecFor(config, plan, machine);
             const domain = new Domain(
                 `${name}-${machine.name}`,
-                { uri, spec: domainSpecFor(config, plan, machine, args.kvmUsable) },
+                {
+                    uri,
+                    spec: pulumi
+                        .all([volume.pool, volume.name])
+                        .apply(([pool, disk]) => ({ ...spec, disk: { ...spec.disk, pool, volume: disk } })),
+                },
                 // A domain name is host-wide: the old one must go before its replacement is defined.
-                childOptions(this, opts, { dependsOn: [volume], deleteBeforeReplace: true }),
+                childOptions(this, opts, { deleteBeforeReplace: true }),
             );
             volumes.set(machine.name, volume);
             domains.set(machine.name, domain);

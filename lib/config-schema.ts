@@ -218,7 +218,8 @@ export const CONFIG_SCHEMA = {
     },
     workloadTimeoutMinutes: {
         type: "integer",
-        description: "How long up waits for the workload cluster's API server to answer (and for its CNI) before failing.",
+        description:
+            "How long up waits for the workload cluster's API server to answer (and for its CNI) before failing.",
         default: 45,
     },
     sshPublicKey: {

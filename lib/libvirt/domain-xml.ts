@@ -22,7 +22,12 @@ export interface DomainSpec {
     /** Derived from owner and name (see ownership.ts), so redefinition keeps it. */
     uuid: string;
     owner: OwnerTag;
-    type: DomainType;
+    /**
+     * The configured choice. `auto` is resolved where the domain is defined — by the Domain provider
+     * against the domain's own libvirt URI, once at create — so the program's inputs do not depend on
+     * whether it probed the host (config `preflight`) or on the host's KVM state at a later `up`.
+     */
+    type: DomainTypeChoice;
     memoryMiB: number;
     vcpus: number;
     network: { mac: string; bridge: string };
@@ -37,6 +42,14 @@ export const BOOT_ORDER = ["network", "hd"] as const;
 /** Machine type alias; libvirt expands it to the newest versioned q35 type (e.g. pc-q35-7.2). */
 export const MACHINE_TYPE = "q35";
 export const DISK_TARGET = "vda";
+
+/** CPU model per domain type; the Domain provider uses the same table when it resolves `auto`. */
+export const CPU_MODE: Record<DomainType, string> = {
+    // Modern guest kernels need more than QEMU's default qemu64 model: pass the host CPU through
+    // under KVM, and emulate everything TCG can ('maximum') without it.
+    kvm: "host-passthrough",
+    qemu: "maximum",
+};
 
 /** `auto` means kvm when the host can really run KVM guests (probed outside this pure module). */
 export function domainTypeFor(choice: DomainTypeChoice, kvmUsable: boolean): DomainType {
@@ -59,18 +72,14 @@ export function consoleLogPath(plan: LabPlan, machine: Pick<PlannedMachine, "nam
     return path.posix.join(consoleLogDir(plan), `${machine.name}.console.log`);
 }
 
-/**
- * The builder's input for one planned machine. `kvmUsable` resolves `domainType: auto`; callers
- * that can probe the host pass the probe's answer (providers/libvirt/host.ts), offline rendering
- * assumes a KVM-capable host.
- */
-export function domainSpecFor(config: LabConfig, plan: LabPlan, machine: PlannedMachine, kvmUsable = true): DomainSpec {
+/** The builder's input for one planned machine; `domainType` stays the configured choice. */
+export function domainSpecFor(config: LabConfig, plan: LabPlan, machine: PlannedMachine): DomainSpec {
     const owner = { project: plan.project, stack: plan.stack };
     return {
         name: machine.name,
         uuid: ownedUuid("domain", owner, machine.name),
         owner,
-        type: domainTypeFor(config.domainType, kvmUsable),
+        type: config.domainType,
         memoryMiB: config.vmMemoryMiB,
         vcpus: config.vmCpus,
         network: { mac: machine.mac, bridge: plan.network.bridge },
@@ -80,8 +89,14 @@ export function domainSpecFor(config: LabConfig, plan: LabPlan, machine: Planned
     };
 }
 
-export function buildDomainXml(spec: DomainSpec): string {
-    const domain = create().ele("domain", { type: spec.type });
+/**
+ * The definition for `spec`. `kvmUsable` resolves `type: auto`: render passes the host's answer;
+ * the Domain resource keeps the default (the KVM form), which its provider turns into the TCG form
+ * at create when the domain's libvirt host cannot run KVM guests (providers/libvirt/domain-edit.ts).
+ */
+export function buildDomainXml(spec: DomainSpec, kvmUsable = true): string {
+    const type = domainTypeFor(spec.type, kvmUsable);
+    const domain = create().ele("domain", { type });
     domain.ele("name").txt(spec.name);
     domain.ele("uuid").txt(spec.uuid);
     domain.ele("metadata").ele(OWNERSHIP_NAMESPACE, `${OWNERSHIP_PREFIX}:owner`, {
@@ -92,7 +107,7 @@ export function buildDomainXml(spec: DomainSpec): string {
     domain.ele("vcpu").txt(String(spec.vcpus));
     addOs(domain);
     domain.ele("features").ele("acpi").up().ele("apic");
-    addCpu(domain, spec.type);
+    domain.ele("cpu", { mode: CPU_MODE[type] });
     domain.ele("clock", { offset: "utc" });
     domain.ele("on_poweroff").txt("destroy");
     domain.ele("on_reboot").txt("restart");
@@ -113,12 +128,6 @@ function addOs(domain: XMLBuilder): void {
     for (const dev of BOOT_ORDER) {
         os.ele("boot", { dev });
     }
-}
-
-function addCpu(domain: XMLBuilder, type: DomainType): void {
-    // Modern guest kernels need more than QEMU's default qemu64 model: pass the host CPU through
-    // under KVM, and emulate everything TCG can ('maximum') without it.
-    domain.ele("cpu", { mode: type === "kvm" ? "host-passthrough" : "maximum" });
 }
 
 function addDevices(devices: XMLBuilder, spec: DomainSpec): void {

@@ -7,7 +7,11 @@ export function domainXmlPath(machineName: string): string {
     return `domains/${machineName}.xml`;
 }
 
-/** Adds `domains/<machine>.xml` for every planned machine to a render file map. */
+/**
+ * Adds `domains/<machine>.xml` for every planned machine to a render file map. `kvmUsable` resolves
+ * `domainType: auto` as the Domain provider does when it creates a domain on that host (an existing
+ * domain keeps the type recorded at its creation).
+ */
 export function addDomainXmlFiles(
     files: Map<string, string>,
     config: LabConfig,
@@ -15,6 +19,6 @@ export function addDomainXmlFiles(
     kvmUsable = true,
 ): void {
     for (const machine of plan.machines) {
-        files.set(domainXmlPath(machine.name), buildDomainXml(domainSpecFor(config, plan, machine, kvmUsable)));
+        files.set(domainXmlPath(machine.name), buildDomainXml(domainSpecFor(config, plan, machine), kvmUsable));
     }
 }

@@ -160,7 +160,8 @@ function machineMatches(desired: string | undefined, live: string | undefined): 
 
 /**
  * Names of the fields where the live definition differs from the desired one (empty when in
- * sync). Only fields the desired definition sets are compared; libvirt's own additions are not drift.
+ * sync). Only fields the desired definition sets are compared; libvirt's own additions are not drift,
+ * and neither is what the BMC owns (power state, boot order).
  */
 export function domainDrift(desired: DomainFacts, live: DomainFacts): string[] {
     const drift: string[] = [];
@@ -180,7 +181,9 @@ export function domainDrift(desired: DomainFacts, live: DomainFacts): string[] {
     }
     compare("firmware", desired.firmware, live.firmware);
     compare("firmwareFeatures", sortedEntries(desired.firmwareFeatures), sortedEntries(live.firmwareFeatures));
-    compare("boot", desired.boot, live.boot);
+    // Not compared: the boot order (`boot` here, per-device <boot order> in no field at all). After
+    // create the BMC owns it (DESIGN.md decision 8): VirtualBMC's set-boot-device rewrites it on
+    // every PXE boot job, so it is never drift, and updates carry it over (domain-edit.ts).
     compare("disks", desired.disks, live.disks);
     compare("interfaces", desired.interfaces, live.interfaces);
     compare("consoleLog", desired.consoleLogs, live.consoleLogs);

@@ -6,39 +6,63 @@
  * owner; a domain of the same name without our tag is never redefined, stopped or undefined.
  * Drift: diff compares the desired XML with `virsh dumpxml --inactive` field by field
  * (domain-facts.ts), so changes made by hand show up, and a domain removed by hand is recreated.
+ * What the BMC owns after create — power state and boot order (DESIGN.md decision 8) — is not
+ * drift, and an update keeps the boot order the live domain has (domain-edit.ts).
+ * Type: `domainType: auto` is resolved here, at create, against the domain's own URI, and recorded
+ * as `resolvedType`; later diffs and updates use the recorded type, so neither the program's
+ * `preflight` setting nor a host that gains or loses KVM changes an existing domain.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { DomainSpec, buildDomainXml } from "../../lib/libvirt/domain-xml";
+import { DomainTypeChoice } from "../../lib/config";
+import { CPU_MODE, DomainSpec, DomainType, buildDomainXml } from "../../lib/libvirt/domain-xml";
 import { OWNERSHIP_NAMESPACE, OwnerTag, ownedUuid, sameOwner } from "../../lib/libvirt/ownership";
+import { keepLiveBootOrder, retypeDomain } from "./domain-edit";
 import { DomainFacts, domainDrift, domainFacts } from "./domain-facts";
-import { LIBVIRT_URI, OBJECT_NAME, inputChecker, unwrapSecrets } from "./inputs";
+import { kvmUsable } from "./host";
+import { LIBVIRT_URI, OBJECT_NAME, inputChecker, isUnknown, unwrapSecrets } from "./inputs";
 import { isNotFound, virsh, virshIfExists, withXmlFile } from "./virsh";
 
 export interface DomainInputs {
     uri: string;
     name: string;
     owner: OwnerTag;
-    /** The complete definition, as buildDomainXml renders it. */
+    /**
+     * The complete definition, as buildDomainXml renders it; with `domainType: auto` the KVM form,
+     * which the provider turns into the TCG form when the host cannot run KVM guests.
+     */
     xml: string;
+    /** The configured choice; absent in state written before the provider resolved `auto`. */
+    domainType?: DomainTypeChoice;
     /** Start the domain after defining it. False leaves its power state alone (the BMC owns it). */
     running: boolean;
 }
 
 export interface DomainOutputs extends DomainInputs {
     uuid: string;
+    /** The type the domain was defined with; `auto` keeps it for the domain's lifetime. */
+    resolvedType?: DomainType;
     /** Things the last update could not do without a power cycle; also printed as warnings. */
     notices: string[];
 }
 
 export interface DomainArgs {
     uri: pulumi.Input<string>;
-    /** The builder's input, e.g. domainSpecFor(config, plan, machine, kvmUsable). */
+    /**
+     * The builder's input, e.g. domainSpecFor(config, plan, machine); Machines passes the disk's
+     * pool and volume as the Volume's outputs, so the engine replaces the domain with its disk.
+     */
     spec: pulumi.Input<DomainSpec>;
     running?: pulumi.Input<boolean>;
 }
 
+const DOMAIN_TYPES: readonly string[] = ["auto", "kvm", "qemu"];
+
 function checkDomainInputs(news: Record<string, unknown>): pulumi.dynamic.CheckResult<DomainInputs> {
     const inputs = unwrapSecrets(news) as Record<string, unknown>;
+    if (["name", "owner", "xml"].some((key) => isUnknown(inputs[key]))) {
+        // A preview in which the disk's volume is not known yet: the real create checks again.
+        return { inputs: inputs as unknown as DomainInputs, failures: [] };
+    }
     const c = inputChecker(inputs);
     const checked: DomainInputs = {
         uri: c.string("uri", LIBVIRT_URI, "a libvirt URI such as qemu:///system"),
@@ -47,6 +71,13 @@ function checkDomainInputs(news: Record<string, unknown>): pulumi.dynamic.CheckR
         xml: typeof inputs.xml === "string" ? inputs.xml : "",
         running: c.boolean("running", false),
     };
+    if (inputs.domainType !== undefined && inputs.domainType !== null) {
+        if (typeof inputs.domainType === "string" && DOMAIN_TYPES.includes(inputs.domainType)) {
+            checked.domainType = inputs.domainType as DomainTypeChoice;
+        } else {
+            c.fail("domainType", `expected auto, kvm or qemu, got ${JSON.stringify(inputs.domainType)}`);
+        }
+    }
     let facts: DomainFacts | undefined;
     try {
         facts = domainFacts(checked.xml, OWNERSHIP_NAMESPACE);
@@ -63,6 +94,9 @@ function checkDomainInputs(news: Record<string, unknown>): pulumi.dynamic.CheckR
         if (!sameOwner(facts.owner, checked.owner)) {
             c.fail("xml", "the XML's <metadata> ownership tag must name the same project and stack as owner");
         }
+        if (checked.domainType !== undefined && checked.domainType !== "auto" && facts.type !== checked.domainType) {
+            c.fail("xml", `the XML defines a '${facts.type}' domain, but domainType is '${checked.domainType}'`);
+        }
     }
     return { inputs: checked, failures: c.failures };
 }
@@ -76,12 +110,34 @@ function refusal(inputs: DomainInputs, why: string): Error {
 }
 
 /**
+ * The type to define: an explicit choice as given; `auto` keeps the type recorded at create (or,
+ * for state from before `resolvedType` existed, the type the domain has), and asks the host only
+ * for a domain that does not exist yet.
+ */
+async function typeFor(news: DomainInputs, recorded: DomainType | undefined): Promise<DomainType> {
+    if (news.domainType !== "auto") {
+        const explicit = news.domainType ?? domainFacts(news.xml, OWNERSHIP_NAMESPACE).type;
+        return explicit === "qemu" ? "qemu" : "kvm";
+    }
+    return recorded ?? ((await kvmUsable(news.uri)) ? "kvm" : "qemu");
+}
+
+function asDomainType(type: string | undefined): DomainType | undefined {
+    return type === "kvm" || type === "qemu" ? type : undefined;
+}
+
+/** The XML to define for `inputs` once its type is known. */
+function definitionFor(inputs: DomainInputs, type: DomainType): string {
+    return inputs.domainType === "auto" ? retypeDomain(inputs.xml, type, CPU_MODE) : inputs.xml;
+}
+
+/**
  * `virsh define` either creates the domain or redefines the one with our derived UUID; it fails
  * when the name belongs to a domain with another UUID, which is then explained.
  */
-async function defineDomain(inputs: DomainInputs): Promise<void> {
+async function defineDomain(inputs: DomainInputs, xml: string): Promise<void> {
     try {
-        await withXmlFile(inputs.xml, (file) => virsh(inputs.uri, ["define", file], inputs.name));
+        await withXmlFile(xml, (file) => virsh(inputs.uri, ["define", file], inputs.name));
     } catch (error) {
         // If even the diagnosis fails (libvirtd unreachable), the define error is the one to report.
         const existing = await virshIfExists(inputs.uri, ["dumpxml", "--inactive", inputs.name], inputs.name).catch(
@@ -105,7 +161,8 @@ async function startDomain(inputs: DomainInputs): Promise<void> {
 }
 
 async function createDomain(inputs: DomainInputs): Promise<DomainOutputs> {
-    await defineDomain(inputs);
+    const resolvedType = await typeFor(inputs, undefined);
+    await defineDomain(inputs, definitionFor(inputs, resolvedType));
     try {
         await registerConsoleLogs(inputs);
     } catch (error) {
@@ -116,13 +173,18 @@ async function createDomain(inputs: DomainInputs): Promise<DomainOutputs> {
     if (inputs.running) {
         await startDomain(inputs);
     }
-    return { ...inputs, uuid: domainFacts(inputs.xml, OWNERSHIP_NAMESPACE).uuid ?? "", notices: [] };
+    return { ...inputs, uuid: domainFacts(inputs.xml, OWNERSHIP_NAMESPACE).uuid ?? "", resolvedType, notices: [] };
 }
 
 async function diffDomain(olds: DomainOutputs, news: DomainInputs): Promise<pulumi.dynamic.DiffResult> {
-    const replaces = (["uri", "name", "owner"] as const).filter(
-        (key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key]),
+    const replaces: string[] = (["uri", "name", "owner"] as const).filter(
+        (key) => isUnknown(news[key]) || JSON.stringify(olds[key]) !== JSON.stringify(news[key]),
     );
+    if (isUnknown(news.xml)) {
+        // The engine asks this while it replaces what the definition names (the disk's volume and
+        // pool, see Machines): a machine whose disk is replaced is replaced with it.
+        replaces.push("xml");
+    }
     if (replaces.length > 0) {
         // The same name may be reused; the old domain must be gone before the new one is defined.
         return { changes: true, replaces, deleteBeforeReplace: true };
@@ -135,10 +197,14 @@ async function diffDomain(olds: DomainOutputs, news: DomainInputs): Promise<pulu
     if (!sameOwner(live.owner, olds.owner)) {
         throw refusal(news, "the domain of that name was replaced by one this stack did not define");
     }
-    const drift = domainDrift(domainFacts(news.xml, OWNERSHIP_NAMESPACE), live);
+    const recorded = olds.resolvedType ?? asDomainType(live.type);
+    const oldType = olds.domainType === "auto" ? (recorded ?? "kvm") : await typeFor(olds, undefined);
+    const desired = definitionFor(news, await typeFor(news, recorded));
+    const drift = domainDrift(domainFacts(desired, OWNERSHIP_NAMESPACE), live);
     const startWanted = news.running && !(await isActive(olds));
     return {
-        changes: drift.length > 0 || olds.xml !== news.xml || startWanted,
+        // Compared as defined, so `auto` and the explicit type it resolved to are no change.
+        changes: drift.length > 0 || definitionFor(olds, oldType) !== desired || startWanted,
         replaces: [],
         deleteBeforeReplace: true,
     };
@@ -149,17 +215,20 @@ async function isActive(inputs: DomainInputs): Promise<boolean> {
     return !/shut off|crashed/i.test(state);
 }
 
-async function updateDomain(news: DomainInputs): Promise<DomainOutputs> {
+async function updateDomain(olds: DomainOutputs, news: DomainInputs): Promise<DomainOutputs> {
     const before = await virshIfExists(news.uri, ["dumpxml", "--inactive", news.name], news.name);
     const beforeFacts = before === undefined ? undefined : domainFacts(before, OWNERSHIP_NAMESPACE);
     if (beforeFacts && !sameOwner(beforeFacts.owner, news.owner)) {
         throw refusal(news, "a domain of that name exists");
     }
-    await defineDomain(news);
+    const resolvedType = await typeFor(news, olds.resolvedType ?? asDomainType(beforeFacts?.type));
+    const desired = definitionFor(news, resolvedType);
+    // The BMC's boot order (if it changed it) survives a redefinition made for another reason.
+    await defineDomain(news, before === undefined ? desired : keepLiveBootOrder(desired, before));
     await registerConsoleLogs(news);
     const notices: string[] = [];
     if (beforeFacts) {
-        const changed = domainDrift(domainFacts(news.xml, OWNERSHIP_NAMESPACE), beforeFacts);
+        const changed = domainDrift(domainFacts(desired, OWNERSHIP_NAMESPACE), beforeFacts);
         if (changed.length > 0 && (await isActive(news))) {
             notices.push(
                 `domain ${news.name} is running: its new definition (${changed.join(", ")}) takes effect at ` +
@@ -173,7 +242,7 @@ async function updateDomain(news: DomainInputs): Promise<DomainOutputs> {
     if (news.running) {
         await startDomain(news);
     }
-    return { ...news, uuid: domainFacts(news.xml, OWNERSHIP_NAMESPACE).uuid ?? "", notices };
+    return { ...news, uuid: domainFacts(news.xml, OWNERSHIP_NAMESPACE).uuid ?? "", resolvedType, notices };
 }
 
 async function deleteDomain(props: DomainInputs): Promise<void> {
@@ -260,7 +329,7 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
         return { id: outs.name, outs };
     },
     diff: async (_id, olds, news) => diffDomain(olds, news),
-    update: async (_id, _olds, news) => ({ outs: await updateDomain(news) }),
+    update: async (_id, olds, news) => ({ outs: await updateDomain(olds, news) }),
     delete: async (_id, props) => deleteDomain(props),
 };
 
@@ -270,8 +339,10 @@ export class Domain extends pulumi.dynamic.Resource {
     declare readonly name: pulumi.Output<string>;
     declare readonly owner: pulumi.Output<OwnerTag>;
     declare readonly xml: pulumi.Output<string>;
+    declare readonly domainType: pulumi.Output<DomainTypeChoice>;
     declare readonly running: pulumi.Output<boolean>;
     declare readonly uuid: pulumi.Output<string>;
+    declare readonly resolvedType: pulumi.Output<DomainType>;
     declare readonly notices: pulumi.Output<string[]>;
 
     constructor(name: string, args: DomainArgs, opts?: pulumi.CustomResourceOptions) {
@@ -283,9 +354,12 @@ export class Domain extends pulumi.dynamic.Resource {
                 uri: args.uri,
                 name: spec.name,
                 owner: spec.owner,
+                // `auto` renders the KVM form here; the provider resolves it (see the file comment).
                 xml: spec.apply((s) => buildDomainXml(s as DomainSpec)),
+                domainType: spec.type,
                 running: args.running ?? false,
                 uuid: undefined,
+                resolvedType: undefined,
                 notices: undefined,
             },
             opts,

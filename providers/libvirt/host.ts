@@ -1,6 +1,7 @@
 /**
  * Host probes that decide `domainType: auto`. Kept out of the pure builder: they look at the
- * machine (and ask libvirtd), the builder only receives the answer.
+ * machine (and ask libvirtd), the builder only receives the answer. The Domain provider asks once,
+ * when it creates a domain (and records the answer); `npm run render` asks the same question.
  */
 import { statSync } from "node:fs";
 import { DomainTypeChoice } from "../../lib/config";

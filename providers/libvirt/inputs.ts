@@ -10,6 +10,17 @@ import type { OwnerTag } from "../../lib/libvirt/ownership";
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
+/**
+ * Pulumi's wire form of a value not known yet: in previews, and when the engine asks whether a
+ * dependent must be replaced along with a resource it is replacing (its inputs that depend on that
+ * resource are then unknown).
+ */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export function isUnknown(value: unknown): boolean {
+    return value === UNKNOWN;
+}
+
 export function unwrapSecrets(value: unknown): unknown {
     if (Array.isArray(value)) {
         return value.map(unwrapSecrets);

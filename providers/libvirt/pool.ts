@@ -178,9 +178,13 @@ async function deletePool(props: PoolOutputs): Promise<void> {
         }
         const others = volumes.filter((v) => !v.endsWith(CONSOLE_LOG_SUFFIX));
         if (others.length > 0) {
+            // The stack deletes its own disks before their pool (Machines wires them to it), so what is
+            // left is either not the stack's, or disks recorded by a state from before that wiring.
             throw new Error(
                 `not deleting libvirt pool '${props.name}': ${props.path} still holds ${others.join(", ")}, ` +
-                    "which this stack does not manage; move them away and run destroy again",
+                    "which are not in this stack's state; move them away and run again. If they are this stack's " +
+                    "machine disks (a storageDir change on a state written by an older version), put storageDir " +
+                    "back, run `pulumi up` once, then change it",
             );
         }
         await virsh(props.uri, ["pool-destroy", uuid], props.name);

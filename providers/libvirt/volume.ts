@@ -17,7 +17,10 @@ import { child, parseXml, text } from "./xml";
 
 export interface VolumeInputs {
     uri: string;
-    /** Name of the stack's pool (a Pool resource's name). */
+    /**
+     * Name of the stack's pool: the Pool resource's `name` output (Machines), so the engine knows the
+     * volume lives in the pool and deletes it before it replaces the pool (a storageDir change).
+     */
     pool: string;
     name: string;
     capacityGiB: number;
@@ -115,6 +118,8 @@ function warnNoShrink(inputs: VolumeInputs, liveBytes: number): void {
 }
 
 async function diffVolume(olds: VolumeOutputs, news: VolumeInputs): Promise<pulumi.dynamic.DiffResult> {
+    // `pool` is the Pool's output: while the engine replaces the pool it asks with `pool` unknown
+    // (inputs.ts, UNKNOWN), which differs from the old name, so the volume is replaced with its pool.
     const replaces = (["uri", "pool", "name", "owner"] as const).filter(
         (key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key]),
     );

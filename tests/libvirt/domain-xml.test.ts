@@ -6,11 +6,14 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LabConfig } from "../../lib/config";
-import { buildDomainXml, domainSpecFor, domainTypeFor } from "../../lib/libvirt/domain-xml";
+import { CPU_MODE, buildDomainXml, domainSpecFor, domainTypeFor } from "../../lib/libvirt/domain-xml";
 import { OWNERSHIP_NAMESPACE, ownedUuid } from "../../lib/libvirt/ownership";
 import { addDomainXmlFiles } from "../../lib/libvirt/render";
 import { renderLabFiles } from "../../lib/render/files";
-import { domainFacts } from "../../providers/libvirt/domain-facts";
+import { DomainInputs, DomainOutputs, domainProvider } from "../../providers/libvirt/domain";
+import { keepLiveBootOrder, retypeDomain } from "../../providers/libvirt/domain-edit";
+import { UNKNOWN } from "../../providers/libvirt/inputs";
+import { domainDrift, domainFacts } from "../../providers/libvirt/domain-facts";
 import { labPlan } from "../fixtures";
 import { createTestFolder, describeWithXmlValidator } from "./gate";
 
@@ -18,8 +21,9 @@ const dev = labPlan();
 
 function devXml(kvmUsable = true, raw = {}) {
     const { config, plan } = labPlan(raw);
-    const spec = domainSpecFor(config, plan, plan.machines[0], kvmUsable);
-    return { spec, xml: buildDomainXml(spec), facts: domainFacts(buildDomainXml(spec), OWNERSHIP_NAMESPACE) };
+    const spec = domainSpecFor(config, plan, plan.machines[0]);
+    const xml = buildDomainXml(spec, kvmUsable);
+    return { spec, xml, facts: domainFacts(xml, OWNERSHIP_NAMESPACE) };
 }
 
 describe("domain XML builder", () => {
@@ -106,6 +110,68 @@ describe("domain XML builder", () => {
                 buildDomainXml(domainSpecFor(dev.config, dev.plan, machine)),
             );
         }
+    });
+});
+
+/** What VirtualBMC's set_boot_device does (vbmc.py): drop every boot element, append one <os><boot dev>. */
+function vbmcSetBootDevice(xml: string, dev: string): string {
+    return xml.replace(/\s*<boot [^>]*\/>/g, "").replace("</os>", `<boot dev='${dev}'/></os>`);
+}
+
+/** What sushy-tools' set_boot_device does: no <os><boot>, a per-device <boot order='1'/> instead. */
+function sushySetPxe(xml: string): string {
+    return xml.replace(/\s*<boot [^>]*\/>/g, "").replace(/(<interface [^>]*>)/, "$1<boot order='1'/>");
+}
+
+describe("what the BMC owns (DESIGN.md decision 8) and what the provider resolves", () => {
+    test("a boot order rewritten by VirtualBMC or sushy-tools is not drift", () => {
+        const { xml } = devXml();
+        const desired = domainFacts(xml, OWNERSHIP_NAMESPACE);
+        for (const live of [vbmcSetBootDevice(xml, "network"), vbmcSetBootDevice(xml, "hd"), sushySetPxe(xml)]) {
+            expect(domainDrift(desired, domainFacts(live, OWNERSHIP_NAMESPACE))).toEqual([]);
+        }
+        // Everything else still is.
+        const otherMemory = xml.replace(/<memory unit="MiB">\d+</, '<memory unit="MiB">999<');
+        expect(domainDrift(desired, domainFacts(otherMemory, OWNERSHIP_NAMESPACE))).toEqual(["memory"]);
+    });
+
+    test("a redefinition keeps the live boot order in either form, and changes nothing else", () => {
+        const { xml } = devXml();
+        const kept = keepLiveBootOrder(xml, vbmcSetBootDevice(xml, "hd"));
+        expect(domainFacts(kept, OWNERSHIP_NAMESPACE).boot).toEqual(["hd"]);
+        expect(kept.replace(/\s*<boot [^>]*\/>/g, "")).toBe(xml.replace(/\s*<boot [^>]*\/>/g, ""));
+        const perDevice = keepLiveBootOrder(xml, sushySetPxe(xml));
+        expect(domainFacts(perDevice, OWNERSHIP_NAMESPACE).boot).toEqual([]);
+        expect(perDevice).toMatch(/<interface type="bridge">[\s\S]*<boot order="1"\/>[\s\S]*<\/interface>/);
+        // Unchanged live order: the rendered text stays byte for byte.
+        expect(keepLiveBootOrder(xml, xml)).toBe(xml);
+    });
+
+    test("auto: the provider's TCG form of the KVM rendering is exactly the builder's TCG rendering", () => {
+        const { spec } = devXml();
+        expect(spec.type).toBe("auto");
+        const kvm = buildDomainXml(spec);
+        expect(retypeDomain(kvm, "qemu", CPU_MODE)).toBe(buildDomainXml(spec, false));
+        expect(retypeDomain(kvm, "kvm", CPU_MODE)).toBe(kvm);
+        expect(retypeDomain(buildDomainXml(spec, false), "kvm", CPU_MODE)).toBe(kvm);
+    });
+});
+
+describe("Domain provider with inputs not known yet (no libvirt call is needed)", () => {
+    const { spec, xml } = devXml();
+    const known: DomainInputs = { uri: "qemu:///system", name: spec.name, owner: spec.owner, xml, running: false };
+    const unknown = { ...known, name: UNKNOWN, owner: UNKNOWN, xml: UNKNOWN, domainType: UNKNOWN };
+
+    test("check passes a preview's unknown definition through instead of failing it", async () => {
+        const result = await domainProvider.check!(known, unknown as unknown as DomainInputs);
+        expect(result.failures).toEqual([]);
+    });
+
+    test("diff asks for a delete-first replacement when the disk it names is being replaced", async () => {
+        const olds: DomainOutputs = { ...known, domainType: "auto", uuid: spec.uuid, resolvedType: "kvm", notices: [] };
+        const diff = await domainProvider.diff!(spec.name, olds, unknown as unknown as DomainInputs);
+        expect(diff).toMatchObject({ changes: true, deleteBeforeReplace: true });
+        expect(diff.replaces).toContain("xml");
     });
 });
 

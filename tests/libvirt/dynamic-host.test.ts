@@ -209,6 +209,8 @@ describeWithLibvirt("libvirt resources through Pulumi's dynamic-provider host", 
         for (const r of registered.values()) {
             expect(typeof r.inputs.__provider).toBe("string");
             expect(r.inputs.__provider).toContain("exports.handler");
+            // The provider's code, not whole modules: npm packages are required at run time.
+            expect((r.inputs.__provider as string).length).toBeLessThan(200_000);
         }
         expect(registered.get("volume")!.inputs.uri).toMatchObject({
             [SECRET_SIG_KEY]: expect.any(String),
@@ -270,6 +272,20 @@ describeWithLibvirt("libvirt resources through Pulumi's dynamic-provider host", 
         });
         await create("Domain", "domain", biggerIn.inputs);
         expect(virshSync("domuuid", domainName).stdout.trim()).toBe(updated.uuid);
+
+        // `domainType: auto` resolves inside the host (the probe's code travels with the provider) and
+        // is recorded; the same inputs are then no change.
+        const autoName = lab.objectName("grpc-auto");
+        const autoInputs = { ...lab.domain(autoName, { type: "auto" }), __provider: domainIn.inputs.__provider };
+        const autoIn = await check("Domain", "auto", {}, autoInputs);
+        expect(autoIn.failures).toEqual([]);
+        const auto = await create("Domain", "auto", autoIn.inputs);
+        expect(auto.outs.resolvedType).toMatch(/^(kvm|qemu)$/);
+        expect(domainFacts(virshOk("dumpxml", "--inactive", autoName), OWNERSHIP_NAMESPACE).type).toBe(
+            auto.outs.resolvedType,
+        );
+        expect(await diff("Domain", "auto", auto.id, auto.outs, autoIn.inputs)).toMatchObject({ changes: DIFF_NONE });
+        await destroy("Domain", "auto", auto.id, auto.outs);
 
         // Errors from the provider reach the engine with the provider's message.
         const foreign = { ...biggerIn.inputs, name: lab.objectName("no-such"), xml: "<domain/>" };

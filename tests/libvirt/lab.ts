@@ -60,7 +60,7 @@ export function createTestLab(): TestLab {
         }),
         domain: (name, overrides = {}, running = false) => {
             const spec = lab.spec(name, overrides);
-            return { uri: TEST_URI, name, owner, xml: buildDomainXml(spec), running };
+            return { uri: TEST_URI, name, owner, xml: buildDomainXml(spec), domainType: spec.type, running };
         },
         cleanup: () => {
             const domains = virshSync("list", "--all", "--name").stdout.split("\n");

@@ -9,7 +9,8 @@ import { domainFacts } from "../../providers/libvirt/domain-facts";
 import { DomainInputs, DomainOutputs, domainProvider } from "../../providers/libvirt/domain";
 import { PoolOutputs, poolProvider } from "../../providers/libvirt/pool";
 import { VolumeInputs, VolumeOutputs, volumeProvider } from "../../providers/libvirt/volume";
-import { describeWithLibvirt, nvramFile, virshOk, virshSync } from "./gate";
+import * as host from "../../providers/libvirt/host";
+import { TEST_URI, describeWithLibvirt, nvramFile, virshOk, virshSync } from "./gate";
 import { TestLab, createTestLab } from "./lab";
 
 const GiB = 1024 ** 3;
@@ -21,6 +22,23 @@ function liveFacts(name: string) {
 function volumeCapacity(lab: TestLab, name: string): number {
     const xml = virshOk("vol-dumpxml", "--pool", lab.pool.name, name);
     return Number(/<capacity unit='bytes'>(\d+)<\/capacity>/.exec(xml)?.[1]);
+}
+
+/**
+ * Rewrites a domain's boot order the way the BMC does, on the live libvirtd: dump the definition,
+ * edit it, define it again. VirtualBMC's set_boot_device (IPMI, vbmc.py) drops every <os><boot> and
+ * per-device <boot order> and appends one <os><boot dev>; sushy-tools' (Redfish) drops them too and
+ * marks the chosen devices with <boot order='1'/> instead.
+ */
+function bmcSetBootDevice(lab: TestLab, name: string, how: { vbmc: string } | { sushyPxe: true }): void {
+    const dropped = virshOk("dumpxml", "--security-info", name).replace(/\s*<boot [^>]*\/>/g, "");
+    const edited =
+        "vbmc" in how
+            ? dropped.replace("</os>", `<boot dev='${how.vbmc}'/></os>`)
+            : dropped.replace(/(<interface [^>]*>)/, "$1<boot order='1'/>");
+    const file = path.join(lab.folder, `${name}-bmc.xml`);
+    fs.writeFileSync(file, edited);
+    virshOk("define", file);
 }
 
 function domainExists(name: string): boolean {
@@ -218,6 +236,67 @@ describeWithLibvirt("libvirt providers against a real libvirtd", () => {
             domain = (await domainProvider.update!(inputs.name, domain, inputs)).outs as DomainOutputs;
             expect(liveFacts(inputs.name).memoryKiB).toBe(1024 * 1024);
             expect((await domainProvider.diff!(inputs.name, domain, inputs)).changes).toBe(false);
+        });
+
+        test("the BMC owns the boot order: its rewrite is no drift, and an update for memory keeps it", async () => {
+            const name = lab.objectName("bmcboot");
+            const created = lab.domain(name);
+            const mac = domainFacts(created.xml, OWNERSHIP_NAMESPACE).interfaces[0].mac!;
+            let outs = await createDomain(created);
+            // Rufio's PXE boot job through VirtualBMC, then a boot from disk.
+            bmcSetBootDevice(lab, name, { vbmc: "network" });
+            expect(liveFacts(name).boot).toEqual(["network"]);
+            expect(await domainProvider.diff!(name, outs, created)).toMatchObject({ changes: false });
+            bmcSetBootDevice(lab, name, { vbmc: "hd" });
+            expect(await domainProvider.diff!(name, outs, created)).toMatchObject({ changes: false });
+
+            const bigger = lab.domain(name, { memoryMiB: 1024, network: { mac, bridge: lab.bridge } });
+            expect(await domainProvider.diff!(name, outs, bigger)).toMatchObject({ changes: true, replaces: [] });
+            outs = (await domainProvider.update!(name, outs, bigger)).outs as DomainOutputs;
+            expect(liveFacts(name)).toMatchObject({ memoryKiB: 1024 * 1024, boot: ["hd"] });
+            expect(await domainProvider.diff!(name, outs, bigger)).toMatchObject({ changes: false });
+
+            // The Redfish form (per-device boot order) survives an update just the same.
+            bmcSetBootDevice(lab, name, { sushyPxe: true });
+            expect(await domainProvider.diff!(name, outs, bigger)).toMatchObject({ changes: false });
+            const twoCpus = lab.domain(name, { memoryMiB: 1024, vcpus: 2, network: { mac, bridge: lab.bridge } });
+            outs = (await domainProvider.update!(name, outs, twoCpus)).outs as DomainOutputs;
+            const liveXml = virshOk("dumpxml", "--inactive", name);
+            expect(liveFacts(name)).toMatchObject({ vcpus: 2, boot: [] });
+            expect(liveXml).toMatch(/<interface type='bridge'>[^]*<boot order='1'\/>[^]*<\/interface>/);
+            await domainProvider.delete!(name, outs);
+        });
+
+        test("domainType auto: resolved at create against the domain's URI, recorded, then stable", async () => {
+            const expected = (await host.kvmUsable(TEST_URI)) ? "kvm" : "qemu";
+            const other = expected === "kvm" ? "qemu" : "kvm";
+            const name = lab.objectName("auto");
+            const auto = lab.domain(name, { type: "auto" });
+            const mac = domainFacts(auto.xml, OWNERSHIP_NAMESPACE).interfaces[0].mac!;
+            let outs = await createDomain(auto);
+            expect(outs.resolvedType).toBe(expected);
+            expect(liveFacts(name).type).toBe(expected);
+            expect(await domainProvider.diff!(name, outs, auto)).toMatchObject({ changes: false });
+
+            // The host's answer flips (KVM lost, or gained): the existing domain keeps its type.
+            const probe = jest.spyOn(host, "kvmUsable").mockResolvedValue(other === "kvm");
+            try {
+                expect(await domainProvider.diff!(name, outs, auto)).toMatchObject({ changes: false });
+                const twoCpus = lab.domain(name, { type: "auto", vcpus: 2, network: { mac, bridge: lab.bridge } });
+                outs = (await domainProvider.update!(name, outs, twoCpus)).outs as DomainOutputs;
+                expect(outs.resolvedType).toBe(expected);
+                expect(liveFacts(name)).toMatchObject({ type: expected, vcpus: 2 });
+                // Naming the recorded type explicitly is no change either.
+                const explicit = lab.domain(name, { type: expected, vcpus: 2, network: { mac, bridge: lab.bridge } });
+                expect(await domainProvider.diff!(name, outs, explicit)).toMatchObject({ changes: false });
+                // A new domain asks the host as it is now.
+                const fresh = await createDomain(lab.domain(lab.objectName("auto2"), { type: "auto" }));
+                expect([fresh.resolvedType, liveFacts(fresh.name).type]).toEqual([other, other]);
+                await domainProvider.delete!(fresh.name, fresh);
+            } finally {
+                probe.mockRestore();
+            }
+            await domainProvider.delete!(name, outs);
         });
 
         test("a domain undefined out of band is reported for replacement and recreated", async () => {
