@@ -128,7 +128,8 @@ export const CONFIG_SCHEMA = {
     },
     domainType: {
         type: "string",
-        description: "libvirt domain type: auto (kvm when /dev/kvm is usable, else qemu), kvm or qemu.",
+        description:
+            "libvirt domain type: auto (kvm when /dev/kvm is usable, else qemu; decided once when a domain is created and kept), kvm or qemu.",
         default: "auto",
     },
     libvirtUri: {
