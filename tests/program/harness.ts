@@ -20,6 +20,8 @@ export interface Registration {
     additionalSecretOutputs: string[];
     deleteBeforeReplace: boolean;
     ignoreChanges: string[];
+    /** Per input, the resources its value came from: what the engine reads to plan replacements. */
+    propertyDependencies: Record<string, string[]>;
 }
 
 export interface ProgramRun {
@@ -72,7 +74,6 @@ export async function runProgram(
     const registrations: Registration[] = [];
     const invokes: string[] = [];
     const requiredPulumiVersions: string[] = [];
-    let inFlight = 0;
     await pulumi.runtime.setMocks(
         {
             newResource: (args) => {
@@ -92,33 +93,7 @@ export async function runProgram(
         Object.fromEntries(Object.entries(config).map(([k, v]) => [`capt-playground:${k}`, v])),
         (options.secretKeys ?? []).map((k) => `capt-playground:${k}`),
     );
-    const monitor = pulumi.runtime.getMonitor() as unknown as {
-        registerResource: (req: RegisterRequest, callback: (err: unknown, resp: { getUrn(): string }) => void) => void;
-    };
-    const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req, callback) => {
-        inFlight++;
-        register(req, (err, resp) => {
-            if (!err) {
-                registrations.push({
-                    type: req.getType(),
-                    name: req.getName(),
-                    urn: resp.getUrn(),
-                    parent: req.getParent(),
-                    provider: req.getProvider(),
-                    dependencies: req.getDependenciesList(),
-                    deletedWith: req.getDeletedwith(),
-                    custom: req.getCustom(),
-                    inputs: pulumi.runtime.deserializeProperties(req.getObject() as never, true),
-                    additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-                    deleteBeforeReplace: req.getDeletebeforereplace(),
-                    ignoreChanges: req.getIgnorechangesList(),
-                });
-            }
-            inFlight--;
-            callback(err, resp);
-        });
-    };
+    const recording = recordRegistrations(registrations);
     let outputs: Record<string, unknown> = {};
     await jestIsolated(async () => {
         // Mocks have no engine, so the SDK's RequirePulumiVersion would pass unasked: answer it here,
@@ -138,8 +113,50 @@ export async function runProgram(
         const result = await main();
         outputs = await resolveOutputs(result);
     });
-    await settled(() => inFlight);
+    await settled(recording.inFlight);
     return { registrations, outputs, invokes, requiredPulumiVersions };
+}
+
+/**
+ * Wraps the mock monitor (set up by `setMocks` just before) so every RegisterResource request is
+ * recorded into `registrations`, with what mocks do not show: parent, provider, dependencies,
+ * deletedWith and the other options. `inFlight` counts registrations not yet answered.
+ */
+export function recordRegistrations(registrations: Registration[]): { inFlight: () => number } {
+    let inFlight = 0;
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+        registerResource: (req: RegisterRequest, callback: (err: unknown, resp: { getUrn(): string }) => void) => void;
+    };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) => {
+        inFlight++;
+        register(req, (err, resp) => {
+            if (!err) {
+                const propertyDependencies: Record<string, string[]> = {};
+                req.getPropertydependenciesMap().forEach((deps, key) => {
+                    propertyDependencies[key] = deps.getUrnsList();
+                });
+                registrations.push({
+                    type: req.getType(),
+                    name: req.getName(),
+                    urn: resp.getUrn(),
+                    parent: req.getParent(),
+                    provider: req.getProvider(),
+                    dependencies: req.getDependenciesList(),
+                    deletedWith: req.getDeletedwith(),
+                    custom: req.getCustom(),
+                    inputs: pulumi.runtime.deserializeProperties(req.getObject() as never, true),
+                    additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+                    deleteBeforeReplace: req.getDeletebeforereplace(),
+                    ignoreChanges: req.getIgnorechangesList(),
+                    propertyDependencies,
+                });
+            }
+            inFlight--;
+            callback(err, resp);
+        });
+    };
+    return { inFlight: () => inFlight };
 }
 
 interface RegisterRequest {
@@ -154,6 +171,7 @@ interface RegisterRequest {
     getAdditionalsecretoutputsList(): string[];
     getDeletebeforereplace(): boolean;
     getIgnorechangesList(): string[];
+    getPropertydependenciesMap(): { forEach(cb: (deps: { getUrnsList(): string[] }, key: string) => void): void };
 }
 
 async function jestIsolated(run: () => Promise<void>): Promise<void> {
