@@ -119,4 +119,28 @@ describe("shellcheck", () => {
         expect(result.stdout + result.stderr).toBe("");
         expect(result.status).toBe(0);
     });
+
+    // The e2e rig's scripts and bash stand-ins run in CI too: held to the same standard.
+    const e2eDir = path.join(__dirname, "..", "e2e");
+    const e2eScripts = [
+        ...fs
+            .readdirSync(path.join(e2eDir, "toolchain"))
+            .filter((f) => f.endsWith(".sh"))
+            .map((f) => path.join(e2eDir, "toolchain", f)),
+        path.join(e2eDir, "run.sh"),
+        ...fs
+            .readdirSync(path.join(e2eDir, "stand-ins"))
+            .map((f) => path.join(e2eDir, "stand-ins", f))
+            .filter((f) => fs.readFileSync(f, "utf8").startsWith("#!/usr/bin/env bash")),
+    ];
+    test.each(e2eScripts.map((f) => path.relative(e2eDir, f)))("e2e %s is shellcheck-clean", (relative) => {
+        if (!shellcheckFound) {
+            throw new Error("shellcheck is required when CI=true (apt-get install shellcheck)");
+        }
+        const result = spawnSync("shellcheck", ["-x", "--severity=style", path.join(e2eDir, relative)], {
+            encoding: "utf8",
+        });
+        expect(result.stdout + result.stderr).toBe("");
+        expect(result.status).toBe(0);
+    });
 });

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# npm run e2e:tools: prepares everything the end-to-end suites need, each step cached outside the
+# clone (see README.md beside this file) so a warm run takes seconds:
+#   - dockerd (Debian's docker.io, vfs storage), started when not running;
+#   - the Pulumi CLI and Node.js language host, built from Go modules (the provider plugins cannot be
+#     had here; pulumi.sh says why);
+#   - kube-apiserver and kubectl built from Go modules, etcd from Debian (for the kind stand-in);
+#   - the local virtual BMC image standing in for `vbmcImage`.
+# Prints one `<name> <value>` line per product on stdout (the vbmc image tag, the kube bin dir, the
+# pulumi env file); progress and timings go to stderr. Exits non-zero naming the step that failed.
+set -euo pipefail
+
+here="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$here/lib.sh"
+
+step() {
+    local name="$1" start
+    shift
+    start="$(e2e_now)"
+    if ! "$@"; then
+        e2e_log tools "step ${name} failed (${*})"
+        exit 1
+    fi
+    e2e_log tools "${name} ready in $(e2e_elapsed "$start") s"
+}
+
+step docker "$here/docker.sh"
+pulumi_out="$(step pulumi "$here/pulumi.sh" --plugins none)"
+kube_bin="$(step kube-apiserver "$here/kube-apiserver.sh")"
+vbmc_image="$(step vbmc-image "$here/vbmc-image.sh" --no-verify)"
+
+printf 'pulumi-env %s\n' "$(awk '$1 == "env" { print $2 }' <<<"$pulumi_out")"
+printf 'kube-bin %s\n' "$kube_bin"
+printf 'vbmc-image %s\n' "$vbmc_image"
