@@ -1,8 +1,9 @@
 /** `npm run bench`: runs every benchmark section in turn (each prints its own section). */
+import { benchEngine } from "./engine";
 import { benchLibvirt } from "./libvirt";
 import { benchRender } from "./render";
 
-const SECTIONS: (() => Promise<void>)[] = [benchRender, benchLibvirt];
+const SECTIONS: (() => Promise<void>)[] = [benchRender, benchLibvirt, benchEngine];
 
 async function main(): Promise<void> {
     for (const section of SECTIONS) {
