@@ -13,6 +13,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { describeWhenReady } from "../prerequisites";
 import * as pulumiSdk from "@pulumi/pulumi";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
@@ -96,20 +97,7 @@ export function describeE2e(title: string, checks: (() => string | undefined)[],
         return;
     }
     const missing = checks.map((check) => check()).find((reason) => reason !== undefined);
-    if (missing === undefined) {
-        describe(title, body);
-        return;
-    }
-    if (process.env.CI === "true") {
-        describe(title, () => {
-            test("has its e2e prerequisites (required under CI)", () => {
-                throw new Error(`e2e prerequisites missing under CI: ${missing}`);
-            });
-        });
-        return;
-    }
-    console.warn(`SKIPPED "${title}": ${missing}`);
-    describe.skip(`${title} (skipped: ${missing})`, body);
+    describeWhenReady(title, missing, "the e2e prerequisites", body);
 }
 
 export function uniqueToken(length = 6): string {

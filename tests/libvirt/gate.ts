@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { describeWhenReady } from "../prerequisites";
 
 export const TEST_URI = process.env.LIBVIRT_TEST_URI ?? "qemu:///system";
 
@@ -25,26 +26,8 @@ function missingPrerequisite(commands: string[][]): string | undefined {
     return undefined;
 }
 
-/**
- * `describe` when the commands work; otherwise a skipped suite with the reason printed, or under
- * CI a suite with one failing test naming what is missing.
- */
 function gatedDescribe(commands: string[][], title: string, body: () => void): void {
-    const missing = missingPrerequisite(commands);
-    if (missing === undefined) {
-        describe(title, body);
-        return;
-    }
-    if (process.env.CI === "true") {
-        describe(title, () => {
-            test("has libvirt available (required under CI)", () => {
-                throw new Error(`libvirt test prerequisites missing under CI: ${missing}`);
-            });
-        });
-        return;
-    }
-    console.warn(`SKIPPED "${title}": ${missing}`);
-    describe.skip(`${title} (skipped: ${missing})`, body);
+    describeWhenReady(title, missingPrerequisite(commands), "the libvirt test prerequisites", body);
 }
 
 /** Suites that need a running libvirtd reachable at TEST_URI. */

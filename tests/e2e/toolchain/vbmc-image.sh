@@ -38,10 +38,21 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
+
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
 me=vbmc-image.sh
 log() { e2e_log "$me" "$@"; }
+
+# wait_domstate URI DOMAIN STATE: up to 10 s for the libvirt domain to reach STATE; fails if it does not.
+wait_domstate() {
+    local i
+    for i in $(seq 1 20); do
+        [ "$(virsh -c "$1" domstate "$2")" = "$3" ] && return 0
+        [ "$i" -lt 20 ] && sleep 0.5
+    done
+    return 1
+}
 
 verify=auto
 case "${1:-}" in
@@ -338,19 +349,12 @@ XML
     fi
     # Power on and off through IPMI: proves vbmc drives the host's libvirtd through the socket.
     ipmitool -I lanplus -H "$addr" -p "$port" -U "$user" -P "$password" power on >/dev/null
-    for _ in $(seq 1 20); do
-        [ "$(virsh -c "$uri" domstate "$domain")" = "running" ] && break
-        sleep 0.5
-    done
-    [ "$(virsh -c "$uri" domstate "$domain")" = "running" ] || {
+    wait_domstate "$uri" "$domain" "running" || {
         log "IPMI power on did not start ${domain}"
         return 1
     }
     ipmitool -I lanplus -H "$addr" -p "$port" -U "$user" -P "$password" power off >/dev/null
-    for _ in $(seq 1 20); do
-        [ "$(virsh -c "$uri" domstate "$domain")" = "shut off" ] && break
-        sleep 0.5
-    done
+    wait_domstate "$uri" "$domain" "shut off" || true
     log "IPMI power on/off drove libvirt domain ${domain}: now $(virsh -c "$uri" domstate "$domain")"
 
     local code body
