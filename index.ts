@@ -6,15 +6,19 @@
  *
  * The program touches the host only through resources and the preflight (config `preflight`).
  */
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { ClusterApi } from "./components/cluster-api";
+import { ClusterConnection } from "./components/cluster-connection";
 import { HardwareInventory } from "./components/hardware-inventory";
 import { KindCluster } from "./components/kind-cluster";
 import { LabNetwork } from "./components/lab-network";
 import { LocalFile } from "./components/local-file";
 import { Machines } from "./components/machines";
+import { Pivot } from "./components/pivot";
+import { RegistryMirror } from "./components/registry-mirror";
 import { TinkerbellStack } from "./components/tinkerbell-stack";
 import { VirtualBmc } from "./components/virtual-bmc";
 import { WorkloadCluster } from "./components/workload-cluster";
@@ -71,18 +75,49 @@ function sshKey(
     return { publicKey: key.publicKeyOpenssh.apply((k) => k.trim()), privateKey: pulumi.secret(key.privateKeyOpenssh) };
 }
 
-/** Builds the whole lab; returns the stack outputs. */
-function createLab(config: LabConfig, plan: LabPlan) {
-    const password = bmcPassword(config, plan);
-    const ssh = sshKey(config, plan);
-    const files = labFiles(plan, config);
+/** Where Cluster API and the workload cluster's objects live: KinD (created here) or the user's cluster. */
+interface ManagementCluster {
+    kubeconfig: pulumi.Output<string>;
+    provider: k8s.Provider;
+    /** KinD's cluster Command: objects in KinD are skipped on destroy when it goes. */
+    kindCluster?: pulumi.Resource;
+    network?: LabNetwork;
+}
 
+function managementCluster(config: LabConfig, plan: LabPlan): ManagementCluster {
+    if (config.managementKubeconfig) {
+        const existing = new ClusterConnection("management", {
+            kubeconfig: pulumi.secret(config.managementKubeconfig),
+        });
+        return { kubeconfig: existing.kubeconfig, provider: existing.provider };
+    }
     const network = new LabNetwork("network", { plan });
-    const kind = new KindCluster("kind", { config, plan, networkName: network.name });
-    const inKind = { providers: [kind.provider], deletedWith: kind.command };
+    // KinD bind-mounts the mirror's hosts.toml files (they must exist first) and pulls through the caches.
+    const mirror = plan.registryMirror
+        ? new RegistryMirror("mirror", { config, plan, networkName: network.name })
+        : undefined;
+    const kind = new KindCluster(
+        "kind",
+        { config, plan, networkName: network.name },
+        mirror ? { dependsOn: [...mirror.hostFiles, ...mirror.containers] } : undefined,
+    );
+    return { kubeconfig: kind.kubeconfig, provider: kind.provider, kindCluster: kind.command, network };
+}
 
-    const tinkerbell = new TinkerbellStack("tinkerbell", { config, plan }, inKind);
-    const clusterApi = new ClusterApi("capi", { config, plan, kubeconfig: kind.kubeconfig }, { dependsOn: [kind] });
+/** The libvirt VMs and their virtual BMC, or nothing for real machines. */
+function virtualMachines(
+    config: LabConfig,
+    plan: LabPlan,
+    network: LabNetwork | undefined,
+    password: pulumi.Output<string>,
+): pulumi.Resource[] {
+    if (plan.modes.machines === "real") {
+        return [];
+    }
+    if (!network) {
+        // parseLabConfig refuses VMs without the lab's network; the program guards its own invariant.
+        throw new Error("VMs need the lab's docker network (managementKubeconfig requires machines)");
+    }
     // The machines and the BMC need only the lab network (the bridge), not KinD: they start at once.
     const machines = new Machines("machines", { config, plan }, { dependsOn: [network] });
     const bmc = new VirtualBmc(
@@ -90,22 +125,77 @@ function createLab(config: LabConfig, plan: LabPlan) {
         { config, plan, networkName: network.name, username: config.bmcUsername, password, domains: machines.domains },
         { dependsOn: [network] },
     );
+    return [...bmc.registrations.values()];
+}
+
+/** Builds the whole lab; returns the stack outputs. */
+function createLab(config: LabConfig, plan: LabPlan) {
+    const password = bmcPassword(config, plan);
+    const ssh = sshKey(config, plan);
+    const files = labFiles(plan, config);
+
+    const management = managementCluster(config, plan);
+    const inManagement = { providers: [management.provider], deletedWith: management.kindCluster };
+
+    // Hardware and BMC objects go where Tinkerbell runs: the management cluster or the external one.
+    const tinkerbell =
+        plan.modes.tinkerbell === "local"
+            ? new TinkerbellStack("tinkerbell", { config, plan }, inManagement)
+            : new ClusterConnection("tinkerbell", { kubeconfig: pulumi.secret(config.tinkerbellKubeconfig!) });
+    const tinkerbellKubeconfig =
+        plan.modes.tinkerbell === "external" ? pulumi.secret(config.tinkerbellKubeconfig!) : undefined;
+    const clusterApi = new ClusterApi(
+        "capi",
+        {
+            config,
+            plan,
+            kubeconfig: management.kubeconfig,
+            provider: management.provider,
+            kindCluster: management.kindCluster,
+            tinkerbellKubeconfig,
+            // A cluster of the user's brings its own cert-manager (the operator chart needs one; its
+            // chart cannot tell whether one is there, clusterctl can and installs it only when missing).
+            installCertManager: plan.modes.management === "kind",
+        },
+        // No deletedWith: its delete cleans clusterctl's files on the host (and, in a cluster of the
+        // user's, removes the providers this stack installed).
+        { dependsOn: management.kindCluster ? [management.kindCluster] : [] },
+    );
+    const bmcReady = virtualMachines(config, plan, management.network, password);
     const inventory = new HardwareInventory(
         "inventory",
         { config, plan, bmcPassword: password },
-        { ...inKind, dependsOn: [tinkerbell, ...bmc.registrations.values()] },
+        tinkerbell instanceof ClusterConnection
+            ? { providers: [tinkerbell.provider], dependsOn: bmcReady }
+            : { ...inManagement, dependsOn: [tinkerbell, ...bmcReady] },
     );
     const workload = new WorkloadCluster("workload", {
         config,
         plan,
-        managementKubeconfig: kind.kubeconfig,
-        managementProvider: kind.provider,
+        managementKubeconfig: management.kubeconfig,
+        managementProvider: management.provider,
         sshAuthorizedKey: ssh.publicKey,
         prerequisites: [clusterApi, inventory],
-        kindCluster: kind.command,
+        kindCluster: management.kindCluster,
     });
 
-    new LocalFile("kind-kubeconfig-file", { path: files.kindKubeconfig, content: kind.kubeconfig });
+    if (plan.modes.pivot && workload.kubeconfig && workload.provider) {
+        // After the workload cluster and its CNI: Cluster API (and Tinkerbell) move into it.
+        new Pivot("pivot", {
+            config,
+            plan,
+            managementKubeconfig: management.kubeconfig,
+            workloadKubeconfig: workload.kubeconfig,
+            workloadProvider: workload.provider,
+            tinkerbellKubeconfig,
+            prerequisites: [workload, clusterApi, inventory],
+            kindCluster: management.kindCluster,
+        });
+    }
+
+    if (management.kindCluster) {
+        new LocalFile("kind-kubeconfig-file", { path: files.kindKubeconfig, content: management.kubeconfig });
+    }
     if (workload.kubeconfig) {
         new LocalFile("workload-kubeconfig-file", { path: files.workloadKubeconfig, content: workload.kubeconfig });
     }
@@ -115,11 +205,11 @@ function createLab(config: LabConfig, plan: LabPlan) {
 
     const summary = planSummary(plan);
     return {
-        machines: summary.nodes.map((node) => ({ ...node, bmc: `${plan.vbmc.ip}:${node.bmcPort}` })),
+        machines: summary.nodes.map((node, i) => ({ ...node, bmc: `${plan.machines[i].bmc.host}:${node.bmcPort}` })),
         network: summary.network,
         vips: plan.vips,
         tinkerbellUi: tinkerbellUiUrl(plan),
-        kindKubeconfig: kind.kubeconfig,
+        kindKubeconfig: management.kindCluster ? management.kubeconfig : undefined,
         workloadKubeconfig: workload.kubeconfig,
         bmcUsername: config.bmcUsername,
         bmcPassword: password,

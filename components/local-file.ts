@@ -13,6 +13,11 @@ export interface LocalFileArgs {
     content: pulumi.Input<string>;
     /** Octal mode, default 0600. */
     mode?: string;
+    /**
+     * On delete, empty directories are removed from the file's own up to this ancestor (default: only
+     * the file's own directory).
+     */
+    removeEmptyUpTo?: string;
 }
 
 export function localFileCommandArgs(args: LocalFileArgs): command.local.CommandArgs {
@@ -20,7 +25,12 @@ export function localFileCommandArgs(args: LocalFileArgs): command.local.Command
         ...scriptCommandArgs({
             create: "write-file",
             delete: "remove-file",
-            environment: { FILE_PATH: args.path, FILE_CONTENT: args.content, FILE_MODE: args.mode ?? "0600" },
+            environment: {
+                FILE_PATH: args.path,
+                FILE_CONTENT: args.content,
+                FILE_MODE: args.mode ?? "0600",
+                ...(args.removeEmptyUpTo ? { REMOVE_EMPTY_UP_TO: args.removeEmptyUpTo } : {}),
+            },
         }),
         logging: "stderr",
         // A new path is a new file: write it, then remove the old one.

@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfig } from "../lib/config";
 import { LabPlan } from "../lib/plan";
+import { labReference } from "../lib/render/registry-mirror";
 import { tinkerbellValues } from "../lib/render/tinkerbell-values";
 import { childOptions } from "./options";
 
@@ -11,7 +12,10 @@ export const TINKERBELL_RELEASE = "tinkerbell";
 export function tinkerbellReleaseArgs(config: LabConfig, plan: LabPlan): k8s.helm.v3.ReleaseArgs {
     return {
         name: TINKERBELL_RELEASE,
-        chart: config.tinkerbellChart,
+        // Pulled by the provider on the host: helm.v3.Release has no plain-HTTP option, so the chart
+        // keeps its upstream name with the lab's caches and is rewritten only to a user's HTTPS mirror
+        // (registryMirrorHost; lib/render/registry-mirror.ts).
+        chart: labReference(config.tinkerbellChart, plan.registryMirror),
         version: config.tinkerbellVersion,
         namespace: config.namespace,
         createNamespace: true,

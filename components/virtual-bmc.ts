@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { LabConfig } from "../lib/config";
 import { LabPlan, PlannedMachine } from "../lib/plan";
+import { labReference } from "../lib/render/registry-mirror";
 import {
     LIBVIRT_SOCKET_DIR,
     SUSHY_CERT_PATH,
@@ -67,13 +68,16 @@ export const SECRET_FILE_PERMISSIONS = "0600";
  * from `permissions`, else 0744 for `executable`, else 0644), readable by any user in the container.
  * Owner and group stay root (uid and gid 0 in that header); sushy-emulator runs as root.
  */
-export function bmcUploads(files: {
-    htpasswd: pulumi.Input<string>;
-    tlsKeyPem: pulumi.Input<string>;
-    tlsCertPem: pulumi.Input<string>;
-}): docker.types.input.ContainerUpload[] {
+export function bmcUploads(
+    plan: Pick<LabPlan, "libvirt">,
+    files: {
+        htpasswd: pulumi.Input<string>;
+        tlsKeyPem: pulumi.Input<string>;
+        tlsCertPem: pulumi.Input<string>;
+    },
+): docker.types.input.ContainerUpload[] {
     return [
-        { file: SUSHY_CONFIG_PATH, content: sushyConfig() },
+        { file: SUSHY_CONFIG_PATH, content: sushyConfig(plan) },
         { file: SUSHY_HTPASSWD_PATH, content: files.htpasswd, permissions: SECRET_FILE_PERMISSIONS },
         { file: SUSHY_KEY_PATH, content: files.tlsKeyPem, permissions: SECRET_FILE_PERMISSIONS },
         { file: SUSHY_CERT_PATH, content: files.tlsCertPem },
@@ -89,9 +93,12 @@ export class VirtualBmc extends pulumi.ComponentResource {
         super("capt-playground:index:VirtualBmc", name, {}, opts);
         const { config, plan } = args;
         this.address = plan.vbmc.ip;
+        // The host's docker daemon pulls it and refuses plain-HTTP registries it was not told about,
+        // so it keeps its upstream name with the lab's caches and is rewritten only to a user's HTTPS
+        // mirror (registryMirrorHost; lib/render/registry-mirror.ts).
         const image = new docker.RemoteImage(
             `${name}-image`,
-            { name: config.vbmcImage, keepLocally: true },
+            { name: labReference(config.vbmcImage, plan.registryMirror), keepLocally: true },
             childOptions(this, opts),
         );
         const key = new tls.PrivateKey(
@@ -123,7 +130,7 @@ export class VirtualBmc extends pulumi.ComponentResource {
                 networksAdvanced: [{ name: args.networkName, ipv4Address: plan.vbmc.ip }],
                 mounts: [{ type: "bind", source: LIBVIRT_SOCKET_DIR, target: LIBVIRT_SOCKET_DIR }],
                 envs: [`SUSHY_EMULATOR_CONFIG=${SUSHY_CONFIG_PATH}`],
-                uploads: bmcUploads({ htpasswd, tlsKeyPem: key.privateKeyPem, tlsCertPem: cert.certPem }),
+                uploads: bmcUploads(plan, { htpasswd, tlsKeyPem: key.privateKeyPem, tlsCertPem: cert.certPem }),
                 labels: [
                     { label: "capt-playground.project", value: plan.project },
                     { label: "capt-playground.stack", value: plan.stack },

@@ -23,8 +23,12 @@ export interface WorkloadClusterArgs {
     sshAuthorizedKey: pulumi.Input<string>;
     /** clusterctl init and the hardware inventory: the objects need both. */
     prerequisites: pulumi.Input<pulumi.Resource>[];
-    /** Resources inside the KinD cluster are skipped on destroy when it goes. */
-    kindCluster: pulumi.Resource;
+    /**
+     * The KinD cluster the objects live in: skipped on destroy when it goes. Undefined for an
+     * existing management cluster, which stays: there the objects are really deleted (and CAPT
+     * releases the machines) before the inventory goes.
+     */
+    kindCluster?: pulumi.Resource;
 }
 
 /**

@@ -14,6 +14,9 @@ export const VBMC_OFFSET = 16;
 export const TINKERBELL_VIP_OFFSET = 17;
 export const ARTIFACTS_VIP_OFFSET = 18;
 export const CONTROL_PLANE_VIP_OFFSET = 19;
+/** The lab services' range (20 .. 31): the registry mirror's containers, one per upstream. */
+export const LAB_SERVICES_OFFSET = 20;
+export const LAB_SERVICES_SLOTS = 12;
 export const FIRST_MACHINE_OFFSET = 32;
 
 /** IPMI ports of the virtual BMC: machine n listens on BMC_PORT_BASE + n (6231, 6232, ...). */

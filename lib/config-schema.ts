@@ -6,12 +6,17 @@
  * and in `npm run render`), where nobody applies `Pulumi.yaml`'s defaults for us.
  */
 
-export type ConfigValueType = "string" | "integer" | "boolean" | "array";
+/**
+ * `objects` is a list of objects (the `machines` key). Pulumi.yaml cannot type it (a project's config
+ * types are string, integer, boolean and arrays of those), so it is declared there untyped and
+ * validated here.
+ */
+export type ConfigValueType = "string" | "integer" | "boolean" | "array" | "objects";
 
 export interface ConfigKeySpec {
     readonly type: ConfigValueType;
     readonly description: string;
-    readonly default: string | number | boolean | readonly string[];
+    readonly default: string | number | boolean | readonly string[] | readonly never[];
     readonly secret?: boolean;
     /** README text for a default that is computed when the key is empty (random password, generated key). */
     readonly defaultText?: string;
@@ -22,7 +27,8 @@ export const PROJECT_NAME = "capt-playground";
 export const CONFIG_SCHEMA = {
     hardwareCount: {
         type: "integer",
-        description: "Total machines: libvirt VMs, each with a Hardware object and a BMC.",
+        description:
+            "Total machines: libvirt VMs, each with a Hardware object and a BMC (with machines: the list's length).",
         default: 3,
     },
     controlPlanes: {
@@ -243,6 +249,107 @@ export const CONFIG_SCHEMA = {
         secret: true,
         default: "",
         defaultText: "random",
+    },
+    managementKubeconfig: {
+        type: "string",
+        description:
+            "Kubeconfig of an existing management cluster, set with `pulumi config set --secret`; empty = the lab creates a KinD cluster on its own docker network.",
+        secret: true,
+        default: "",
+        defaultText: "create KinD",
+    },
+    externalTinkerbell: {
+        type: "boolean",
+        description:
+            "Tinkerbell runs in another cluster (tinkerbellKubeconfig): Hardware and BMC objects go there and CAPT uses it; no Tinkerbell chart is installed.",
+        default: false,
+    },
+    tinkerbellKubeconfig: {
+        type: "string",
+        description:
+            "Kubeconfig of the external Tinkerbell cluster when externalTinkerbell is true, set with `pulumi config set --secret`.",
+        secret: true,
+        default: "",
+    },
+    tinkerbellVip: {
+        type: "string",
+        description:
+            "Tinkerbell's load-balancer IP; empty = the planned address (networkSubnet + 17). Required with externalTinkerbell (that Tinkerbell's VIP).",
+        default: "",
+    },
+    artifactsVip: {
+        type: "string",
+        description:
+            "IP of Tinkerbell's artifacts (OSIE) file server; empty = the planned address (networkSubnet + 18).",
+        default: "",
+    },
+    controlPlaneVip: {
+        type: "string",
+        description:
+            "The workload cluster's API server VIP (kube-vip); empty = the planned address (networkSubnet + 19).",
+        default: "",
+    },
+    networkGateway: {
+        type: "string",
+        description:
+            "Gateway of the machines' network handed out by DHCP; empty = the first address of networkSubnet (the lab network's gateway).",
+        default: "",
+    },
+    machines: {
+        type: "objects",
+        description:
+            "Real machines instead of VMs: a list of {name, mac, ip?, role?, disk?, bmc: {address, port?, protocol: ipmi|redfish, insecureTLS?, systemName?}}; empty = libvirt VMs. Credentials: bmcUsername and bmcPassword (secret).",
+        default: [],
+    },
+    registryMirror: {
+        type: "boolean",
+        description:
+            "Run a pull-through registry cache per upstream on the lab network and point KinD, the machines and the lab's image references at it.",
+        default: false,
+    },
+    registryMirrorKeepCache: {
+        type: "boolean",
+        description: "Keep the registry mirror's cache volumes on destroy (reused by the next up).",
+        default: false,
+    },
+    registryMirrorHost: {
+        type: "string",
+        description:
+            "An HTTPS registry mirror you run (publicly trusted certificate), used instead of the lab's own caches: the chart, OS image, CaptainOS and virtual BMC references are rewritten to it as the Tinkerbell playground's mirror mode does; empty = the lab's caches.",
+        default: "",
+    },
+    registryMirrorImage: {
+        type: "string",
+        description: "Image of the registry mirror (CNCF distribution in proxy mode).",
+        default: "docker.io/library/registry:3.0.0",
+    },
+    registryMirrorUpstreams: {
+        type: "array",
+        description: "Registries the mirror caches, one cache container each (at most 12).",
+        default: ["ghcr.io", "quay.io", "registry.k8s.io", "docker.io"],
+    },
+    pivot: {
+        type: "boolean",
+        description:
+            "Once the workload cluster is ready, install Cluster API (and Tinkerbell) there and `clusterctl move` the lab's objects into it; false again moves them back.",
+        default: false,
+    },
+    clusterApiInstaller: {
+        type: "string",
+        description:
+            "How Cluster API and CAPT are installed: clusterctl (clusterctl init) or operator (Cluster API Operator chart).",
+        default: "clusterctl",
+    },
+    clusterApiOperatorVersion: {
+        type: "string",
+        description: "Cluster API Operator Helm chart version when clusterApiInstaller is operator.",
+        default: "0.28.0",
+    },
+    machineArch: {
+        type: "string",
+        description:
+            "Machine architecture: x86_64 or aarch64 (arm64 VMs run emulated on an x86_64 host; needs qemu-system-aarch64 and AAVMF firmware).",
+        default: "x86_64",
     },
     preflight: {
         type: "boolean",

@@ -5,7 +5,19 @@
  * problems are reported together, so a user fixes a stack file in one pass.
  */
 import { Address4 } from "ip-address";
-import { machineCapacity } from "./address-layout";
+import { parse as parseYaml } from "yaml";
+import {
+    ARTIFACTS_VIP_OFFSET,
+    CONTROL_PLANE_VIP_OFFSET,
+    DOCKER_SLICE_PREFIX,
+    FIRST_MACHINE_OFFSET,
+    LAB_SERVICES_OFFSET,
+    LAB_SERVICES_SLOTS,
+    TINKERBELL_VIP_OFFSET,
+    VBMC_OFFSET,
+    machineCapacity,
+} from "./address-layout";
+import { MachineConfig, parseMachines, roleProblem } from "./config-machines";
 import { CONFIG_SCHEMA, ConfigKey, PROJECT_NAME } from "./config-schema";
 import { labName, machineName } from "./naming";
 
@@ -14,6 +26,12 @@ export type DiskCache = "unsafe" | "none" | "writeback" | "writethrough" | "dire
 export type Graphics = "vnc" | "none";
 export type DomainTypeChoice = "auto" | "kvm" | "qemu";
 export type Cni = "cilium" | "kube-router" | "none";
+export type MachineArch = "x86_64" | "aarch64";
+export type ClusterApiInstaller = "clusterctl" | "operator";
+export type { BmcProtocol, MachineBmcConfig, MachineConfig, MachineRole } from "./config-machines";
+
+/** What a secret key holds when the stack file is read offline: encrypted, so set but unknown. */
+export const ENCRYPTED_VALUE = "<encrypted>";
 
 export interface LabConfig {
     hardwareCount: number;
@@ -62,6 +80,28 @@ export interface LabConfig {
     /** Plain text only inside this object; index.ts wraps it with pulumi.secret at once. */
     bmcPassword?: string;
     preflight: boolean;
+    /** Plain text only inside this object (or ENCRYPTED_VALUE offline); index.ts wraps it at once. */
+    managementKubeconfig?: string;
+    externalTinkerbell: boolean;
+    /** Plain text only inside this object (or ENCRYPTED_VALUE offline); index.ts wraps it at once. */
+    tinkerbellKubeconfig?: string;
+    /** "" = the planned address. */
+    tinkerbellVip: string;
+    artifactsVip: string;
+    controlPlaneVip: string;
+    networkGateway: string;
+    /** Real machines; empty = libvirt VMs. */
+    machines: MachineConfig[];
+    registryMirror: boolean;
+    registryMirrorKeepCache: boolean;
+    /** "" = the lab's own pull-through caches. */
+    registryMirrorHost: string;
+    registryMirrorImage: string;
+    registryMirrorUpstreams: string[];
+    pivot: boolean;
+    clusterApiInstaller: ClusterApiInstaller;
+    clusterApiOperatorVersion: string;
+    machineArch: MachineArch;
 }
 
 export interface ConfigProblem {
@@ -286,13 +326,263 @@ function rejectUnknownKeys(raw: RawConfig, c: Collector): void {
     }
 }
 
+const SECRET_KEYS = Object.entries(CONFIG_SCHEMA)
+    .filter(([, spec]) => (spec as { secret?: boolean }).secret)
+    .map(([key]) => key);
+
 function rejectEncryptedValues(raw: RawConfig, c: Collector): void {
     for (const [key, value] of Object.entries(raw)) {
         const isEncrypted = typeof value === "object" && value !== null && "secure" in value;
         if (isEncrypted && !(CONFIG_SCHEMA as Record<string, { secret?: boolean }>)[key]?.secret) {
-            c.failRule(key, "is encrypted, but only bmcPassword is a secret key; set it as plain config");
+            c.failRule(key, `is encrypted, but only ${SECRET_KEYS.join(", ")} are secret keys; set it as plain config`);
         }
     }
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+// A registry host as image references name it: DNS name with an optional port.
+const REGISTRY_HOST = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
+
+/**
+ * `hardwareCount`, or with real machines the length of `machines`. hardwareCount is not checked
+ * against the list then: the CLI fills in Pulumi.yaml's default (3) when the user never set it, so
+ * an explicit value and the default cannot be told apart.
+ */
+function machineCount(c: Collector, machines: MachineConfig[]): number | undefined {
+    return machines.length > 0 ? machines.length : c.integer("hardwareCount", 1, MAX_MACHINES);
+}
+
+/**
+ * A kubeconfig key: set only as a secret; plain text inside LabConfig (ENCRYPTED_VALUE when the stack
+ * file is read offline). Checked to be a kubeconfig with a cluster and a user, without ever echoing it.
+ */
+function secretKubeconfig(
+    c: Collector,
+    raw: RawConfig,
+    key: "managementKubeconfig" | "tinkerbellKubeconfig",
+    context: ConfigContext,
+): string | undefined {
+    const value = raw[key];
+    if (value === undefined || value === null || value === "") {
+        return undefined;
+    }
+    if (typeof value === "object" && "secure" in value) {
+        return ENCRYPTED_VALUE;
+    }
+    if (typeof value !== "string") {
+        c.failRule(key, "expected a kubeconfig (YAML text), set with `pulumi config set --secret " + key + " < file`");
+        return undefined;
+    }
+    if (!(context.isSecret?.(key) ?? false)) {
+        c.failRule(key, `is stored in plaintext; set it with \`pulumi config set --secret ${key} < kubeconfig\``);
+        return undefined;
+    }
+    const problem = kubeconfigProblem(value);
+    if (problem) {
+        c.failRule(key, problem);
+        return undefined;
+    }
+    return value;
+}
+
+function kubeconfigProblem(text: string): string | undefined {
+    let document: unknown;
+    try {
+        document = parseYaml(text);
+    } catch {
+        return "is not valid YAML; expected a kubeconfig";
+    }
+    const config = document as { kind?: unknown; clusters?: unknown; users?: unknown; "current-context"?: unknown };
+    if (typeof document !== "object" || document === null || config.kind !== "Config") {
+        return "expected a kubeconfig (kind: Config)";
+    }
+    const clusters = Array.isArray(config.clusters) ? config.clusters : [];
+    if (
+        !clusters.some(
+            (entry) => typeof entry?.cluster?.server === "string" && /^https?:\/\//.test(entry.cluster.server),
+        )
+    ) {
+        return "expected a kubeconfig with a cluster server URL";
+    }
+    if (!Array.isArray(config.users) || config.users.length === 0) {
+        return "expected a kubeconfig with a user";
+    }
+    if (clusters.length > 1 && typeof config["current-context"] !== "string") {
+        return "names several clusters but no current-context; keep one cluster or set current-context";
+    }
+    return undefined;
+}
+
+interface ModeChoices {
+    machines: MachineConfig[];
+    /** Whether the kubeconfig keys are set (valid or not: their own problems are reported apart). */
+    managementKubeconfig: boolean;
+    externalTinkerbell?: boolean;
+    tinkerbellKubeconfig: boolean;
+    registryMirror?: boolean;
+    pivot?: boolean;
+    waitForWorkload?: boolean;
+    cni?: Cni;
+    bmcPassword?: string;
+    bootMode?: BootMode;
+    machineArch?: MachineArch;
+    domainType?: DomainTypeChoice;
+    libvirtUri?: string;
+}
+
+/** Combinations of modes that cannot work, refused before anything exists. */
+function checkModes(c: Collector, m: ModeChoices): void {
+    if (m.managementKubeconfig && m.machines.length === 0) {
+        c.failRule(
+            "managementKubeconfig",
+            "is set but machines is empty: VMs attach to the lab's own docker network, which exists only when the lab creates KinD; list your machines in machines, or leave managementKubeconfig empty",
+        );
+    }
+    if (m.managementKubeconfig && m.registryMirror) {
+        c.failRule(
+            "registryMirror",
+            "got true; the mirror runs on the lab's docker network and configures the KinD node, which an existing management cluster (managementKubeconfig) has neither of; set registryMirror: false",
+        );
+    }
+    if (m.externalTinkerbell && !m.tinkerbellKubeconfig) {
+        c.failRule(
+            "tinkerbellKubeconfig",
+            "is required with externalTinkerbell: true; set it with `pulumi config set --secret tinkerbellKubeconfig < kubeconfig`",
+        );
+    }
+    if (m.externalTinkerbell === false && m.tinkerbellKubeconfig) {
+        c.failRule(
+            "tinkerbellKubeconfig",
+            "is set but externalTinkerbell is false; set externalTinkerbell: true or remove it",
+        );
+    }
+    if (m.machines.length > 0 && !m.bmcPassword) {
+        c.failRule(
+            "bmcPassword",
+            "is required with machines: the real BMCs' password (with bmcUsername); set it with `pulumi config set --secret bmcPassword`",
+        );
+    }
+    if (m.bootMode === "isoboot") {
+        m.machines.forEach((machine, index) => {
+            if (machine.bmc.protocol !== "redfish") {
+                c.failRule(
+                    `machines[${index}].bmc.protocol`,
+                    `got "${machine.bmc.protocol}" with bootMode: isoboot; ISO boot mounts virtual media, which only Redfish offers: use protocol: redfish or bootMode: netboot`,
+                );
+            }
+        });
+    }
+    if (m.pivot && m.waitForWorkload === false) {
+        c.failRule(
+            "pivot",
+            "got true; pivot moves the lab into the workload cluster once it is ready, so it needs waitForWorkload: true",
+        );
+    }
+    if (m.pivot && m.cni === "none") {
+        c.failRule(
+            "pivot",
+            "got true with cni: none; Cluster API and Tinkerbell cannot run in the workload cluster before a CNI does (set cni: cilium or kube-router)",
+        );
+    }
+    const localLibvirt = /^qemu(\+unix)?:\/\/\//.test(m.libvirtUri ?? "");
+    if (
+        m.machineArch === "aarch64" &&
+        m.machines.length === 0 &&
+        m.domainType === "kvm" &&
+        localLibvirt &&
+        process.arch !== "arm64"
+    ) {
+        c.failRule(
+            "domainType",
+            `got "kvm" with machineArch: aarch64 on an ${process.arch} host; arm64 VMs run emulated here: use domainType: qemu or auto`,
+        );
+    }
+}
+
+interface AddressChoices {
+    tinkerbellVip: string;
+    artifactsVip: string;
+    controlPlaneVip: string;
+    networkGateway: string;
+    machines: MachineConfig[];
+    hardwareCount: number;
+    /** The lab creates its docker network: docker's slice and the lab services are taken. */
+    kindNetwork: boolean;
+    mirrorSlots: number;
+}
+
+function offsetOf(subnet: Address4, address: string): bigint {
+    return new Address4(address).bigInt() - subnet.startAddress().bigInt();
+}
+
+/** Addresses given in config: inside networkSubnet, not its network/broadcast address, and not taken twice. */
+function checkAddresses(c: Collector, subnet: Address4, a: AddressChoices): void {
+    const size = 2n ** BigInt(32 - subnet.subnetMask);
+    const taken = new Map<string, string>();
+    const reserve = (address: string, owner: string) => taken.set(address, taken.get(address) ?? owner);
+    const planned = (offset: number) =>
+        Address4.fromBigInt(subnet.startAddress().bigInt() + BigInt(offset)).correctForm();
+    if (a.kindNetwork) {
+        for (let offset = 0; offset < 2 ** (32 - DOCKER_SLICE_PREFIX); offset++)
+            reserve(planned(offset), "docker's own range");
+        reserve(planned(VBMC_OFFSET), "the virtual BMC");
+        for (let slot = 0; slot < a.mirrorSlots; slot++)
+            reserve(planned(LAB_SERVICES_OFFSET + slot), "the registry mirror");
+    }
+    const check = (key: ConfigKey | string, address: string, owner: string) => {
+        const offset = offsetOf(subnet, address);
+        if (offset <= 0n || offset >= size - 1n) {
+            c.failRule(key, `got "${address}"; expected a host address inside networkSubnet (${subnet.address})`);
+            return;
+        }
+        const other = taken.get(address);
+        if (other) {
+            c.failRule(key, `got "${address}"; it is already ${other}`);
+            return;
+        }
+        taken.set(address, owner);
+    };
+    if (a.networkGateway) {
+        if (a.kindNetwork && a.machines.length === 0) {
+            c.failRule(
+                "networkGateway",
+                "is set, but the VMs' gateway is the lab network's bridge (its first address); leave it empty",
+            );
+        } else {
+            check("networkGateway", a.networkGateway, "the gateway (networkGateway)");
+        }
+    }
+    const vips: [ConfigKey, string, number][] = [
+        ["tinkerbellVip", a.tinkerbellVip, TINKERBELL_VIP_OFFSET],
+        ["artifactsVip", a.artifactsVip, ARTIFACTS_VIP_OFFSET],
+        ["controlPlaneVip", a.controlPlaneVip, CONTROL_PLANE_VIP_OFFSET],
+    ];
+    for (const [key, given, offset] of vips) {
+        if (!given) reserve(planned(offset), `${key}'s planned address`);
+    }
+    a.machines.forEach((machine, index) => {
+        if (machine.ip) check(`machines[${index}].ip`, machine.ip, `machine ${machine.name}'s address`);
+    });
+    if (a.machines.length === 0) {
+        for (let index = 0; index < a.hardwareCount; index++) {
+            reserve(planned(FIRST_MACHINE_OFFSET + index), `the planned address of VM ${index + 1}`);
+        }
+    }
+    for (const [key, given] of vips) {
+        if (given) check(key, given, key);
+    }
+    a.machines.forEach((machine, index) => {
+        if (!machine.ip) {
+            const address = planned(FIRST_MACHINE_OFFSET + index);
+            if (taken.has(address)) {
+                c.failRule(
+                    `machines[${index}].ip`,
+                    `is empty and the planned address ${address} is already ${taken.get(address)}; set ip`,
+                );
+            }
+            reserve(address, `machine ${machine.name}'s address`);
+        }
+    });
 }
 
 /**
@@ -304,7 +594,12 @@ export function parseLabConfig(raw: RawConfig, context: ConfigContext): LabConfi
     rejectUnknownKeys(raw, c);
     rejectEncryptedValues(raw, c);
 
-    const hardwareCount = c.integer("hardwareCount", 1, MAX_MACHINES);
+    const realMachines = parseMachines(raw.machines);
+    for (const problem of realMachines.problems) {
+        c.failRule(problem.key, problem.message);
+    }
+    const machines = realMachines.machines;
+    const hardwareCount = machineCount(c, machines);
     const controlPlanes = c.integer("controlPlanes", 1, MAX_MACHINES);
     const workers = c.integer("workers", 0, MAX_MACHINES);
     if (controlPlanes !== undefined && controlPlanes % 2 === 0) {
@@ -312,7 +607,10 @@ export function parseLabConfig(raw: RawConfig, context: ConfigContext): LabConfi
         c.fail("controlPlanes", "expected an odd number (1, 3, 5, ...): stacked etcd needs a majority", controlPlanes);
     }
     if (hardwareCount !== undefined && controlPlanes !== undefined && workers !== undefined) {
-        if (controlPlanes + workers > hardwareCount) {
+        if (machines.length > 0) {
+            const problem = roleProblem(machines, { controlPlanes, workers });
+            if (problem) c.failRule("machines", problem);
+        } else if (controlPlanes + workers > hardwareCount) {
             c.failRule(
                 "hardwareCount",
                 `got ${hardwareCount}; expected at least controlPlanes + workers = ${controlPlanes + workers}`,
@@ -458,6 +756,73 @@ export function parseLabConfig(raw: RawConfig, context: ConfigContext): LabConfi
     }
     const preflight = c.boolean("preflight");
 
+    const managementKubeconfig = secretKubeconfig(c, raw, "managementKubeconfig", context);
+    const externalTinkerbell = c.boolean("externalTinkerbell");
+    const tinkerbellKubeconfig = secretKubeconfig(c, raw, "tinkerbellKubeconfig", context);
+    const addresses = {
+        tinkerbellVip: c.optionalString("tinkerbellVip", IPV4, "an IPv4 address inside networkSubnet") ?? "",
+        artifactsVip: c.optionalString("artifactsVip", IPV4, "an IPv4 address inside networkSubnet") ?? "",
+        controlPlaneVip: c.optionalString("controlPlaneVip", IPV4, "an IPv4 address inside networkSubnet") ?? "",
+        networkGateway: c.optionalString("networkGateway", IPV4, "an IPv4 address inside networkSubnet") ?? "",
+    };
+    const registryMirror = c.boolean("registryMirror");
+    const registryMirrorKeepCache = c.boolean("registryMirrorKeepCache");
+    const registryMirrorHost =
+        c.optionalString("registryMirrorHost", REGISTRY_HOST, "a registry host such as mirror.example.com[:port]") ??
+        "";
+    if (registryMirrorHost && registryMirror === false) {
+        c.failRule("registryMirrorHost", "is set but registryMirror is false; set registryMirror: true or remove it");
+    }
+    const registryMirrorImage = c.string("registryMirrorImage", IMAGE_REF, "an image reference");
+    const registryMirrorUpstreams = c.stringArray("registryMirrorUpstreams");
+    if (
+        registryMirrorUpstreams &&
+        (registryMirrorUpstreams.length === 0 ||
+            registryMirrorUpstreams.length > LAB_SERVICES_SLOTS ||
+            !registryMirrorUpstreams.every((u) => REGISTRY_HOST.test(u)) ||
+            new Set(registryMirrorUpstreams).size !== registryMirrorUpstreams.length)
+    ) {
+        c.fail(
+            "registryMirrorUpstreams",
+            `expected 1 to ${LAB_SERVICES_SLOTS} distinct registry hosts such as ghcr.io or registry.example.com:5000`,
+            registryMirrorUpstreams,
+        );
+    }
+    const pivot = c.boolean("pivot");
+    const clusterApiInstaller = c.oneOf("clusterApiInstaller", ["clusterctl", "operator"] as const);
+    const clusterApiOperatorVersion = c.string(
+        "clusterApiOperatorVersion",
+        CHART_VERSION,
+        "a chart version like 0.28.0",
+    );
+    const machineArch = c.oneOf("machineArch", ["x86_64", "aarch64"] as const);
+
+    const isSet = (value: unknown) => value !== undefined && value !== null && value !== "";
+    checkModes(c, {
+        machines,
+        managementKubeconfig: isSet(raw.managementKubeconfig),
+        externalTinkerbell,
+        tinkerbellKubeconfig: isSet(raw.tinkerbellKubeconfig),
+        registryMirror,
+        pivot,
+        waitForWorkload,
+        cni,
+        bmcPassword: bmcPassword ?? (passwordIsEncrypted ? ENCRYPTED_VALUE : undefined),
+        bootMode,
+        machineArch,
+        domainType,
+        libvirtUri,
+    });
+    if (subnet) {
+        checkAddresses(c, subnet, {
+            ...addresses,
+            machines,
+            hardwareCount: hardwareCount ?? 0,
+            kindNetwork: !isSet(raw.managementKubeconfig),
+            mirrorSlots: registryMirror && !registryMirrorHost ? (registryMirrorUpstreams?.length ?? 0) : 0,
+        });
+    }
+
     if (c.problems.length > 0) {
         throw new ConfigError(c.problems);
     }
@@ -507,6 +872,20 @@ export function parseLabConfig(raw: RawConfig, context: ConfigContext): LabConfi
         bmcUsername: bmcUsername!,
         bmcPassword,
         preflight: preflight!,
+        managementKubeconfig,
+        externalTinkerbell: externalTinkerbell!,
+        tinkerbellKubeconfig,
+        ...addresses,
+        machines,
+        registryMirror: registryMirror!,
+        registryMirrorKeepCache: registryMirrorKeepCache!,
+        registryMirrorHost,
+        registryMirrorImage: registryMirrorImage!,
+        registryMirrorUpstreams: registryMirrorUpstreams!,
+        pivot: pivot!,
+        clusterApiInstaller: clusterApiInstaller!,
+        clusterApiOperatorVersion: clusterApiOperatorVersion!,
+        machineArch: machineArch!,
     };
 }
 

@@ -2,15 +2,21 @@
  * Reads the facts the preflight judges from the real host. Every probe runs a program with
  * execFile (no shell) or reads a file, with a short timeout, and never throws: whatever cannot be
  * read becomes a ProbeFailure saying why, and lib/preflight.ts decides what that means.
+ *
+ * Kubeconfigs from config (secrets) reach kubectl only as a private temp file named by the
+ * KUBECONFIG environment variable, never in an argv or a message, and the file is removed after.
  */
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { LabConfig } from "./config";
+import { ENCRYPTED_VALUE, LabConfig } from "./config";
 import { LabPlan } from "./plan";
 import {
+    BmcReachabilityFact,
     BridgeNetfilter,
+    ClusterApiFact,
     DockerDaemonConfig,
     DockerNetworkFact,
     Finding,
@@ -18,12 +24,16 @@ import {
     KvmDeviceAccess,
     Probe,
     RouteFact,
+    TINKERBELL_API_GROUPS,
     evaluatePreflight,
 } from "./preflight";
 
 const TIMEOUT_MS = 5_000;
 /** libvirt re-probes QEMU for domain capabilities when its cache is cold; that takes seconds. */
 const VIRSH_TIMEOUT_MS = 20_000;
+/** kubectl's own limit per request to a cluster's API; the process gets a little longer. */
+const KUBECTL_REQUEST_TIMEOUT_S = 10;
+const BMC_CONNECT_TIMEOUT_MS = 3_000;
 
 const DOCKER_DAEMON_CONFIG = "/etc/docker/daemon.json";
 const BRIDGE_NF_CALL_IPTABLES = "/proc/sys/net/bridge/bridge-nf-call-iptables";
@@ -36,6 +46,7 @@ const FIRMWARE_FILES = [
     "/usr/share/edk2/x64/OVMF_CODE.4m.fd",
     "/usr/share/qemu/edk2-x86_64-code.fd",
     "/usr/share/AAVMF/AAVMF_CODE.fd",
+    "/usr/share/AAVMF/AAVMF_VARS.fd",
     "/usr/share/edk2/aarch64/QEMU_EFI.fd",
 ];
 const FIRMWARE_DESCRIPTOR_DIRS = ["/usr/share/qemu/firmware", "/etc/qemu/firmware"];
@@ -44,11 +55,19 @@ function failure(error: unknown): { error: string } {
     return { error: error instanceof Error ? error.message : String(error) };
 }
 
+/** Runs a program (`run` below); tests pass a stub to probeClusterApi. */
+export type CommandRunner = (
+    file: string,
+    args: string[],
+    timeoutMs?: number,
+    env?: NodeJS.ProcessEnv,
+) => Promise<Probe<string>>;
+
 /**
  * Run a program and return its stdout. English messages (LC_ALL=C), so checks that look at
  * error text (permission denied, ...) work on any locale.
  */
-function run(
+export function run(
     file: string,
     args: string[],
     timeoutMs = TIMEOUT_MS,
@@ -226,10 +245,138 @@ function firmwareFiles(): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Clusters given by a kubeconfig, BMCs of real machines
 
-/** `config` is part of the signature for probes that depend on it; today the plan carries all they need. */
-export async function gatherHostFacts(_config: LabConfig, plan: LabPlan): Promise<HostFacts> {
+/** Values of a kubeconfig's credential fields, to keep them out of any message. */
+function kubeconfigSecrets(kubeconfig: string): string[] {
+    const field =
+        /["']?(?:token|id-token|refresh-token|access-token|client-secret|client-key-data|client-certificate-data|password)["']?\s*:\s*["']?([^"'\s,}]+)/g;
+    return [...kubeconfig.matchAll(field)].map((m) => m[1]).filter((value) => value.length >= 6);
+}
+
+/** A message with every credential of the kubeconfig replaced by [redacted]. */
+export function redactKubeconfigSecrets(text: string, kubeconfig: string): string {
+    return kubeconfigSecrets(kubeconfig).reduce((out, secret) => out.split(secret).join("[redacted]"), text);
+}
+
+/** klog's prefix (`E1130 00:48:01.568745   29184 memcache.go:265] ...`): noise before kubectl's own message. */
+const KLOG_LINE = /^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+\s+\S+:\d+\]/;
+
+/** kubectl's error without klog lines and without any credential of the kubeconfig. */
+function kubectlError(error: string, kubeconfig: string): string {
+    const lines = error.split("\n").filter((line) => !KLOG_LINE.test(line.trim()));
+    const message = lines.join("\n").trim() || error;
+    return redactKubeconfigSecrets(message, kubeconfig);
+}
+
+/**
+ * Ask the API server behind a kubeconfig for its version and, for each of `apiGroups`, the names
+ * of its resources. The kubeconfig goes into a fresh private directory (0700) as a 0600 file that
+ * KUBECONFIG names, and is removed before this returns; probe errors are redacted.
+ */
+export async function probeClusterApi(
+    kubeconfig: string,
+    apiGroups: readonly string[] = [],
+    runCommand: CommandRunner = run,
+): Promise<Probe<ClusterApiFact>> {
+    let directory: string | undefined;
+    const redacted = (probe: { error: string; notInstalled?: boolean }) => ({
+        ...probe,
+        error: kubectlError(probe.error, kubeconfig),
+    });
+    try {
+        directory = await fs.promises.mkdtemp(path.join(os.tmpdir(), "capt-preflight-"));
+        const file = path.join(directory, "kubeconfig");
+        await fs.promises.writeFile(file, kubeconfig, { mode: 0o600, flag: "wx" });
+        const env = { KUBECONFIG: file };
+        const timeout = `--request-timeout=${KUBECTL_REQUEST_TIMEOUT_S}s`;
+        const processTimeoutMs = (KUBECTL_REQUEST_TIMEOUT_S + 5) * 1000;
+        const version = await runCommand("kubectl", ["version", "--output=json", timeout], processTimeoutMs, env);
+        if ("error" in version) {
+            return redacted(version);
+        }
+        const serverVersion = (JSON.parse(version.value) as { serverVersion?: { gitVersion?: unknown } }).serverVersion
+            ?.gitVersion;
+        if (typeof serverVersion !== "string") {
+            return { error: "kubectl version printed no server version" };
+        }
+        if (apiGroups.length === 0) {
+            return { value: { serverVersion } };
+        }
+        const names: string[] = [];
+        for (const group of apiGroups) {
+            const listed = await runCommand(
+                "kubectl",
+                ["api-resources", "--output=name", `--api-group=${group}`, timeout],
+                processTimeoutMs,
+                env,
+            );
+            if ("error" in listed) {
+                return { value: { serverVersion, resources: redacted(listed) } };
+            }
+            names.push(
+                ...listed.value
+                    .split("\n")
+                    .map((line) => line.trim())
+                    .filter((line) => line !== ""),
+            );
+        }
+        return { value: { serverVersion, resources: { value: names } } };
+    } catch (error) {
+        return redacted(failure(error));
+    } finally {
+        if (directory !== undefined) {
+            await fs.promises.rm(directory, { recursive: true, force: true }).catch(() => undefined);
+        }
+    }
+}
+
+/** A TCP connection to host:port that is opened and closed again at once. */
+export function tcpConnect(host: string, port: number, timeoutMs = BMC_CONNECT_TIMEOUT_MS): Promise<Probe<true>> {
+    return new Promise((resolve) => {
+        const socket = net.createConnection({ host, port });
+        const done = (result: Probe<true>) => {
+            socket.destroy();
+            resolve(result);
+        };
+        socket.setTimeout(timeoutMs, () => done({ error: `no answer within ${timeoutMs / 1000}s` }));
+        socket.once("connect", () => done({ value: true }));
+        socket.once("error", (error) => done(failure(error)));
+    });
+}
+
+/** Redfish BMCs of real machines are tried over TCP; IPMI (UDP) is not tried. */
+function bmcReachability(config: LabConfig): Promise<BmcReachabilityFact[]> {
+    return Promise.all(
+        config.machines.map(async (machine, index) => {
+            const { address, port, protocol } = machine.bmc;
+            const fact: BmcReachabilityFact = { index, name: machine.name, address, port, protocol };
+            return protocol === "redfish" ? { ...fact, tcp: await tcpConnect(address, port) } : fact;
+        }),
+    );
+}
+
+/** A kubeconfig from config that can be used here: set and not encrypted (the doctor reads the stack file). */
+function usableKubeconfig(kubeconfig: string | undefined): string | undefined {
+    return kubeconfig && kubeconfig !== ENCRYPTED_VALUE ? kubeconfig : undefined;
+}
+
+async function optional<T>(wanted: boolean, probe: () => Promise<T>): Promise<T | undefined> {
+    return wanted ? probe() : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Probes what the lab's modes (plan.modes) call for; the evaluation picks what it judges. */
+export async function gatherHostFacts(config: LabConfig, plan: LabPlan): Promise<HostFacts> {
     const uri = plan.libvirt.uri;
+    const modes = plan.modes;
+    const vms = modes.machines === "vms";
+    const aarch64 = modes.arch === "aarch64";
+    const managementKubeconfig = usableKubeconfig(config.managementKubeconfig);
+    const tinkerbellKubeconfig = usableKubeconfig(config.tinkerbellKubeconfig);
+    const notAsked: Probe<string> = { error: "not asked: the machines are not VMs" };
+    const domainCapabilities = aarch64 ? ["--arch", "aarch64", "--machine", "virt"] : ["--machine", "q35"];
     const [
         dockerServerVersion,
         daemonConfig,
@@ -245,6 +392,10 @@ export async function gatherHostFacts(_config: LabConfig, plan: LabPlan): Promis
         hostRoutes,
         nameservers,
         mem,
+        qemuAarch64Version,
+        managementApi,
+        tinkerbellApi,
+        bmcs,
     ] = await Promise.all([
         mapProbe(run("docker", ["version", "--format", "{{.Server.Version}}"]), (out) => out.trim()),
         dockerDaemonConfig(),
@@ -256,14 +407,22 @@ export async function gatherHostFacts(_config: LabConfig, plan: LabPlan): Promis
             (out) => out.trim(),
         ),
         mapProbe(run("kubectl", ["version", "--client"]), (out) => out.trim()),
-        run("virsh", ["-c", uri, "version"], VIRSH_TIMEOUT_MS),
-        run("virsh", ["-c", uri, "domcapabilities", "--machine", "q35"], VIRSH_TIMEOUT_MS),
+        vms ? run("virsh", ["-c", uri, "version"], VIRSH_TIMEOUT_MS) : notAsked,
+        vms ? run("virsh", ["-c", uri, "domcapabilities", ...domainCapabilities], VIRSH_TIMEOUT_MS) : notAsked,
         kvmDevice(),
         runFirstInstalled(["iptables", "/usr/sbin/iptables", "/sbin/iptables"], ["-S"]),
         bridgeNetfilter(),
         routes(),
         resolvConfNameservers(),
         memory(),
+        optional(vms && aarch64, () =>
+            mapProbe(run("qemu-system-aarch64", ["--version"]), (out) => out.trim().split("\n")[0]),
+        ),
+        optional(managementKubeconfig !== undefined, () => probeClusterApi(managementKubeconfig!)),
+        optional(tinkerbellKubeconfig !== undefined, () =>
+            probeClusterApi(tinkerbellKubeconfig!, TINKERBELL_API_GROUPS),
+        ),
+        optional(!vms, () => bmcReachability(config)),
     ]);
     return {
         arch: process.arch,
@@ -284,6 +443,10 @@ export async function gatherHostFacts(_config: LabConfig, plan: LabPlan): Promis
         cpuCount: os.availableParallelism?.() ?? os.cpus().length,
         memory: mem,
         storage: storage(plan.libvirt.storageDir),
+        qemuAarch64Version,
+        managementApi,
+        tinkerbellApi,
+        bmcReachability: bmcs,
     };
 }
 

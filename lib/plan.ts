@@ -16,10 +16,36 @@ import {
     VBMC_OFFSET,
     machineCapacity,
 } from "./address-layout";
-import { LabConfig } from "./config";
+import { BmcProtocol, ClusterApiInstaller, LabConfig, MachineArch, MachineConfig, MachineRole } from "./config";
+import { assignRoles } from "./config-machines";
 import { bridgeName, labName, machineName } from "./naming";
+import { RegistryMirrorPlan, planRegistryMirror } from "./render/registry-mirror";
 
-export type MachineRole = "control-plane" | "worker" | "spare";
+export type { MachineRole } from "./config";
+
+/** Where Rufio reaches a machine's BMC. */
+export interface PlannedBmc {
+    host: string;
+    port: number;
+    protocol: BmcProtocol;
+    insecureTLS: boolean;
+    /** Redfish System id: the libvirt domain name for VMs. */
+    systemName: string;
+}
+
+/** The shape of the lab the config selects; the default lab is kind/local/vms/x86_64/clusterctl. */
+export interface LabModes {
+    /** kind: the lab creates KinD on its own docker network; existing: managementKubeconfig. */
+    management: "kind" | "existing";
+    /** local: the Tinkerbell chart in the management cluster; external: tinkerbellKubeconfig. */
+    tinkerbell: "local" | "external";
+    /** vms: libvirt domains behind the virtual BMC; real: the `machines` list. */
+    machines: "vms" | "real";
+    arch: MachineArch;
+    clusterApiInstaller: ClusterApiInstaller;
+    registryMirror: boolean;
+    pivot: boolean;
+}
 
 export interface PlannedMachine {
     /** 1-based position; fixes the role, the address and the BMC port. */
@@ -28,7 +54,11 @@ export interface PlannedMachine {
     role: MachineRole;
     mac: string;
     ip: string;
+    /** The BMC's port (the virtual BMC's IPMI port for VMs). */
     bmcPort: number;
+    bmc: PlannedBmc;
+    /** The disk the workflow writes the OS image to. */
+    disk: string;
 }
 
 export interface LabNetworkPlan {
@@ -60,6 +90,9 @@ export interface LabPlan {
     libvirt: { uri: string; poolName: string; storageDir: string };
     /** Kubeconfigs, clusterctl state and rendered files. */
     outputDir: string;
+    modes: LabModes;
+    /** The pull-through caches, with `registryMirror: true`. */
+    registryMirror?: RegistryMirrorPlan;
 }
 
 export interface PlanContext {
@@ -91,7 +124,33 @@ export function machineMac(project: string, stack: string, name: string, attempt
     return ["02", ...Array.from(bytes, (b) => b.toString(16).padStart(2, "0"))].join(":");
 }
 
+/** The VMs' virtio disk. */
+export const VM_DISK = "/dev/vda";
+
+function planRealMachines(config: LabConfig, network: Address4): PlannedMachine[] {
+    const roles = assignRoles(config.machines, config);
+    return config.machines.map((machine: MachineConfig, i) => ({
+        index: i + 1,
+        name: machine.name,
+        role: roles[i],
+        mac: machine.mac,
+        ip: machine.ip ?? offsetAddress(network, FIRST_MACHINE_OFFSET + i),
+        bmcPort: machine.bmc.port,
+        bmc: {
+            host: machine.bmc.address,
+            port: machine.bmc.port,
+            protocol: machine.bmc.protocol,
+            insecureTLS: machine.bmc.insecureTLS,
+            systemName: machine.bmc.systemName ?? "",
+        },
+        disk: machine.disk,
+    }));
+}
+
 function planMachines(config: LabConfig, context: PlanContext, lab: string, network: Address4): PlannedMachine[] {
+    if (config.machines.length > 0) {
+        return planRealMachines(config, network);
+    }
     const seenMacs = new Set<string>();
     const machines: PlannedMachine[] = [];
     for (let index = 1; index <= config.hardwareCount; index++) {
@@ -102,13 +161,23 @@ function planMachines(config: LabConfig, context: PlanContext, lab: string, netw
             mac = machineMac(context.project, context.stack, name, ++attempt);
         }
         seenMacs.add(mac);
+        const bmcPort = BMC_PORT_BASE + index;
         machines.push({
             index,
             name,
             role: roleOf(index, config),
             mac,
             ip: offsetAddress(network, FIRST_MACHINE_OFFSET - 1 + index),
-            bmcPort: BMC_PORT_BASE + index,
+            bmcPort,
+            // The virtual BMC: IPMI on the machine's port, Redfish on its HTTPS port with the domain as System.
+            bmc: {
+                host: offsetAddress(network, VBMC_OFFSET),
+                port: bmcPort,
+                protocol: "ipmi",
+                insecureTLS: true,
+                systemName: name,
+            },
+            disk: VM_DISK,
         });
     }
     return machines;
@@ -133,16 +202,16 @@ export function planLab(config: LabConfig, context: PlanContext): LabPlan {
             subnet: config.networkSubnet,
             prefixLength: network.subnetMask,
             netmask: netmaskOf(network.subnetMask),
-            gateway: offsetAddress(network, GATEWAY_OFFSET),
+            gateway: config.networkGateway || offsetAddress(network, GATEWAY_OFFSET),
             broadcast: network.endAddress().correctForm(),
             bridge: bridgeName(context.project, context.stack),
             dockerRange: `${networkAddress}/${DOCKER_SLICE_PREFIX}`,
         },
         vbmc: { containerName: `${lab}-vbmc`, ip: offsetAddress(network, VBMC_OFFSET) },
         vips: {
-            tinkerbell: offsetAddress(network, TINKERBELL_VIP_OFFSET),
-            artifacts: offsetAddress(network, ARTIFACTS_VIP_OFFSET),
-            controlPlane: offsetAddress(network, CONTROL_PLANE_VIP_OFFSET),
+            tinkerbell: config.tinkerbellVip || offsetAddress(network, TINKERBELL_VIP_OFFSET),
+            artifacts: config.artifactsVip || offsetAddress(network, ARTIFACTS_VIP_OFFSET),
+            controlPlane: config.controlPlaneVip || offsetAddress(network, CONTROL_PLANE_VIP_OFFSET),
         },
         cidrs: { pods: config.podCidr, services: config.serviceCidr },
         kind: { clusterName: lab, podSubnet: config.kindPodCidr, serviceSubnet: config.kindServiceCidr },
@@ -152,6 +221,20 @@ export function planLab(config: LabConfig, context: PlanContext): LabPlan {
             storageDir: config.storageDir || `/var/lib/libvirt/images/${lab}`,
         },
         outputDir: path.resolve(context.projectDir, config.outputDir || path.join(".lab", context.stack)),
+        modes: labModes(config),
+        ...(config.registryMirror ? { registryMirror: planRegistryMirror(config, network, lab) } : {}),
+    };
+}
+
+export function labModes(config: LabConfig): LabModes {
+    return {
+        management: config.managementKubeconfig ? "existing" : "kind",
+        tinkerbell: config.externalTinkerbell ? "external" : "local",
+        machines: config.machines.length > 0 ? "real" : "vms",
+        arch: config.machineArch,
+        clusterApiInstaller: config.clusterApiInstaller,
+        registryMirror: config.registryMirror,
+        pivot: config.pivot,
     };
 }
 

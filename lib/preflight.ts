@@ -7,9 +7,9 @@
  * `warning` means the lab works but slowly, partly, or only with luck.
  */
 import { Address4 } from "ip-address";
-import { LabConfig } from "./config";
+import { BmcProtocol, ENCRYPTED_VALUE, LabConfig, MachineArch } from "./config";
 import { isLocalUri } from "./libvirt/ownership";
-import { LabPlan } from "./plan";
+import { LabModes, LabPlan } from "./plan";
 
 /** A fact read from the host, or why it could not be read. */
 export type Probe<T> = { value: T } | ProbeFailure;
@@ -45,6 +45,29 @@ export interface DockerDaemonConfig {
     iptables?: boolean;
 }
 
+/** What the API server of a cluster (reached through a kubeconfig from config) answered. */
+export interface ClusterApiFact {
+    /** `serverVersion.gitVersion` of `kubectl version --output=json`, e.g. "v1.35.0". */
+    serverVersion: string;
+    /**
+     * Names (`kubectl api-resources --output=name`) of the resources in the API groups that were
+     * asked about, e.g. "hardware.tinkerbell.org"; undefined when none were asked about.
+     */
+    resources?: Probe<string[]>;
+}
+
+/** A real machine's BMC as seen from this host (config `machines[index].bmc`). */
+export interface BmcReachabilityFact {
+    /** Position in config `machines`. */
+    index: number;
+    name: string;
+    address: string;
+    port: number;
+    protocol: BmcProtocol;
+    /** A TCP connect to address:port; undefined when not tried (IPMI runs over UDP). */
+    tcp?: Probe<true>;
+}
+
 export interface HostFacts {
     /** Node's `process.arch` (x64, arm64, ...), for download links. */
     arch: string;
@@ -60,10 +83,21 @@ export interface HostFacts {
     kubectlVersion: Probe<string>;
     /** Output of `virsh -c <uri> version`. */
     libvirtVersion: Probe<string>;
-    /** XML of `virsh -c <uri> domcapabilities --machine q35`. */
+    /**
+     * XML of `virsh -c <uri> domcapabilities` for the machines' architecture: `--machine q35` for
+     * x86_64, `--arch aarch64 --machine virt` for aarch64 (config machineArch).
+     */
     libvirtDomainCapabilities: Probe<string>;
     /** UEFI firmware images and QEMU firmware descriptors found on this host's disk. */
     firmwareFiles: string[];
+    /** `qemu-system-aarch64 --version`; undefined unless the machines are aarch64 VMs. */
+    qemuAarch64Version?: Probe<string>;
+    /** The cluster of config managementKubeconfig; undefined when the lab creates KinD or cannot read it. */
+    managementApi?: Probe<ClusterApiFact>;
+    /** The cluster of config tinkerbellKubeconfig with its Tinkerbell resources; undefined without externalTinkerbell. */
+    tinkerbellApi?: Probe<ClusterApiFact>;
+    /** The real machines' BMCs; undefined when the machines are VMs. */
+    bmcReachability?: BmcReachabilityFact[];
     kvmDevice: Probe<KvmDeviceAccess>;
     /** Output of `iptables -S` (the filter table); usually fails without root. */
     iptablesRules: Probe<string>;
@@ -91,6 +125,25 @@ export const MIN_KIND_VERSION = "v0.31.0";
 /** `get --raw` and `--request-timeout`, all the wait for the workload API uses, are older than this. */
 export const MIN_KUBECTL_VERSION = "v1.28.0";
 export const MIN_DOCKER_VERSION = "24.0.0";
+/**
+ * The Tinkerbell chart mounts CaptainOS as an image volume (`volumes[].image`); ImageVolume is beta
+ * and on by default from Kubernetes v1.35 (capt-playground.md §2.5).
+ */
+export const MIN_CHART_KUBERNETES_VERSION = "v1.35.0";
+/** Resources the lab and CAPT use in a Tinkerbell cluster: Hardware, Template, Workflow; Rufio's Machine and Job. */
+export const TINKERBELL_RESOURCES: readonly string[] = [
+    "hardware.tinkerbell.org",
+    "templates.tinkerbell.org",
+    "workflows.tinkerbell.org",
+    "machines.bmc.tinkerbell.org",
+    "jobs.bmc.tinkerbell.org",
+];
+/** The API groups of TINKERBELL_RESOURCES, as `kubectl api-resources --api-group` takes them. */
+export const TINKERBELL_API_GROUPS: readonly string[] = ["tinkerbell.org", "bmc.tinkerbell.org"];
+/** AAVMF images Debian's and Ubuntu's qemu-efi-aarch64 installs (the descriptor 60-edk2-aarch64.json points at them). */
+export const AAVMF_FILES: readonly string[] = ["/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF_VARS.fd"];
+const AARCH64_PACKAGES =
+    "sudo apt install qemu-system-arm qemu-efi-aarch64 (Debian/Ubuntu; qemu-system-arm ships qemu-system-aarch64) or sudo dnf install qemu-system-aarch64 edk2-aarch64 (Fedora), then sudo systemctl restart libvirtd";
 /** Memory the KinD management cluster (Tinkerbell, Cluster API, CAPT) needs on top of the machines. */
 export const KIND_MEMORY_GIB = 4;
 /** Disk beyond the machines' own disks: console logs, ISOs, and room for the filesystem to breathe. */
@@ -135,6 +188,17 @@ function linuxAsset(arch: string): string {
     return `linux-${arch === "x64" ? "amd64" : arch}`;
 }
 
+/** The kernel's name for this host's architecture (Node's x64 and arm64 are x86_64 and aarch64). */
+export function hostMachineArch(nodeArch: string): string {
+    return nodeArch === "x64" ? "x86_64" : nodeArch === "arm64" ? "aarch64" : nodeArch;
+}
+
+/** Whether a firmware image or descriptor is for `arch`, by the names distributions give them. */
+function firmwareForArch(file: string, arch: MachineArch): boolean {
+    // AAVMF32 is 32-bit Arm firmware; edk2's x86_64 files are named OVMF, x64 or x86_64.
+    return arch === "aarch64" ? /AAVMF(?!32)|aarch64/i.test(file) : /OVMF|x86_64|x64/i.test(file);
+}
+
 function ownNetworkExists(plan: LabPlan, facts: HostFacts): boolean {
     return succeeded(facts.dockerNetworks) && facts.dockerNetworks.value.some((n) => n.name === plan.network.name);
 }
@@ -142,15 +206,25 @@ function ownNetworkExists(plan: LabPlan, facts: HostFacts): boolean {
 // ---------------------------------------------------------------------------------------------
 // Tools
 
-function checkDocker(facts: HostFacts): Finding {
+/** What the lab runs as docker containers in these modes; empty when it needs no docker at all. */
+function dockerUses(modes: LabModes): string[] {
+    return [
+        modes.management === "kind" ? "the KinD management cluster (managementKubeconfig is empty)" : undefined,
+        modes.machines === "vms" ? "the virtual BMC of the VMs (machines is empty)" : undefined,
+        modes.registryMirror ? "the registry mirror (registryMirror is true)" : undefined,
+    ].filter((use): use is string => use !== undefined);
+}
+
+function checkDocker(facts: HostFacts, uses: string[]): Finding {
     const check = "docker";
     const probe = facts.dockerServerVersion;
+    const why = `docker runs ${uses.length > 1 ? `${uses.slice(0, -1).join(", ")} and ${uses[uses.length - 1]}` : uses[0]}`;
     if (!succeeded(probe)) {
         if (probe.notInstalled) {
             return {
                 check,
                 status: "error",
-                message: "docker is not installed",
+                message: `docker is not installed; ${why}`,
                 fix: "install Docker Engine 24 or newer: https://docs.docker.com/engine/install/",
             };
         }
@@ -158,7 +232,7 @@ function checkDocker(facts: HostFacts): Finding {
         return {
             check,
             status: "error",
-            message: `the docker daemon is not reachable: ${firstLine(probe.error)}`,
+            message: `the docker daemon is not reachable: ${firstLine(probe.error)}; ${why}`,
             fix: permissionDenied
                 ? "let your user talk to docker: sudo usermod -aG docker $USER, then log out and in again"
                 : "start the docker daemon: sudo systemctl enable --now docker",
@@ -234,33 +308,205 @@ function checkKind(facts: HostFacts): Finding {
     );
 }
 
-function checkClusterctl(config: LabConfig, facts: HostFacts): Finding {
-    const minimum = config.clusterctlVersion;
-    const url = `https://github.com/kubernetes-sigs/cluster-api/releases/download/${minimum}/clusterctl-${linuxAsset(facts.arch)}`;
-    return checkToolVersion(
-        "clusterctl",
-        facts.clusterctlVersion,
-        minimum,
-        `the lab installs Cluster API with clusterctl ${minimum} or newer (config key clusterctlVersion)`,
-        url,
-    );
-}
-
-/** The wait for the workload cluster probes its API with kubectl; without that wait it is not needed. */
-function checkKubectl(config: LabConfig, facts: HostFacts): Finding[] {
-    if (!config.waitForWorkload) {
+/**
+ * clusterctl installs Cluster API (clusterApiInstaller: clusterctl) and moves the lab (pivot); with
+ * the Cluster API Operator and no pivot it is not used.
+ */
+function checkClusterctl(config: LabConfig, modes: LabModes, facts: HostFacts): Finding[] {
+    const uses = [
+        modes.clusterApiInstaller === "clusterctl"
+            ? "the lab installs Cluster API with `clusterctl init` (clusterApiInstaller is clusterctl)"
+            : undefined,
+        modes.pivot
+            ? "pivot moves the lab into the workload cluster with `clusterctl move` (pivot is true)"
+            : undefined,
+    ].filter((use): use is string => use !== undefined);
+    if (uses.length === 0) {
         return [];
     }
-    const url = `https://dl.k8s.io/release/${MIN_KUBECTL_VERSION}/bin/linux/${facts.arch === "arm64" ? "arm64" : "amd64"}/kubectl`;
+    const minimum = config.clusterctlVersion;
+    const url = `https://github.com/kubernetes-sigs/cluster-api/releases/download/${minimum}/clusterctl-${linuxAsset(facts.arch)}`;
     return [
         checkToolVersion(
-            "kubectl",
-            facts.kubectlVersion,
-            MIN_KUBECTL_VERSION,
-            "up waits for the workload API server with kubectl (config key waitForWorkload)",
+            "clusterctl",
+            facts.clusterctlVersion,
+            minimum,
+            `${uses.join(" and ")}; it needs clusterctl ${minimum} or newer (config key clusterctlVersion)`,
             url,
         ),
     ];
+}
+
+/**
+ * kubectl probes the workload API in the wait for it (waitForWorkload), and the preflight reaches
+ * the clusters of managementKubeconfig and tinkerbellKubeconfig with it; otherwise it is not needed.
+ */
+function checkKubectl(config: LabConfig, modes: LabModes, facts: HostFacts): Finding[] {
+    const uses = [
+        config.waitForWorkload
+            ? "up waits for the workload API server with kubectl (config key waitForWorkload)"
+            : undefined,
+        modes.management === "existing"
+            ? "the preflight checks the cluster of managementKubeconfig with kubectl"
+            : undefined,
+        modes.tinkerbell === "external"
+            ? "the preflight checks the cluster of tinkerbellKubeconfig with kubectl"
+            : undefined,
+    ].filter((use): use is string => use !== undefined);
+    if (uses.length === 0) {
+        return [];
+    }
+    const url = `https://dl.k8s.io/release/${MIN_KUBECTL_VERSION}/bin/linux/${facts.arch === "arm64" ? "arm64" : "amd64"}/kubectl`;
+    return [checkToolVersion("kubectl", facts.kubectlVersion, MIN_KUBECTL_VERSION, uses.join("; "), url)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clusters given by a kubeconfig (managementKubeconfig, tinkerbellKubeconfig)
+
+type KubeconfigKey = "managementKubeconfig" | "tinkerbellKubeconfig";
+
+/** The API of the cluster behind a kubeconfig key, or the finding that says why it was not reached. */
+function reachCluster(
+    check: string,
+    key: KubeconfigKey,
+    value: string | undefined,
+    probe: Probe<ClusterApiFact> | undefined,
+): Finding | ClusterApiFact {
+    if (value === ENCRYPTED_VALUE) {
+        return {
+            check,
+            status: "ok",
+            message: `not checked: ${key} is encrypted in the stack file; \`pulumi up\` checks it with the decrypted value`,
+        };
+    }
+    if (probe === undefined) {
+        return { check, status: "ok", message: `not checked: ${key} was not probed` };
+    }
+    if (!succeeded(probe)) {
+        if (probe.notInstalled) {
+            return { check, status: "ok", message: `not checked: kubectl is not installed (see the kubectl check)` };
+        }
+        return {
+            check,
+            status: "error",
+            message: `the API server in ${key} does not answer: ${firstLine(probe.error)}`,
+            fix: `make sure this host reaches the server named in that kubeconfig and its credentials are valid (kubectl --kubeconfig <file> version), then store it again: pulumi config set --secret ${key} < <file>`,
+        };
+    }
+    return probe.value;
+}
+
+/**
+ * An existing management cluster (managementKubeconfig): its API answers, and when the lab installs
+ * the Tinkerbell chart there (externalTinkerbell false), it runs Kubernetes >= v1.35.
+ */
+function checkManagementApi(config: LabConfig, modes: LabModes, facts: HostFacts): Finding {
+    const check = "management-api";
+    const reached = reachCluster(check, "managementKubeconfig", config.managementKubeconfig, facts.managementApi);
+    if ("check" in reached) {
+        return reached;
+    }
+    const { serverVersion } = reached;
+    const chartHere = modes.tinkerbell === "local";
+    const found = parseVersion(serverVersion);
+    const minimum = parseVersion(MIN_CHART_KUBERNETES_VERSION)!;
+    if (!found) {
+        return {
+            check,
+            status: chartHere ? "warning" : "ok",
+            message: `the API server in managementKubeconfig answers, but its version ${JSON.stringify(serverVersion)} is unreadable`,
+            fix: chartHere
+                ? `make sure that cluster runs Kubernetes ${MIN_CHART_KUBERNETES_VERSION} or newer (the Tinkerbell chart mounts CaptainOS as an image volume)`
+                : undefined,
+        };
+    }
+    if (chartHere && compareVersions(found, minimum) < 0) {
+        return {
+            check,
+            status: "error",
+            message: `the cluster in managementKubeconfig runs Kubernetes ${serverVersion}; the Tinkerbell chart the lab installs there needs ${MIN_CHART_KUBERNETES_VERSION} or newer (it mounts CaptainOS as an image volume, on by default from v1.35)`,
+            fix: "upgrade that cluster to Kubernetes v1.35 or newer; or enable the ImageVolume feature gate on its API servers and kubelets and set preflight: false; or run Tinkerbell in a cluster of its own (externalTinkerbell: true, tinkerbellKubeconfig)",
+        };
+    }
+    return {
+        check,
+        status: "ok",
+        message: `the API server in managementKubeconfig answers: Kubernetes ${serverVersion}${
+            chartHere ? ` (>= ${MIN_CHART_KUBERNETES_VERSION} for the Tinkerbell chart)` : ""
+        }`,
+    };
+}
+
+/** An external Tinkerbell (externalTinkerbell, tinkerbellKubeconfig): its API answers and serves Tinkerbell's resources. */
+function checkTinkerbellApi(config: LabConfig, facts: HostFacts): Finding {
+    const check = "tinkerbell-api";
+    const reached = reachCluster(check, "tinkerbellKubeconfig", config.tinkerbellKubeconfig, facts.tinkerbellApi);
+    if ("check" in reached) {
+        return reached;
+    }
+    const where = `the cluster in tinkerbellKubeconfig (Kubernetes ${reached.serverVersion})`;
+    const resources = reached.resources;
+    if (resources === undefined) {
+        return { check, status: "ok", message: `${where} answers; its resources were not listed` };
+    }
+    if (!succeeded(resources)) {
+        return {
+            check,
+            status: "error",
+            message: `${where} answers, but its API resources could not be listed: ${firstLine(resources.error)}`,
+            fix: "make sure the kubeconfig's user may discover API resources (kubectl api-resources --api-group=tinkerbell.org works with it)",
+        };
+    }
+    const missing = TINKERBELL_RESOURCES.filter((name) => !resources.value.includes(name));
+    if (missing.length > 0) {
+        return {
+            check,
+            status: "error",
+            message: `${where} does not serve ${missing.join(", ")}: Tinkerbell is not installed there`,
+            fix: "install Tinkerbell in that cluster (its Helm chart brings the CRDs), or point tinkerbellKubeconfig at the cluster that runs it: pulumi config set --secret tinkerbellKubeconfig < <file>",
+        };
+    }
+    return { check, status: "ok", message: `${where} answers and serves ${TINKERBELL_RESOURCES.join(", ")}` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real machines
+
+/**
+ * Each real machine's BMC from this host: a warning only, since Rufio reaches it from its cluster,
+ * not from here. Redfish is HTTPS (TCP); IPMI runs over UDP, where no answer proves nothing.
+ */
+function checkBmcs(modes: LabModes, facts: HostFacts): Finding[] {
+    const check = "bmc";
+    if (facts.bmcReachability === undefined) {
+        return [{ check, status: "ok", message: "not checked: the machines' BMCs were not probed" }];
+    }
+    const rufio = modes.tinkerbell === "external" ? "the Tinkerbell cluster" : "the management cluster";
+    return facts.bmcReachability.map((bmc): Finding => {
+        const key = `machines[${bmc.index}].bmc`;
+        const label = `${bmc.name} (${key}):`;
+        const where = `${bmc.address}:${bmc.port}`;
+        if (bmc.tcp === undefined) {
+            return {
+                check,
+                status: "ok",
+                message: `${label} ${bmc.protocol} BMC at ${where} not checked (IPMI runs over UDP)`,
+            };
+        }
+        if (succeeded(bmc.tcp)) {
+            return {
+                check,
+                status: "ok",
+                message: `${label} the ${bmc.protocol} BMC at ${where} accepts connections from this host`,
+            };
+        }
+        return {
+            check,
+            status: "warning",
+            message: `${label} the ${bmc.protocol} BMC at ${where} does not accept connections from this host: ${firstLine(bmc.tcp.error)}`,
+            fix: `check ${key}.address and ${key}.port, and that the BMC network is reachable; Rufio in ${rufio} must reach it`,
+        };
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,28 +564,82 @@ export function domainCapabilitiesOfferEfi(xml: string): boolean {
     return /<value>\s*\//.test(loaderBlock);
 }
 
-function checkFirmware(facts: HostFacts): Finding {
+/** aarch64 VMs need QEMU's aarch64 system emulator; libvirt picks it from the host. */
+function checkQemuAarch64(config: LabConfig, facts: HostFacts): Finding {
+    const check = "qemu-aarch64";
+    const probe = facts.qemuAarch64Version;
+    if (!isLocalUri(config.libvirtUri)) {
+        return { check, status: "ok", message: `${remoteNote(config)} (the firmware check asks libvirt there)` };
+    }
+    if (probe === undefined) {
+        return { check, status: "ok", message: "not checked: qemu-system-aarch64 was not probed" };
+    }
+    if (!succeeded(probe)) {
+        return {
+            check,
+            status: "error",
+            message: probe.notInstalled
+                ? "machineArch is aarch64 but qemu-system-aarch64 is not installed (not on PATH)"
+                : `machineArch is aarch64 but \`qemu-system-aarch64 --version\` failed: ${firstLine(probe.error)}`,
+            fix: `${AARCH64_PACKAGES}; or set machineArch to x86_64`,
+        };
+    }
+    return { check, status: "ok", message: `${firstLine(probe.value)} for machineArch aarch64` };
+}
+
+/**
+ * aarch64 firmware on this host: Debian's AAVMF pair, or any aarch64 firmware descriptor (other
+ * distributions' layouts), which is what libvirt's auto-selection reads.
+ */
+function aarch64FirmwareProblem(facts: HostFacts): string | undefined {
+    const missing = AAVMF_FILES.filter((file) => !facts.firmwareFiles.includes(file));
+    const descriptors = facts.firmwareFiles.filter(
+        (file) => file.endsWith(".json") && firmwareForArch(file, "aarch64"),
+    );
+    return missing.length === 0 || descriptors.length > 0 ? undefined : `${missing.join(" and ")} missing`;
+}
+
+function checkFirmware(config: LabConfig, facts: HostFacts): Finding {
     const check = "firmware";
-    const fix =
-        "install UEFI firmware for QEMU: sudo apt install ovmf (Debian/Ubuntu) or sudo dnf install edk2-ovmf (Fedora), then restart libvirtd";
+    const aarch64 = config.machineArch === "aarch64";
+    const machine = aarch64 ? "aarch64 virt" : "q35";
+    const fix = aarch64
+        ? `install UEFI firmware for aarch64 (AAVMF): ${AARCH64_PACKAGES}; or set machineArch to x86_64`
+        : "install UEFI firmware for QEMU: sudo apt install ovmf (Debian/Ubuntu) or sudo dnf install edk2-ovmf (Fedora), then restart libvirtd";
     const caps = facts.libvirtDomainCapabilities;
+    const local = isLocalUri(config.libvirtUri);
+    if (aarch64 && local) {
+        // The firmware of an aarch64 guest comes from this host's disk whatever libvirt says.
+        const problem = aarch64FirmwareProblem(facts);
+        if (problem) {
+            return {
+                check,
+                status: "error",
+                message: `machineArch is aarch64 but no aarch64 UEFI firmware is installed: ${problem}`,
+                fix,
+            };
+        }
+    }
     if (succeeded(caps)) {
         return domainCapabilitiesOfferEfi(caps.value)
-            ? { check, status: "ok", message: "libvirt offers UEFI firmware for q35 machines" }
-            : { check, status: "error", message: "libvirt lists no UEFI firmware for q35 machines", fix };
+            ? { check, status: "ok", message: `libvirt offers UEFI firmware for ${machine} machines` }
+            : { check, status: "error", message: `libvirt lists no UEFI firmware for ${machine} machines`, fix };
     }
     // libvirt could not be asked (reported by the libvirt check); judge from the files on disk.
-    if (facts.firmwareFiles.length > 0) {
+    const files = facts.firmwareFiles.filter((file) => firmwareForArch(file, config.machineArch));
+    if (files.length > 0) {
         return {
             check,
             status: "ok",
-            message: `UEFI firmware found on disk (${facts.firmwareFiles[0]}); libvirt itself could not be asked`,
+            message: `UEFI firmware for ${machine} machines found on disk (${files[0]}); libvirt itself could not be asked`,
         };
     }
     return {
         check,
         status: "error",
-        message: `no UEFI firmware found: libvirt could not be asked (${firstLine(caps.error)}) and no OVMF files exist`,
+        message: `no UEFI firmware for ${machine} machines found: libvirt could not be asked (${firstLine(caps.error)}) and no ${
+            aarch64 ? "AAVMF" : "OVMF"
+        } files exist`,
         fix,
     };
 }
@@ -394,6 +694,20 @@ function checkKvm(config: LabConfig, facts: HostFacts): Finding {
     const check = "kvm";
     if (config.domainType === "qemu") {
         return { check, status: "ok", message: "not used: domainType is qemu (software emulation)" };
+    }
+    const hostArch = hostMachineArch(facts.arch);
+    const machineArch: MachineArch = config.machineArch;
+    if (isLocalUri(config.libvirtUri) && hostArch !== machineArch) {
+        // KVM runs guests of the host's own architecture only.
+        const emulated = `machineArch ${machineArch} on this ${hostArch} host runs under software emulation (TCG) only`;
+        return config.domainType === "kvm"
+            ? {
+                  check,
+                  status: "error",
+                  message: `domainType is kvm but ${emulated}`,
+                  fix: `set domainType to auto or qemu (pulumi config set domainType qemu), or run the lab on an ${machineArch} host`,
+              }
+            : { check, status: "ok", message: `not used: ${emulated}, which is slow` };
     }
     const problem = kvmProblem(config, facts);
     if (problem === "usable") {
@@ -730,26 +1044,31 @@ function checkSubnetAgainstRoutes(plan: LabPlan, subnet: Address4, facts: HostFa
     return findings;
 }
 
-function checkSubnet(plan: LabPlan, facts: HostFacts): Finding[] {
+/**
+ * With real machines networkSubnet is their network, which this host may well have a route to, so
+ * only docker networks are compared then.
+ */
+function checkSubnet(plan: LabPlan, modes: LabModes, facts: HostFacts): Finding[] {
     const subnet = new Address4(plan.network.subnet);
+    const compareRoutes = modes.machines === "vms";
     const findings = [
         ...checkSubnetAgainstDockerNetworks(plan, subnet, facts),
-        ...checkSubnetAgainstRoutes(plan, subnet, facts),
+        ...(compareRoutes ? checkSubnetAgainstRoutes(plan, subnet, facts) : []),
     ];
     if (findings.length > 0) {
         return findings;
     }
     const unchecked = [
         succeeded(facts.dockerNetworks) ? undefined : "docker networks",
-        succeeded(facts.routes) ? undefined : "host routes",
+        !compareRoutes || succeeded(facts.routes) ? undefined : "host routes",
     ].filter((x) => x !== undefined);
     return [
         {
             check: "subnet",
             status: "ok",
-            message: `networkSubnet ${plan.network.subnet} overlaps no docker network or host route${
+            message: `networkSubnet ${plan.network.subnet} overlaps no docker network${compareRoutes ? " or host route" : ""}${
                 unchecked.length > 0 ? ` (${unchecked.join(" and ")} could not be read)` : ""
-            }`,
+            }${compareRoutes ? "" : "; host routes not compared: with machines listed it is their network"}`,
         },
     ];
 }
@@ -805,10 +1124,24 @@ function checkCpu(config: LabConfig, facts: HostFacts): Finding {
     return { check, status: "ok", message: `${facts.cpuCount} CPUs for machines of ${config.vmCpus} vCPUs` };
 }
 
-/** Bytes of memory the lab wants: every machine running, plus the KinD management cluster. */
-export function memoryNeeded(config: LabConfig): number {
-    const machines = isLocalUri(config.libvirtUri) ? config.hardwareCount * config.vmMemoryMiB * MIB : 0;
-    return machines + KIND_MEMORY_GIB * GIB;
+/** Whether this host runs the VMs: they are VMs and libvirt is local. */
+function localVms(config: LabConfig, modes: LabModes): boolean {
+    return modes.machines === "vms" && isLocalUri(config.libvirtUri);
+}
+
+/** Bytes of memory the lab wants on this host: every local VM running, plus the KinD management cluster. */
+export function memoryNeeded(config: LabConfig, modes: LabModes): number {
+    const machines = localVms(config, modes) ? config.hardwareCount * config.vmMemoryMiB * MIB : 0;
+    return machines + (modes.management === "kind" ? KIND_MEMORY_GIB * GIB : 0);
+}
+
+function memoryBreakdown(config: LabConfig, modes: LabModes): string {
+    return [
+        localVms(config, modes) ? `${config.hardwareCount} machines x ${config.vmMemoryMiB} MiB` : undefined,
+        modes.management === "kind" ? `${KIND_MEMORY_GIB} GiB for KinD` : undefined,
+    ]
+        .filter((part) => part !== undefined)
+        .join(" + ");
 }
 
 /**
@@ -817,16 +1150,14 @@ export function memoryNeeded(config: LabConfig): number {
  * there), its own VMs and KinD already count as used, so free memory means nothing and the total
  * is compared instead.
  */
-function checkMemory(config: LabConfig, plan: LabPlan, facts: HostFacts): Finding {
+function checkMemory(config: LabConfig, plan: LabPlan, modes: LabModes, facts: HostFacts): Finding {
     const check = "memory";
     if (!succeeded(facts.memory)) {
         return { check, status: "ok", message: `not checked: ${firstLine(facts.memory.error)}` };
     }
     const { availableBytes, totalBytes } = facts.memory.value;
-    const needed = memoryNeeded(config);
-    const breakdown = isLocalUri(config.libvirtUri)
-        ? `${config.hardwareCount} machines x ${config.vmMemoryMiB} MiB + ${KIND_MEMORY_GIB} GiB for KinD`
-        : `${KIND_MEMORY_GIB} GiB for KinD`;
+    const needed = memoryNeeded(config, modes);
+    const breakdown = memoryBreakdown(config, modes);
     const fix = "lower hardwareCount or vmMemoryMiB, or free memory";
     if (totalBytes < needed / 2) {
         return {
@@ -878,21 +1209,37 @@ function checkDisk(config: LabConfig, plan: LabPlan, facts: HostFacts): Finding 
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The checks the lab's modes (plan.modes) call for: docker only when the lab runs containers (KinD,
+ * the virtual BMC, the registry mirror); kind, the lab network and KinD's DNS only when it creates
+ * KinD; the cluster APIs of managementKubeconfig and tinkerbellKubeconfig when set; libvirt,
+ * firmware, KVM, CPU and disk only for VMs; the BMCs of real machines.
+ */
 export function evaluatePreflight(config: LabConfig, plan: LabPlan, facts: HostFacts): Finding[] {
+    const modes = plan.modes;
+    const kind = modes.management === "kind";
+    const vms = modes.machines === "vms";
+    const docker = dockerUses(modes);
     return [
-        checkDocker(facts),
-        checkDockerDns(facts),
-        checkKind(facts),
-        checkClusterctl(config, facts),
-        ...checkKubectl(config, facts),
-        checkLibvirt(config, facts),
-        checkFirmware(facts),
-        checkKvm(config, facts),
-        checkForwarding(plan, facts),
-        ...checkSubnet(plan, facts),
-        checkCpu(config, facts),
-        checkMemory(config, plan, facts),
-        checkDisk(config, plan, facts),
+        ...(docker.length > 0 ? [checkDocker(facts, docker)] : []),
+        ...(kind ? [checkDockerDns(facts), checkKind(facts)] : []),
+        ...checkClusterctl(config, modes, facts),
+        ...checkKubectl(config, modes, facts),
+        ...(modes.management === "existing" ? [checkManagementApi(config, modes, facts)] : []),
+        ...(modes.tinkerbell === "external" ? [checkTinkerbellApi(config, facts)] : []),
+        ...(vms
+            ? [
+                  checkLibvirt(config, facts),
+                  ...(modes.arch === "aarch64" ? [checkQemuAarch64(config, facts)] : []),
+                  checkFirmware(config, facts),
+                  checkKvm(config, facts),
+              ]
+            : []),
+        ...(kind ? [checkForwarding(plan, facts), ...checkSubnet(plan, modes, facts)] : []),
+        ...(vms ? [] : checkBmcs(modes, facts)),
+        ...(vms ? [checkCpu(config, facts)] : []),
+        ...(kind || vms ? [checkMemory(config, plan, modes, facts)] : []),
+        ...(vms ? [checkDisk(config, plan, facts)] : []),
     ];
 }
 

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { CONFIG_SCHEMA } from "../lib/config-schema";
+import { CONFIG_SCHEMA, ConfigKeySpec } from "../lib/config-schema";
 
 export const START_MARKER = "<!-- config-reference:start -->";
 export const END_MARKER = "<!-- config-reference:end -->";
@@ -36,20 +36,25 @@ export function withReference(readme: string): string {
     return `${readme.slice(0, start + START_MARKER.length)}\n${configReferenceTable()}\n${readme.slice(end)}`;
 }
 
+/**
+ * A key's declaration in Pulumi.yaml. A list of objects is declared untyped: the CLI then applies its
+ * default without type-checking it, and the program validates it.
+ */
+export function projectConfigType(spec: ConfigKeySpec): Record<string, unknown> {
+    return {
+        ...(spec.type === "objects" ? {} : { type: spec.type }),
+        description: spec.description,
+        ...(spec.type === "array" ? { items: { type: "string" } } : {}),
+        default: spec.default,
+    };
+}
+
 /** Pulumi.yaml with its trailing `config:` block regenerated (it must be the file's last key). */
 export function withConfigBlock(projectFile: string): string {
     const at = projectFile.search(/^config:/m);
     const head = at < 0 ? projectFile : projectFile.slice(0, at);
     const config = Object.fromEntries(
-        Object.entries(CONFIG_SCHEMA).map(([key, spec]) => [
-            key,
-            {
-                type: spec.type,
-                description: spec.description,
-                ...(spec.type === "array" ? { items: { type: "string" } } : {}),
-                default: spec.default,
-            },
-        ]),
+        Object.entries(CONFIG_SCHEMA).map(([key, spec]) => [key, projectConfigType(spec)]),
     );
     return `${head}${stringify({ config }, { lineWidth: 0 })}`;
 }

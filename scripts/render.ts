@@ -91,7 +91,10 @@ async function main(argv: string[]): Promise<number> {
             projectDir: PROJECT_DIR,
         });
         // `domainType: auto` asks libvirt (read-only) whether KVM works, as `pulumi up` does.
-        const kvm = config.domainType === "auto" ? await kvmUsable(plan.libvirt.uri) : config.domainType === "kvm";
+        const kvm =
+            config.domainType === "auto"
+                ? await kvmUsable(plan.libvirt.uri, config.machineArch)
+                : config.domainType === "kvm";
         const files = renderLabFiles(config, plan, kvm);
         writeFiles(path.resolve(args.out), files);
         process.stderr.write(`rendered ${files.size} files for stack ${args.stack} into ${args.out}\n`);

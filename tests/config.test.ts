@@ -135,7 +135,8 @@ describe("config validation accepts good input", () => {
         const config = parseLabConfig({}, { stack: "dev" });
         for (const [key, spec] of Object.entries(CONFIG_SCHEMA)) {
             const value = (config as unknown as Record<string, unknown>)[key];
-            if (spec.default === "" && (key === "sshPublicKey" || key === "bmcPassword")) {
+            const optional = ["sshPublicKey", "bmcPassword", "managementKubeconfig", "tinkerbellKubeconfig"];
+            if (spec.default === "" && optional.includes(key)) {
                 expect(value).toBeUndefined();
             } else {
                 expect(value).toEqual(spec.default);

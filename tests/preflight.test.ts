@@ -1,10 +1,21 @@
 /** The preflight judged against made-up host facts, plus the real probes and `npm run doctor`. */
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
-import { RawConfig } from "../lib/config";
-import { gatherHostFacts } from "../lib/host-facts";
-import { LabPlan } from "../lib/plan";
-import { Finding, HostFacts, evaluatePreflight, formatFindings, preflightFailed } from "../lib/preflight";
+import { ENCRYPTED_VALUE, LabConfig, RawConfig, parseLabConfig } from "../lib/config";
+import { PROJECT_NAME } from "../lib/config-schema";
+import { CommandRunner, gatherHostFacts, probeClusterApi, tcpConnect } from "../lib/host-facts";
+import { LabPlan, planLab } from "../lib/plan";
+import {
+    Finding,
+    HostFacts,
+    TINKERBELL_RESOURCES,
+    evaluatePreflight,
+    formatFindings,
+    preflightFailed,
+} from "../lib/preflight";
 import { PROJECT_DIR, labPlan } from "./fixtures";
 
 const GIB = 1024 ** 3;
@@ -670,5 +681,625 @@ describe("on this machine", () => {
         });
         expect(result.status).toBe(2);
         expect(result.stderr).toMatch(/unknown argument "--out"/);
+    });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Lab modes (issue 11): which checks each mode calls for, and what they say
+
+const TOKEN = "s3cr3t-token-0123456789";
+
+/** A kubeconfig as `pulumi config set --secret` stores it; its token must never show up anywhere. */
+function kubeconfig(server = "https://10.0.0.1:6443"): string {
+    return `apiVersion: v1
+kind: Config
+clusters:
+  - name: c
+    cluster:
+      server: ${server}
+users:
+  - name: u
+    user:
+      token: ${TOKEN}
+contexts:
+  - name: x
+    context: { cluster: c, user: u }
+current-context: x
+`;
+}
+
+/** Two real machines: a Redfish BMC and an IPMI one. */
+const REAL_MACHINES = [
+    { name: "metal1", mac: "aa:bb:cc:dd:ee:01", bmc: { address: "10.71.0.201", protocol: "redfish" } },
+    { name: "metal2", mac: "aa:bb:cc:dd:ee:02", bmc: { address: "10.71.0.202", protocol: "ipmi" } },
+];
+const REAL: RawConfig = { machines: REAL_MACHINES, bmcPassword: "password1" } as unknown as RawConfig;
+const EXISTING: RawConfig = { ...REAL, managementKubeconfig: kubeconfig() };
+const EXTERNAL: RawConfig = { externalTinkerbell: true, tinkerbellKubeconfig: kubeconfig("https://10.0.0.2:6443") };
+
+/** Config and plan of a mode, parsed as `pulumi up` parses them (the kubeconfigs set as secrets). */
+function modeLab(raw: RawConfig): { config: LabConfig; plan: LabPlan } {
+    const config = parseLabConfig(raw, { stack: "dev", isSecret: () => true });
+    return { config, plan: planLab(config, { project: PROJECT_NAME, stack: "dev", projectDir: PROJECT_DIR }) };
+}
+
+/** Facts of a host that runs every mode well: the clusters answer, the BMCs too, aarch64 tools present. */
+function healthyModeFacts(overrides: Partial<HostFacts> = {}): HostFacts {
+    return healthyFacts({
+        managementApi: { value: { serverVersion: "v1.35.1" } },
+        tinkerbellApi: {
+            value: {
+                serverVersion: "v1.34.3",
+                resources: { value: [...TINKERBELL_RESOURCES, "tasks.bmc.tinkerbell.org"] },
+            },
+        },
+        bmcReachability: [
+            { index: 0, name: "metal1", address: "10.71.0.201", port: 443, protocol: "redfish", tcp: { value: true } },
+            { index: 1, name: "metal2", address: "10.71.0.202", port: 623, protocol: "ipmi" },
+        ],
+        ...overrides,
+    });
+}
+
+function evaluateMode(raw: RawConfig, overrides: Partial<HostFacts> = {}): Finding[] {
+    const { config, plan } = modeLab(raw);
+    return evaluatePreflight(config, plan, healthyModeFacts(overrides));
+}
+
+function checks(findings: Finding[]): string[] {
+    return findings.map((f) => f.check);
+}
+
+const NO_DOCKER: Partial<HostFacts> = {
+    dockerServerVersion: { error: "docker is not installed", notInstalled: true },
+    kindVersion: { error: "kind is not installed", notInstalled: true },
+};
+const NO_LIBVIRT: Partial<HostFacts> = {
+    libvirtVersion: { error: "virsh is not installed", notInstalled: true },
+    libvirtDomainCapabilities: { error: "virsh is not installed", notInstalled: true },
+    firmwareFiles: [],
+    kvmDevice: { value: "missing" },
+};
+
+describe("modes: the checks each mode calls for", () => {
+    test("existing management cluster with real machines: its API and the BMCs; no docker, kind or libvirt", () => {
+        const findings = evaluateMode(EXISTING, { ...NO_DOCKER, ...NO_LIBVIRT, cpuCount: 1 });
+        expect(checks(findings)).toEqual(["clusterctl", "kubectl", "management-api", "bmc", "bmc"]);
+        expect(notOk(findings)).toEqual([]);
+    });
+
+    test("KinD with real machines: docker and kind for KinD, the lab network, the BMCs; no libvirt, CPU or disk", () => {
+        const findings = evaluateMode(REAL, NO_LIBVIRT);
+        expect(checks(findings)).toEqual([
+            "docker",
+            "docker-dns",
+            "kind",
+            "clusterctl",
+            "kubectl",
+            "forwarding",
+            "subnet",
+            "bmc",
+            "bmc",
+            "memory",
+        ]);
+        expect(notOk(findings)).toEqual([]);
+    });
+
+    test("KinD with real machines: docker's reason is KinD alone, and memory counts KinD only", () => {
+        const findings = evaluateMode(REAL, {
+            dockerServerVersion: { error: "docker is not installed", notInstalled: true },
+        });
+        const docker = findingOf(findings, "docker");
+        expect(docker.message).toMatch(/KinD management cluster \(managementKubeconfig is empty\)/);
+        expect(docker.message).not.toMatch(/virtual BMC/);
+        const memory = findingOf(
+            evaluateMode(REAL, { memory: { value: { availableBytes: 2 * GIB, totalBytes: 16 * GIB } } }),
+            "memory",
+        );
+        expect(memory.message).toMatch(/4\.0 GiB \(4 GiB for KinD\)/);
+    });
+
+    test("real machines: a host route into networkSubnet is their network, not a conflict", () => {
+        const routes = { value: [{ dst: "10.71.0.0/16", dev: "eth1" }] };
+        expect(findingOf(evaluate({ routes }), "subnet").status).toBe("error");
+        const finding = findingOf(evaluateMode(REAL, { routes }), "subnet");
+        expect(finding.status).toBe("ok");
+        expect(finding.message).toMatch(/host routes not compared/);
+    });
+
+    test("external Tinkerbell keeps the default lab's checks and adds its cluster's", () => {
+        const findings = evaluateMode(EXTERNAL);
+        expect(checks(findings)).toEqual([
+            "docker",
+            "docker-dns",
+            "kind",
+            "clusterctl",
+            "kubectl",
+            "tinkerbell-api",
+            "libvirt",
+            "firmware",
+            "kvm",
+            "forwarding",
+            "subnet",
+            "cpu",
+            "memory",
+            "disk",
+        ]);
+        expect(notOk(findings)).toEqual([]);
+    });
+
+    test("existing management cluster with external Tinkerbell: both clusters are checked", () => {
+        const findings = evaluateMode({ ...EXISTING, ...EXTERNAL }, NO_DOCKER);
+        expect(checks(findings)).toEqual(["clusterctl", "kubectl", "management-api", "tinkerbell-api", "bmc", "bmc"]);
+    });
+
+    test("registryMirror needs docker even where nothing else does", () => {
+        const { config, plan } = modeLab(EXISTING);
+        const mirrored = { ...plan, modes: { ...plan.modes, registryMirror: true } };
+        const finding = findingOf(evaluatePreflight(config, mirrored, healthyModeFacts(NO_DOCKER)), "docker");
+        expect(finding.status).toBe("error");
+        expect(finding.message).toMatch(/registry mirror \(registryMirror is true\)/);
+        expect(checks(evaluatePreflight(config, plan, healthyModeFacts(NO_DOCKER)))).not.toContain("docker");
+        // The default lab with the mirror: one docker check naming all three uses.
+        const all = findingOf(evaluateMode({ registryMirror: true }, NO_DOCKER), "docker");
+        expect(all.message).toMatch(/KinD management cluster.*virtual BMC.*registry mirror/);
+    });
+
+    test("clusterctl: needed by clusterApiInstaller clusterctl or by pivot, not by the operator alone", () => {
+        const missing = { clusterctlVersion: { error: "clusterctl is not installed", notInstalled: true } };
+        expect(findingOf(evaluateMode({}, missing), "clusterctl").message).toMatch(/clusterApiInstaller is clusterctl/);
+        expect(checks(evaluateMode({ clusterApiInstaller: "operator" }, missing))).not.toContain("clusterctl");
+        const pivot = findingOf(evaluateMode({ clusterApiInstaller: "operator", pivot: true }, missing), "clusterctl");
+        expect(pivot.status).toBe("error");
+        expect(pivot.message).toMatch(/clusterctl move.*pivot is true/);
+        expect(pivot.message).not.toMatch(/clusterApiInstaller/);
+        expect(pivot.fix).toContain("clusterctl-linux-amd64");
+    });
+
+    test("kubectl: needed for the existing cluster's check even without waitForWorkload", () => {
+        const notInstalled = { error: "kubectl is not installed", notInstalled: true };
+        const missing = { kubectlVersion: notInstalled, managementApi: notInstalled };
+        const findings = evaluateMode({ ...EXISTING, waitForWorkload: false }, { ...NO_DOCKER, ...missing });
+        const kubectl = findingOf(findings, "kubectl");
+        expect(kubectl.status).toBe("error");
+        expect(kubectl.message).toMatch(/managementKubeconfig/);
+        expect(kubectl.message).not.toMatch(/waitForWorkload/);
+        const api = findingOf(findings, "management-api");
+        expect(api).toMatchObject({
+            status: "ok",
+            message: expect.stringMatching(/not checked: kubectl is not installed/),
+        });
+    });
+});
+
+describe("existing management cluster (managementKubeconfig)", () => {
+    test("API does not answer: error naming the key, with the fix", () => {
+        const error = "Unable to connect to the server: dial tcp 10.0.0.1:6443: i/o timeout";
+        const finding = findingOf(evaluateMode(EXISTING, { managementApi: { error } }), "management-api");
+        expect(finding.status).toBe("error");
+        expect(finding.message).toMatch(/managementKubeconfig does not answer: Unable to connect.*i\/o timeout/);
+        expect(finding.fix).toContain("pulumi config set --secret managementKubeconfig");
+    });
+
+    test("Kubernetes older than v1.35 where the Tinkerbell chart goes: error naming both versions and the key", () => {
+        const finding = findingOf(
+            evaluateMode(EXISTING, { managementApi: { value: { serverVersion: "v1.34.2" } } }),
+            "management-api",
+        );
+        expect(finding.status).toBe("error");
+        expect(finding.message).toMatch(
+            /managementKubeconfig runs Kubernetes v1\.34\.2.*v1\.35\.0 or newer.*image volume/,
+        );
+        expect(finding.fix).toMatch(/upgrade that cluster to Kubernetes v1\.35.*externalTinkerbell/);
+    });
+
+    test("an older cluster is fine when Tinkerbell runs elsewhere (externalTinkerbell)", () => {
+        const finding = findingOf(
+            evaluateMode({ ...EXISTING, ...EXTERNAL }, { managementApi: { value: { serverVersion: "v1.33.4+k3s1" } } }),
+            "management-api",
+        );
+        expect(finding).toMatchObject({ status: "ok", message: expect.stringContaining("v1.33.4+k3s1") });
+    });
+
+    test("v1.35 and newer: ok, naming the version", () => {
+        const finding = findingOf(evaluateMode(EXISTING), "management-api");
+        expect(finding).toMatchObject({
+            status: "ok",
+            message: expect.stringMatching(/Kubernetes v1\.35\.1 \(>= v1\.35\.0/),
+        });
+    });
+
+    test("the doctor reads the stack file, where the kubeconfig is encrypted: not checked, no error", () => {
+        const { config, plan } = modeLab(EXISTING);
+        const encrypted = { ...config, managementKubeconfig: ENCRYPTED_VALUE };
+        const findings = evaluatePreflight(encrypted, plan, healthyModeFacts({ managementApi: undefined }));
+        expect(findingOf(findings, "management-api")).toMatchObject({
+            status: "ok",
+            message: expect.stringMatching(/not checked: managementKubeconfig is encrypted/),
+        });
+    });
+});
+
+describe("external Tinkerbell (tinkerbellKubeconfig)", () => {
+    test("API does not answer: error naming the key", () => {
+        const error = "error: You must be logged in to the server (Unauthorized)";
+        const finding = findingOf(evaluateMode(EXTERNAL, { tinkerbellApi: { error } }), "tinkerbell-api");
+        expect(finding.status).toBe("error");
+        expect(finding.message).toMatch(/tinkerbellKubeconfig does not answer: .*Unauthorized/);
+        expect(finding.fix).toContain("pulumi config set --secret tinkerbellKubeconfig");
+    });
+
+    test("a cluster without Tinkerbell's CRDs: error listing what is missing", () => {
+        const tinkerbellApi = {
+            value: {
+                serverVersion: "v1.35.0",
+                resources: { value: ["hardware.tinkerbell.org", "templates.tinkerbell.org"] },
+            },
+        };
+        const finding = findingOf(evaluateMode(EXTERNAL, { tinkerbellApi }), "tinkerbell-api");
+        expect(finding.status).toBe("error");
+        expect(finding.message).toMatch(
+            /tinkerbellKubeconfig.*does not serve workflows\.tinkerbell\.org, machines\.bmc\.tinkerbell\.org, jobs\.bmc\.tinkerbell\.org/,
+        );
+        expect(finding.message).not.toMatch(/serve hardware/);
+        expect(finding.fix).toMatch(/install Tinkerbell in that cluster/);
+    });
+
+    test("resources that cannot be listed: error", () => {
+        const tinkerbellApi = {
+            value: {
+                serverVersion: "v1.35.0",
+                resources: { error: "error: unable to retrieve the complete list of server APIs" },
+            },
+        };
+        const finding = findingOf(evaluateMode(EXTERNAL, { tinkerbellApi }), "tinkerbell-api");
+        expect(finding.status).toBe("error");
+        expect(finding.fix).toMatch(/api-resources/);
+    });
+
+    test("all of Hardware, Template, Workflow, Machine and Job served: ok", () => {
+        const finding = findingOf(evaluateMode(EXTERNAL), "tinkerbell-api");
+        expect(finding.status).toBe("ok");
+        expect(finding.message).toMatch(/hardware\.tinkerbell\.org.*machines\.bmc\.tinkerbell\.org/);
+    });
+});
+
+describe("real machines (machines)", () => {
+    test("a Redfish BMC this host cannot connect to: a warning naming the machine's key, not an error", () => {
+        const findings = evaluateMode(EXISTING, {
+            ...NO_DOCKER,
+            bmcReachability: [
+                {
+                    index: 0,
+                    name: "metal1",
+                    address: "10.71.0.201",
+                    port: 443,
+                    protocol: "redfish",
+                    tcp: { error: "connect ECONNREFUSED 10.71.0.201:443" },
+                },
+                { index: 1, name: "metal2", address: "10.71.0.202", port: 623, protocol: "ipmi" },
+            ],
+        });
+        const [redfish, ipmi] = findings.filter((f) => f.check === "bmc");
+        expect(redfish.status).toBe("warning");
+        expect(redfish.message).toMatch(
+            /metal1 \(machines\[0\]\.bmc\): the redfish BMC at 10\.71\.0\.201:443 does not accept.*ECONNREFUSED/,
+        );
+        expect(redfish.fix).toMatch(/machines\[0\]\.bmc\.address and machines\[0\]\.bmc\.port.*management cluster/);
+        expect(ipmi).toMatchObject({
+            status: "ok",
+            message: expect.stringMatching(/machines\[1\]\.bmc.*not checked \(IPMI runs over UDP\)/),
+        });
+        expect(preflightFailed(findings)).toBe(false);
+    });
+
+    test("a reachable Redfish BMC: ok", () => {
+        const [redfish] = evaluateMode(REAL).filter((f) => f.check === "bmc");
+        expect(redfish).toMatchObject({ status: "ok", message: expect.stringMatching(/accepts connections/) });
+    });
+});
+
+describe("aarch64 machines (machineArch)", () => {
+    const AARCH64_DOMCAPS = EFI_DOMCAPS.replace("pc-q35-7.2", "virt-7.2").replace(
+        "/usr/share/OVMF/OVMF_CODE_4M.fd",
+        "/usr/share/AAVMF/AAVMF_CODE.fd",
+    );
+    /** An x86_64 host with Debian's qemu-system-arm and qemu-efi-aarch64 installed. */
+    const aarch64Host: Partial<HostFacts> = {
+        qemuAarch64Version: { value: "QEMU emulator version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)" },
+        libvirtDomainCapabilities: { value: AARCH64_DOMCAPS.replace("<domain>kvm</domain>", "<domain>qemu</domain>") },
+        firmwareFiles: [
+            "/usr/share/OVMF/OVMF_CODE_4M.fd",
+            "/usr/share/AAVMF/AAVMF_CODE.fd",
+            "/usr/share/AAVMF/AAVMF_VARS.fd",
+            "/usr/share/qemu/firmware/60-edk2-aarch64.json",
+        ],
+    };
+    const ARM: RawConfig = { machineArch: "aarch64" };
+
+    test("on an x86_64 host with the packages: the qemu-aarch64 check joins, KVM is not used, nothing fails", () => {
+        const findings = evaluateMode(ARM, aarch64Host);
+        expect(checks(findings)).toEqual([
+            "docker",
+            "docker-dns",
+            "kind",
+            "clusterctl",
+            "kubectl",
+            "libvirt",
+            "qemu-aarch64",
+            "firmware",
+            "kvm",
+            "forwarding",
+            "subnet",
+            "cpu",
+            "memory",
+            "disk",
+        ]);
+        expect(notOk(findings)).toEqual([]);
+        expect(findingOf(findings, "firmware").message).toMatch(/aarch64 virt/);
+        expect(findingOf(findings, "kvm").message).toMatch(/not used: machineArch aarch64 on this x86_64 host .*TCG/);
+    });
+
+    test("no qemu-system-aarch64: error naming machineArch, fix installs qemu-system-arm and qemu-efi-aarch64", () => {
+        const finding = findingOf(
+            evaluateMode(ARM, { ...aarch64Host, qemuAarch64Version: { error: "not installed", notInstalled: true } }),
+            "qemu-aarch64",
+        );
+        expect(finding.status).toBe("error");
+        expect(finding.message).toMatch(/machineArch is aarch64 but qemu-system-aarch64 is not installed/);
+        expect(finding.fix).toContain("apt install qemu-system-arm qemu-efi-aarch64");
+    });
+
+    test("no AAVMF firmware: error naming both files, whatever libvirt says", () => {
+        const finding = findingOf(
+            evaluateMode(ARM, { ...aarch64Host, firmwareFiles: ["/usr/share/OVMF/OVMF_CODE_4M.fd"] }),
+            "firmware",
+        );
+        expect(finding.status).toBe("error");
+        expect(finding.message).toMatch(
+            /machineArch is aarch64.*\/usr\/share\/AAVMF\/AAVMF_CODE\.fd and \/usr\/share\/AAVMF\/AAVMF_VARS\.fd missing/,
+        );
+        expect(finding.fix).toContain("apt install qemu-system-arm qemu-efi-aarch64");
+    });
+
+    test("another distribution's aarch64 firmware descriptor is enough", () => {
+        const firmwareFiles = ["/usr/share/edk2/aarch64/QEMU_EFI.fd", "/usr/share/qemu/firmware/60-edk2-aarch64.json"];
+        expect(findingOf(evaluateMode(ARM, { ...aarch64Host, firmwareFiles }), "firmware").status).toBe("ok");
+    });
+
+    test("x86_64 machines are not satisfied by aarch64 firmware alone", () => {
+        const finding = findingOf(
+            evaluate({
+                libvirtDomainCapabilities: { error: "unreachable" },
+                firmwareFiles: ["/usr/share/AAVMF/AAVMF_CODE.fd"],
+            }),
+            "firmware",
+        );
+        expect(finding.status).toBe("error");
+    });
+
+    test("domainType kvm with aarch64 machines on an x86_64 host: error naming domainType (TCG only)", () => {
+        const { config, plan } = modeLab(ARM);
+        const kvm = { ...config, domainType: "kvm" as const };
+        const finding = findingOf(evaluatePreflight(kvm, plan, healthyModeFacts(aarch64Host)), "kvm");
+        expect(finding.status).toBe("error");
+        expect(finding.message).toMatch(/domainType is kvm but machineArch aarch64 on this x86_64 host .*TCG/);
+        expect(finding.fix).toMatch(/set domainType to auto or qemu/);
+    });
+
+    test("on an aarch64 host KVM is judged as for x86_64 machines on x86_64", () => {
+        const { config, plan } = modeLab(ARM);
+        const kvm = { ...config, domainType: "kvm" as const };
+        const armHost = { ...aarch64Host, arch: "arm64", libvirtDomainCapabilities: { value: AARCH64_DOMCAPS } };
+        expect(findingOf(evaluatePreflight(kvm, plan, healthyModeFacts(armHost)), "kvm").status).toBe("ok");
+        const noKvm = { ...armHost, kvmDevice: { value: "missing" as const } };
+        expect(findingOf(evaluatePreflight(kvm, plan, healthyModeFacts(noKvm)), "kvm").status).toBe("error");
+    });
+});
+
+describe("probeClusterApi: the kubeconfig reaches kubectl as a private temp file only", () => {
+    const VERSION_JSON = JSON.stringify({
+        clientVersion: { gitVersion: "v1.35.0" },
+        serverVersion: { gitVersion: "v1.35.2" },
+    });
+
+    /** A stub kubectl that records what it was given and what KUBECONFIG held while it ran. */
+    function stubKubectl(answer: (args: string[]) => ReturnType<CommandRunner>) {
+        const seen: {
+            file: string;
+            args: string[];
+            mode: number;
+            dirMode: number;
+            content: string;
+            kubeconfigEnv?: string;
+        }[] = [];
+        const runner: CommandRunner = async (file, args, _timeout, env = {}) => {
+            const kubeconfigFile = env.KUBECONFIG!;
+            seen.push({
+                file,
+                args,
+                kubeconfigEnv: kubeconfigFile,
+                mode: fs.statSync(kubeconfigFile).mode & 0o777,
+                dirMode: fs.statSync(path.dirname(kubeconfigFile)).mode & 0o777,
+                content: fs.readFileSync(kubeconfigFile, "utf8"),
+            });
+            return answer(args);
+        };
+        return { runner, seen };
+    }
+
+    test("version and Tinkerbell's resources; the file is 0600 in a 0700 directory, never in argv, gone after", async () => {
+        const { runner, seen } = stubKubectl(async (args) =>
+            args[0] === "version"
+                ? { value: VERSION_JSON }
+                : args.includes("--api-group=tinkerbell.org")
+                  ? { value: "hardware.tinkerbell.org\ntemplates.tinkerbell.org\nworkflows.tinkerbell.org\n" }
+                  : { value: "jobs.bmc.tinkerbell.org\nmachines.bmc.tinkerbell.org\ntasks.bmc.tinkerbell.org\n" },
+        );
+        const result = await probeClusterApi(kubeconfig(), ["tinkerbell.org", "bmc.tinkerbell.org"], runner);
+        expect(result).toEqual({
+            value: {
+                serverVersion: "v1.35.2",
+                resources: {
+                    value: [
+                        "hardware.tinkerbell.org",
+                        "templates.tinkerbell.org",
+                        "workflows.tinkerbell.org",
+                        "jobs.bmc.tinkerbell.org",
+                        "machines.bmc.tinkerbell.org",
+                        "tasks.bmc.tinkerbell.org",
+                    ],
+                },
+            },
+        });
+        expect(seen.map((s) => s.args[0])).toEqual(["version", "api-resources", "api-resources"]);
+        for (const call of seen) {
+            expect(call.file).toBe("kubectl");
+            expect(call.mode).toBe(0o600);
+            expect(call.dirMode).toBe(0o700);
+            expect(call.content).toBe(kubeconfig());
+            expect(call.args.join(" ")).not.toContain(TOKEN);
+            expect(call.args.join(" ")).not.toContain("kubeconfig");
+            expect(call.args).toContain("--request-timeout=10s");
+        }
+        expect(fs.existsSync(seen[0].kubeconfigEnv!)).toBe(false);
+        expect(fs.existsSync(path.dirname(seen[0].kubeconfigEnv!))).toBe(false);
+    });
+
+    test("an unreachable server: the error, with any credential redacted, and the file removed", async () => {
+        const { runner, seen } = stubKubectl(async () => ({
+            error: `Unable to connect to the server: bad token ${TOKEN} for https://10.0.0.1:6443`,
+        }));
+        const result = await probeClusterApi(kubeconfig(), [], runner);
+        expect(result).toEqual({
+            error: "Unable to connect to the server: bad token [redacted] for https://10.0.0.1:6443",
+        });
+        expect(fs.existsSync(seen[0].kubeconfigEnv!)).toBe(false);
+    });
+
+    test("klog lines before kubectl's own message are dropped", async () => {
+        const { runner } = stubKubectl(async (args) =>
+            args[0] === "version"
+                ? { value: VERSION_JSON }
+                : {
+                      error: 'E1130 00:48:01.568745   29184 memcache.go:265] "Unhandled Error" err="couldn\'t get current server API group list"\nThe connection to the server 10.0.0.1:6443 was refused - did you specify the right host or port?',
+                  },
+        );
+        expect(await probeClusterApi(kubeconfig(), ["tinkerbell.org"], runner)).toEqual({
+            value: {
+                serverVersion: "v1.35.2",
+                resources: {
+                    error: "The connection to the server 10.0.0.1:6443 was refused - did you specify the right host or port?",
+                },
+            },
+        });
+    });
+
+    test("kubectl missing: reported as not installed", async () => {
+        const { runner } = stubKubectl(async () => ({ error: "kubectl is not installed", notInstalled: true }));
+        expect(await probeClusterApi(kubeconfig(), [], runner)).toEqual({
+            error: "kubectl is not installed",
+            notInstalled: true,
+        });
+    });
+
+    test("resources that cannot be listed: the version still comes back", async () => {
+        const { runner } = stubKubectl(async (args) =>
+            args[0] === "version" ? { value: VERSION_JSON } : { error: "forbidden" },
+        );
+        expect(await probeClusterApi(kubeconfig(), ["tinkerbell.org"], runner)).toEqual({
+            value: { serverVersion: "v1.35.2", resources: { error: "forbidden" } },
+        });
+    });
+});
+
+describe("mode probes on this machine (a stand-in kubectl, a local TCP listener)", () => {
+    let binDir: string;
+    let savedPath: string | undefined;
+    let server: net.Server;
+    let openPort: number;
+
+    beforeAll(async () => {
+        // The stand-in kubectl checks what the real one would get: KUBECONFIG a 0600 file, no
+        // secret in its arguments; it answers like kubectl v1.35 against a v1.35.2 server.
+        binDir = fs.mkdtempSync(path.join(os.tmpdir(), "preflight-kubectl-"));
+        fs.writeFileSync(
+            path.join(binDir, "kubectl"),
+            `#!/bin/sh
+[ "$(stat -c %a "$KUBECONFIG")" = 600 ] || { echo "KUBECONFIG is not 0600" >&2; exit 3; }
+case "$*" in *${TOKEN}*) echo "secret in argv" >&2; exit 4;; esac
+grep -q '${TOKEN}' "$KUBECONFIG" || { echo "KUBECONFIG lacks the kubeconfig" >&2; exit 5; }
+case "$1" in
+  version) echo '{"clientVersion":{"gitVersion":"v1.35.0"},"serverVersion":{"gitVersion":"v1.35.2"}}';;
+  *) echo "unexpected: $*" >&2; exit 6;;
+esac
+`,
+            { mode: 0o755 },
+        );
+        savedPath = process.env.PATH;
+        process.env.PATH = `${binDir}:${savedPath ?? ""}`;
+        server = net.createServer((socket) => socket.destroy());
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        openPort = (server.address() as net.AddressInfo).port;
+    });
+
+    afterAll(async () => {
+        process.env.PATH = savedPath;
+        fs.rmSync(binDir, { recursive: true, force: true });
+        await new Promise((resolve) => server.close(resolve));
+    });
+
+    test("gatherHostFacts for aarch64 VMs asks for qemu-system-aarch64 and libvirt's aarch64 virt capabilities", async () => {
+        const { config, plan } = modeLab({ machineArch: "aarch64" });
+        const facts = await gatherHostFacts(config, plan);
+        const qemu = facts.qemuAarch64Version!;
+        expect("value" in qemu ? qemu.value : qemu.error).toMatch(/QEMU emulator version|not installed/);
+        const caps = facts.libvirtDomainCapabilities;
+        if ("value" in caps) {
+            expect(caps.value).toMatch(/<arch>aarch64<\/arch>/);
+        }
+        expect(facts.managementApi).toBeUndefined();
+        expect(facts.bmcReachability).toBeUndefined();
+    });
+
+    test("tcpConnect: an open port answers, a closed one is refused", async () => {
+        expect(await tcpConnect("127.0.0.1", openPort)).toEqual({ value: true });
+        const closed = net.createServer();
+        await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+        const closedPort = (closed.address() as net.AddressInfo).port;
+        await new Promise((resolve) => closed.close(resolve));
+        const refused = await tcpConnect("127.0.0.1", closedPort);
+        expect("error" in refused && refused.error).toMatch(/ECONNREFUSED/);
+    });
+
+    test("gatherHostFacts for an existing cluster and real machines: the API through kubectl, the BMCs over TCP", async () => {
+        const machines = [
+            {
+                name: "metal1",
+                mac: "aa:bb:cc:dd:ee:01",
+                bmc: { address: "127.0.0.1", port: openPort, protocol: "redfish" },
+            },
+            { name: "metal2", mac: "aa:bb:cc:dd:ee:02", bmc: { address: "127.0.0.1", protocol: "ipmi" } },
+        ];
+        const { config, plan } = modeLab({ ...EXISTING, machines } as unknown as RawConfig);
+        const facts = await gatherHostFacts(config, plan);
+        expect(facts.managementApi).toEqual({ value: { serverVersion: "v1.35.2" } });
+        expect(facts.tinkerbellApi).toBeUndefined();
+        expect(facts.qemuAarch64Version).toBeUndefined();
+        expect(facts.libvirtVersion).toMatchObject({ error: expect.stringMatching(/not asked/) });
+        expect(facts.bmcReachability).toEqual([
+            {
+                index: 0,
+                name: "metal1",
+                address: "127.0.0.1",
+                port: openPort,
+                protocol: "redfish",
+                tcp: { value: true },
+            },
+            { index: 1, name: "metal2", address: "127.0.0.1", port: 623, protocol: "ipmi" },
+        ]);
+        const findings = evaluatePreflight(config, plan, facts);
+        expect(findingOf(findings, "management-api").status).toBe("ok");
+        expect(formatFindings(findings)).not.toContain(TOKEN);
     });
 });

@@ -10,7 +10,15 @@
 #                              directories go to $STATE_DIR/xdg, its output to $STATE_DIR/clusterctl-init.log
 #   TINKERBELL_IP              the Tinkerbell VIP, read by CAPT's components template (required)
 #   WAIT_PROVIDER_TIMEOUT      seconds clusterctl waits for each provider's deployment (default 600)
-# stdout: nothing
+#   MANAGEMENT_CLUSTER         "kind" (default: the lab's own KinD cluster) or "existing" (a cluster the user
+#                              gave, see "Existing management cluster" below)
+#   CAPI_VERSION               existing only: the lowest core/kubeadm provider version adopted (clusterctlVersion)
+#   CAPT_VERSION               existing only: the Tinkerbell provider version adopted (captVersion)
+#   PULUMI_COMMAND_STDOUT      existing only: this script's previous stdout (the Command's previous output),
+#                              so that a re-run keeps the record of what an earlier run installed
+# stdout: kind: nothing. existing: one line `installed=<providers>`, the clusterctl inventory names
+#         (e.g. cluster-api,bootstrap-kubeadm,control-plane-kubeadm,infrastructure-tinkerbell) that this
+#         stack installed, empty when it adopted what was there; clusterctl-delete reads it.
 # stderr: progress messages and clusterctl's own output
 #
 # Idempotency: the script runs `clusterctl init` every time and relies on clusterctl itself, which
@@ -30,6 +38,14 @@
 # Known gaps, both inherited from clusterctl: a re-run after a first run that timed out in
 # --wait-providers does not wait again (nothing is left to install); and if a first run failed after
 # the core provider was recorded but before the kubeadm providers were, a re-run does not add them.
+#
+# Existing management cluster (MANAGEMENT_CLUSTER=existing): the providers may be the user's. The
+# script reads clusterctl's inventory (the Provider objects, providers.clusterctl.cluster.x-k8s.io;
+# needs kubectl) before and after. When the lab's four providers are all there, infrastructure-tinkerbell
+# at CAPT_VERSION and the core and kubeadm providers at CAPI_VERSION or newer, it adopts them and runs
+# no `clusterctl init` at all. Otherwise it runs init as above, which adds only what is missing. Either
+# way it prints which providers this stack installed (what init added, plus what an earlier run recorded
+# and is still there), so that the delete step (clusterctl-delete) removes those and nothing else.
 set -euo pipefail
 
 log() { printf 'clusterctl-init: %s\n' "$*" >&2; }
@@ -39,6 +55,24 @@ log() { printf 'clusterctl-init: %s\n' "$*" >&2; }
 : "${STATE_DIR:?STATE_DIR is required}"
 : "${TINKERBELL_IP:?TINKERBELL_IP is required}"
 wait_timeout="${WAIT_PROVIDER_TIMEOUT:-600}"
+management="${MANAGEMENT_CLUSTER:-kind}"
+previous="${PULUMI_COMMAND_STDOUT:-}"
+unset PULUMI_COMMAND_STDOUT
+case "$management" in
+kind) ;;
+existing)
+    : "${CAPI_VERSION:?CAPI_VERSION is required for an existing management cluster}"
+    : "${CAPT_VERSION:?CAPT_VERSION is required for an existing management cluster}"
+    if ! command -v kubectl >/dev/null; then
+        log "kubectl is required to read the Cluster API providers of an existing management cluster; install it"
+        exit 2
+    fi
+    ;;
+*)
+    log "MANAGEMENT_CLUSTER must be kind or existing, got: ${management}"
+    exit 2
+    ;;
+esac
 if ! [[ "$wait_timeout" =~ ^[1-9][0-9]*$ ]]; then
     log "WAIT_PROVIDER_TIMEOUT must be a positive number of seconds, got: ${wait_timeout}"
     exit 2
@@ -57,7 +91,8 @@ export TINKERBELL_IP
 umask 077
 kubeconfig=""
 config_tmp=""
-trap 'rm -f -- ${kubeconfig:+"$kubeconfig"} ${config_tmp:+"$config_tmp"}' EXIT
+errors=""
+trap 'rm -f -- ${kubeconfig:+"$kubeconfig"} ${config_tmp:+"$config_tmp"} ${errors:+"$errors"}' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 kubeconfig="$(mktemp -- "${TMPDIR:-/tmp}/clusterctl-init-kubeconfig.XXXXXX")"
@@ -82,21 +117,90 @@ else
     log "could not read clusterctl's version; assuming v1.2.0 or newer"
 fi
 
-output_log="${state_dir}/clusterctl-init.log"
-log "clusterctl init --infrastructure tinkerbell (providers already installed at the same version are skipped)"
-set +e
-clusterctl init --config "$config" --kubeconfig "$kubeconfig" --infrastructure tinkerbell \
-    --wait-providers --wait-provider-timeout "$wait_timeout" 2>&1 | tee "$output_log" >&2
-status="${PIPESTATUS[0]}"
-set -e
-
-if [ "$status" -ne 0 ]; then
-    if grep -q "there is already an instance of" "$output_log"; then
-        log "a different version of a provider is already installed in the management cluster;" \
-            "clusterctl init never changes installed versions. Upgrade it with" \
-            "\`clusterctl upgrade apply --config ${config} ...\` against the KinD cluster, or recreate the lab."
+# The clusterctl inventory: one "<inventory name> <version>" line per provider, sorted; nothing when
+# Cluster API was never installed (no Provider CRD). Fails when the cluster cannot be read.
+inventory() {
+    local out type name version
+    if ! out="$(kubectl --kubeconfig "$kubeconfig" get providers.clusterctl.cluster.x-k8s.io -A \
+        -o 'jsonpath={range .items[*]}{.type}{" "}{.providerName}{" "}{.version}{"\n"}{end}' 2>"$errors")"; then
+        if grep -q "doesn't have a resource type" "$errors"; then
+            return 0
+        fi
+        log "cannot read the Cluster API provider inventory: $(tail -n 1 -- "$errors")"
+        return 1
     fi
-    log "clusterctl init failed (exit ${status}); its output is in ${output_log}"
-    exit "$status"
+    while read -r type name version; do
+        case "$type" in
+        "") ;;
+        CoreProvider) printf '%s %s\n' "$name" "$version" ;;
+        BootstrapProvider) printf 'bootstrap-%s %s\n' "$name" "$version" ;;
+        ControlPlaneProvider) printf 'control-plane-%s %s\n' "$name" "$version" ;;
+        InfrastructureProvider) printf 'infrastructure-%s %s\n' "$name" "$version" ;;
+        *) printf '%s-%s %s\n' "$type" "$name" "$version" ;;
+        esac
+    done <<<"$out" | sort
+}
+
+# The version of one provider in an inventory ("" when absent).
+version_in() { awk -v p="$2" '$1 == p { print $2 }' <<<"$1"; }
+
+# True when version $1 is $2 or newer.
+at_least() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]; }
+
+# True when the lab's providers are all in the inventory $1 at the wanted versions.
+adoptable() {
+    local p v
+    for p in cluster-api bootstrap-kubeadm control-plane-kubeadm; do
+        v="$(version_in "$1" "$p")"
+        [ -n "$v" ] && at_least "$v" "$CAPI_VERSION" || return 1
+    done
+    [ "$(version_in "$1" infrastructure-tinkerbell)" = "$CAPT_VERSION" ]
+}
+
+output_log="${state_dir}/clusterctl-init.log"
+adopted=no
+if [ "$management" = existing ]; then
+    errors="$(mktemp -- "${TMPDIR:-/tmp}/clusterctl-init-errors.XXXXXX")"
+    before="$(inventory)"
+    if adoptable "$before"; then
+        log "the management cluster already has the lab's providers (core and kubeadm ${CAPI_VERSION} or newer," \
+            "tinkerbell ${CAPT_VERSION}); adopting them without installing anything. Destroy leaves them in place."
+        adopted=yes
+        after="$before"
+        added=""
+    fi
 fi
-log "management cluster initialised"
+
+if [ "$adopted" = no ]; then
+    log "clusterctl init --infrastructure tinkerbell (providers already installed at the same version are skipped)"
+    set +e
+    clusterctl init --config "$config" --kubeconfig "$kubeconfig" --infrastructure tinkerbell \
+        --wait-providers --wait-provider-timeout "$wait_timeout" 2>&1 | tee "$output_log" >&2
+    status="${PIPESTATUS[0]}"
+    set -e
+
+    if [ "$status" -ne 0 ]; then
+        if grep -q "there is already an instance of" "$output_log"; then
+            log "a different version of a provider is already installed in the management cluster;" \
+                "clusterctl init never changes installed versions. Upgrade it with" \
+                "\`clusterctl upgrade apply --config ${config} ...\` against the management cluster, or recreate the lab."
+        fi
+        log "clusterctl init failed (exit ${status}); its output is in ${output_log}"
+        exit "$status"
+    fi
+    log "management cluster initialised"
+    if [ "$management" = existing ]; then
+        after="$(inventory)"
+        added="$(comm -13 <(cut -d' ' -f1 <<<"$before" | sed '/^$/d') <(cut -d' ' -f1 <<<"$after" | sed '/^$/d'))"
+    fi
+fi
+
+if [ "$management" = existing ]; then
+    # What an earlier run recorded stays recorded while it is still installed.
+    earlier="$(sed -n 's/^installed=//p' <<<"$previous" | tr ',' '\n' | sed '/^$/d')"
+    present="$(cut -d' ' -f1 <<<"$after" | sed '/^$/d')"
+    kept="$(comm -12 <(sort <<<"$earlier") <(sort <<<"$present"))"
+    installed="$(printf '%s\n%s\n' "$kept" "$added" | sed '/^$/d' | sort -u | paste -sd, -)"
+    log "providers installed by this stack (removed again on destroy): ${installed:-none}"
+    printf 'installed=%s\n' "$installed"
+fi

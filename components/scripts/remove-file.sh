@@ -2,7 +2,10 @@
 # remove-file: remove one file written by write-file, then its directory if that is now empty.
 #
 # Environment:
-#   FILE_PATH  the file to remove (required)
+#   FILE_PATH          the file to remove (required)
+#   REMOVE_EMPTY_UP_TO optional: an ancestor directory of FILE_PATH; empty directories are removed
+#                      from the file's own up to and including this one (nested files such as
+#                      certs.d/<registry>/hosts.toml), never above it
 # stdout: nothing
 # stderr: progress messages
 #
@@ -15,6 +18,18 @@ set -euo pipefail
 rm -f -- "$FILE_PATH"
 printf 'remove-file: removed %s (if it existed)\n' "$FILE_PATH" >&2
 dir="$(dirname -- "$FILE_PATH")"
-if rmdir -- "$dir" 2>/dev/null; then
+stop="${REMOVE_EMPTY_UP_TO:-$dir}"
+case "$dir/" in
+"${stop%/}/"*) ;;
+*)
+    printf 'remove-file: REMOVE_EMPTY_UP_TO=%s is not an ancestor of %s; only its own directory is tried\n' "$stop" "$dir" >&2
+    stop="$dir"
+    ;;
+esac
+while rmdir -- "$dir" 2>/dev/null; do
     printf 'remove-file: removed the empty directory %s\n' "$dir" >&2
-fi
+    if [ "${dir%/}" = "${stop%/}" ]; then
+        break
+    fi
+    dir="$(dirname -- "$dir")"
+done

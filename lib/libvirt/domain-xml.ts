@@ -6,11 +6,17 @@
  * bridged virtio NIC with the planned MAC, virtio disk), with the differences DESIGN.md decides:
  * secure boot off, boot order in `<os>` (the form VirtualBMC rewrites), a disk from the stack's
  * pool, a logged serial console and an ownership tag.
+ *
+ * `machineArch: aarch64` gives the same machine on QEMU's `virt` board: UEFI from the same
+ * auto-selection (libvirt's firmware descriptors map aarch64 `virt-*` to AAVMF: AAVMF_CODE.fd with
+ * an AAVMF_VARS.fd template on Debian and Ubuntu), and no device the board lacks (see ARCH_PROFILES).
+ * The emulator is left to libvirt, which picks the host's binary for the guest architecture
+ * (qemu-system-aarch64), so no distribution's path is written into the definition.
  */
 import * as path from "node:path";
 import { create } from "xmlbuilder2";
 import type { XMLBuilder } from "xmlbuilder2/lib/interfaces";
-import { DiskCache, DomainTypeChoice, Graphics, LabConfig } from "../config";
+import { DiskCache, DomainTypeChoice, Graphics, LabConfig, MachineArch } from "../config";
 import { LabPlan, PlannedMachine } from "../plan";
 import { OWNERSHIP_NAMESPACE, OWNERSHIP_PREFIX, OwnerTag, ownedUuid } from "./ownership";
 
@@ -28,6 +34,8 @@ export interface DomainSpec {
      * whether it probed the host (config `preflight`) or on the host's KVM state at a later `up`.
      */
     type: DomainTypeChoice;
+    /** Guest architecture (config machineArch); x86_64 when absent. */
+    arch?: MachineArch;
     memoryMiB: number;
     vcpus: number;
     network: { mac: string; bridge: string };
@@ -39,9 +47,27 @@ export interface DomainSpec {
 
 /** Boot order the VMs start with: network first (Tinkerbell), then the installed disk. */
 export const BOOT_ORDER = ["network", "hd"] as const;
-/** Machine type alias; libvirt expands it to the newest versioned q35 type (e.g. pc-q35-7.2). */
-export const MACHINE_TYPE = "q35";
 export const DISK_TARGET = "vda";
+
+/** What differs per guest architecture; everything else in the definition is shared. */
+export interface ArchProfile {
+    /** Machine type alias; libvirt expands it to the newest versioned type (pc-q35-7.2, virt-7.2). */
+    machine: string;
+    /** `<features>` children: the x86 APIC has no place on the Arm board (its GIC is the board's default). */
+    features: readonly string[];
+    /**
+     * What VNC needs beyond `<graphics>`. On q35 libvirt adds a VGA card and the PS/2 keyboard and
+     * mouse itself; the `virt` board has neither and libvirt adds no USB controller to it, so it gets
+     * a virtio GPU and a USB keyboard and tablet on an XHCI controller (the firmware's menus take
+     * USB keyboards, not virtio ones).
+     */
+    vnc: { video?: string; usbController?: string };
+}
+
+export const ARCH_PROFILES: Record<MachineArch, ArchProfile> = {
+    x86_64: { machine: "q35", features: ["acpi", "apic"], vnc: {} },
+    aarch64: { machine: "virt", features: ["acpi"], vnc: { video: "virtio", usbController: "qemu-xhci" } },
+};
 
 /** CPU model per domain type; the Domain provider uses the same table when it resolves `auto`. */
 export const CPU_MODE: Record<DomainType, string> = {
@@ -51,7 +77,11 @@ export const CPU_MODE: Record<DomainType, string> = {
     qemu: "maximum",
 };
 
-/** `auto` means kvm when the host can really run KVM guests (probed outside this pure module). */
+/**
+ * `auto` means kvm when the host can really run KVM guests of the domain's architecture (probed
+ * outside this pure module, see providers/libvirt/host.ts): an aarch64 guest on an x86_64 host is
+ * always emulated (TCG), whatever /dev/kvm says.
+ */
 export function domainTypeFor(choice: DomainTypeChoice, kvmUsable: boolean): DomainType {
     if (choice === "auto") {
         return kvmUsable ? "kvm" : "qemu";
@@ -80,6 +110,7 @@ export function domainSpecFor(config: LabConfig, plan: LabPlan, machine: Planned
         uuid: ownedUuid("domain", owner, machine.name),
         owner,
         type: config.domainType,
+        arch: config.machineArch,
         memoryMiB: config.vmMemoryMiB,
         vcpus: config.vmCpus,
         network: { mac: machine.mac, bridge: plan.network.bridge },
@@ -105,22 +136,28 @@ export function buildDomainXml(spec: DomainSpec, kvmUsable = true): string {
     });
     domain.ele("memory", { unit: "MiB" }).txt(String(spec.memoryMiB));
     domain.ele("vcpu").txt(String(spec.vcpus));
-    addOs(domain);
-    domain.ele("features").ele("acpi").up().ele("apic");
+    const arch = spec.arch ?? "x86_64";
+    const profile = ARCH_PROFILES[arch];
+    addOs(domain, arch, profile);
+    const features = domain.ele("features");
+    for (const feature of profile.features) {
+        features.ele(feature);
+    }
     domain.ele("cpu", { mode: CPU_MODE[type] });
     domain.ele("clock", { offset: "utc" });
     domain.ele("on_poweroff").txt("destroy");
     domain.ele("on_reboot").txt("restart");
     domain.ele("on_crash").txt("destroy");
-    addDevices(domain.ele("devices"), spec);
+    addDevices(domain.ele("devices"), spec, profile);
     return domain.end({ prettyPrint: true, headless: true, indent: "  " }) + "\n";
 }
 
-function addOs(domain: XMLBuilder): void {
-    // firmware='efi' lets libvirt pick the OVMF build matching the features below; with secure boot
-    // and enrolled keys off it picks plain OVMF, so unsigned iPXE and CaptainOS boot.
+function addOs(domain: XMLBuilder, arch: MachineArch, profile: ArchProfile): void {
+    // firmware='efi' lets libvirt pick the OVMF (x86_64) or AAVMF (aarch64) build matching the
+    // features below; with secure boot and enrolled keys off it picks the plain build, so unsigned
+    // iPXE and CaptainOS boot.
     const os = domain.ele("os", { firmware: "efi" });
-    os.ele("type", { arch: "x86_64", machine: MACHINE_TYPE }).txt("hvm");
+    os.ele("type", { arch, machine: profile.machine }).txt("hvm");
     os.ele("firmware")
         .ele("feature", { enabled: "no", name: "enrolled-keys" })
         .up()
@@ -130,7 +167,7 @@ function addOs(domain: XMLBuilder): void {
     }
 }
 
-function addDevices(devices: XMLBuilder, spec: DomainSpec): void {
+function addDevices(devices: XMLBuilder, spec: DomainSpec, profile: ArchProfile): void {
     const disk = devices.ele("disk", { type: "volume", device: "disk" });
     disk.ele("driver", { name: "qemu", type: "qcow2", cache: spec.disk.cache });
     disk.ele("source", { pool: spec.disk.pool, volume: spec.disk.volume });
@@ -151,6 +188,14 @@ function addDevices(devices: XMLBuilder, spec: DomainSpec): void {
         devices
             .ele("graphics", { type: "vnc", autoport: "yes", listen: "127.0.0.1" })
             .ele("listen", { type: "address", address: "127.0.0.1" });
+        if (profile.vnc.usbController) {
+            devices.ele("controller", { type: "usb", model: profile.vnc.usbController });
+            devices.ele("input", { type: "keyboard", bus: "usb" });
+            devices.ele("input", { type: "tablet", bus: "usb" });
+        }
+        if (profile.vnc.video) {
+            devices.ele("video").ele("model", { type: profile.vnc.video });
+        }
     }
     devices.ele("rng", { model: "virtio" }).ele("backend", { model: "random" }).txt("/dev/urandom");
 }

@@ -18,6 +18,9 @@ export function addDomainXmlFiles(
     plan: LabPlan,
     kvmUsable = true,
 ): void {
+    if (plan.modes.machines === "real") {
+        return;
+    }
     for (const machine of plan.machines) {
         files.set(domainXmlPath(machine.name), buildDomainXml(domainSpecFor(config, plan, machine), kvmUsable));
     }

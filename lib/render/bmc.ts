@@ -1,12 +1,12 @@
 /**
- * Rufio BMC Machines (one per VM, all served by the one virtual BMC container) and the single
- * basic-auth Secret they share.
+ * Rufio BMC Machines (one per machine: for VMs all served by the one virtual BMC container, for
+ * real machines their own BMCs) and the single basic-auth Secret they share.
  *
  * The password is a parameter, never a value built here: `pulumi up` passes a secret Output, the
  * offline render passes an obviously redacted placeholder.
  */
-import { LabConfig } from "../config";
-import { LabPlan, PlannedMachine } from "../plan";
+import { BmcProtocol, LabConfig } from "../config";
+import { LabPlan, PlannedBmc, PlannedMachine } from "../plan";
 import { KubeObject } from "./kube-object";
 
 export const BMC_SECRET_NAME = "bmc-creds";
@@ -39,10 +39,40 @@ export function bmcSecret<P>(config: LabConfig, password: P): BmcSecret<P> {
 }
 
 /**
- * IPMI (vbmc) for power and boot device, one port per machine; Redfish (sushy-tools, same
- * container, default HTTPS port) for virtual media, where the Redfish System is the libvirt
- * domain, named like the machine.
+ * bmclib's provider names as Rufio's `preferredOrder` takes them (the CRD allows only these names):
+ * `ipmitool` speaks IPMI, `gofish` speaks Redfish (bmclib providers/redfish: ProviderName "gofish",
+ * ProviderProtocol "redfish"). Rufio passes the list to bmclib's registry `PreferProtocol`, which
+ * compares protocols, not these names, so the order is advisory: bmclib opens every provider that
+ * answers and the options below (ports, auth) are what reach the right one.
  */
+export const BMC_PROVIDER: Readonly<Record<BmcProtocol, string>> = { ipmi: "ipmitool", redfish: "gofish" };
+
+/**
+ * Rufio's provider options for a machine's BMC. Rufio reads the ports from here, not from
+ * `connection.port` (rufio/internal/controller/client.go: WithIpmitoolPort, WithRedfishPort).
+ *
+ * - The virtual BMC (VMs): IPMI (vbmc) for power and boot device, one port per machine; Redfish
+ *   (sushy-tools, same container, default HTTPS port) for virtual media, where the Redfish System
+ *   is the libvirt domain, named like the machine.
+ * - A real IPMI BMC: IPMI only, on its port.
+ * - A real Redfish BMC: Redfish on its port, with basic auth (no session to open and leave behind
+ *   on the BMC's small session table) and the System id when the BMC manages more than one.
+ */
+function providerOptions(plan: LabPlan, bmc: PlannedBmc): Record<string, unknown> {
+    if (bmc.protocol === "redfish") {
+        return {
+            preferredOrder: [BMC_PROVIDER.redfish],
+            redfish: { port: bmc.port, useBasicAuth: true, ...(bmc.systemName ? { systemName: bmc.systemName } : {}) },
+        };
+    }
+    return {
+        preferredOrder: [BMC_PROVIDER.ipmi],
+        ipmitool: { port: bmc.port },
+        ...(plan.modes.machines === "vms" ? { redfish: { useBasicAuth: true, systemName: bmc.systemName } } : {}),
+    };
+}
+
+/** The Rufio Machine for a planned machine: its BMC as the plan has it (the virtual BMC for VMs). */
 export function bmcMachine(config: LabConfig, plan: LabPlan, machine: PlannedMachine): KubeObject {
     return {
         apiVersion: "bmc.tinkerbell.org/v1alpha1",
@@ -50,16 +80,12 @@ export function bmcMachine(config: LabConfig, plan: LabPlan, machine: PlannedMac
         metadata: { name: machine.name, namespace: config.namespace },
         spec: {
             connection: {
-                host: plan.vbmc.ip,
-                port: machine.bmcPort,
+                host: machine.bmc.host,
+                port: machine.bmc.port,
                 authSecretRef: { name: BMC_SECRET_NAME, namespace: config.namespace },
-                // sushy-tools serves a self-signed certificate.
-                insecureTLS: true,
-                providerOptions: {
-                    preferredOrder: ["ipmitool"],
-                    ipmitool: { port: machine.bmcPort },
-                    redfish: { useBasicAuth: true, systemName: machine.name },
-                },
+                // sushy-tools serves a self-signed certificate; real BMCs per machine (bmc.insecureTLS).
+                insecureTLS: machine.bmc.insecureTLS,
+                providerOptions: providerOptions(plan, machine.bmc),
             },
         },
     };

@@ -11,6 +11,7 @@ import { LabConfig } from "../config";
 import { LabPlan, MachineRole } from "../plan";
 import { roleSelector } from "./hardware";
 import { KubeObject, refTo } from "./kube-object";
+import { CONTAINERD_HOSTS_DIR, machineHostsFiles } from "./registry-mirror";
 import { TINKERBELL_HTTP_PORT } from "./tinkerbell-values";
 import { provisioningWorkflowYaml } from "./workflow";
 
@@ -77,12 +78,23 @@ export function kubeVipCommand(config: LabConfig, plan: LabPlan): string {
     return [
         chooseKubeconfig,
         "mkdir -p /etc/kubernetes/manifests",
-        `ctr images pull ${image}`,
+        // ctr reads no hosts directory unless told: with the mirror on, it pulls through the cache too.
+        `ctr images pull ${plan.registryMirror ? `--hosts-dir ${CONTAINERD_HOSTS_DIR} ` : ""}${image}`,
         `ctr run --rm --net-host ${image} vip /kube-vip manifest pod --arp` +
             " --interface $(ip -4 -j route list default | jq -r .[0].dev)" +
             ` --address ${plan.vips.controlPlane} --controlplane --leaderElection --k8sConfigPath $KUBE_FILE` +
             " > /etc/kubernetes/manifests/kube-vip.yaml",
     ].join(" && ");
+}
+
+/**
+ * With the registry mirror on, every machine gets a hosts.toml per upstream before kubeadm runs
+ * (cloud-init writes files first). Nothing else is needed on CAPT's images: their containerd
+ * (2.2.2) already reads /etc/containerd/certs.d and reads it at every pull, so there is no
+ * config drop-in and no restart (lib/render/registry-mirror.ts has the sources).
+ */
+function mirrorFiles(plan: LabPlan) {
+    return plan.registryMirror ? { files: machineHostsFiles(plan.registryMirror) } : {};
 }
 
 function tinkUser<K>(sshAuthorizedKey: K) {
@@ -148,6 +160,7 @@ export function kubeadmControlPlane<K>(
                         kubeletExtraArgs: [providerIdArg()],
                     },
                 },
+                ...mirrorFiles(plan),
                 preKubeadmCommands: [kubeVipCommand(config, plan)],
                 users: [tinkUser(sshAuthorizedKey)],
             },
@@ -164,6 +177,7 @@ export function workerConfigTemplate<K>(config: LabConfig, plan: LabPlan, sshAut
             template: {
                 spec: {
                     joinConfiguration: { nodeRegistration: { kubeletExtraArgs: [providerIdArg()] } },
+                    ...mirrorFiles(plan),
                     users: [tinkUser(sshAuthorizedKey)],
                 },
             },

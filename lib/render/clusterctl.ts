@@ -4,6 +4,7 @@
  */
 import { LabConfig } from "../config";
 import { LabPlan } from "../plan";
+import { externalTinkerbellVariables } from "./external-tinkerbell";
 import { toYaml } from "./kube-object";
 
 export const CAPT_RELEASES = "https://github.com/tinkerbell/cluster-api-provider-tinkerbell/releases";
@@ -13,6 +14,8 @@ export type ClusterctlConfig = {
     images: Record<string, { tag: string }>;
     /** Variables clusterctl substitutes into provider components; kept here so no env var is needed. */
     TINKERBELL_IP: string;
+    /** External Tinkerbell only: the Secret CAPT's Deployment mounts (CAPT's default name, set explicitly). */
+    EXTERNAL_TINKERBELL_KUBECONFIG?: string;
 };
 
 export function captComponentsUrl(captVersion: string): string {
@@ -27,6 +30,7 @@ export function clusterctlConfig(config: LabConfig, plan: LabPlan): ClusterctlCo
         // CAPT's manager reads it only for its default workflow template, which every machine
         // template here overrides; set anyway so the manager never starts with an empty address.
         TINKERBELL_IP: plan.vips.tinkerbell,
+        ...(plan.modes.tinkerbell === "external" ? externalTinkerbellVariables() : {}),
     };
 }
 

@@ -1,17 +1,14 @@
 /**
- * Tinkerbell Hardware, one per machine: what Smee hands out by DHCP and what CAPT selects for a
- * machine template (by the role label).
+ * Tinkerbell Hardware, one per machine (VM or real): what Smee hands out by DHCP and what CAPT
+ * selects for a machine template (by the role label).
  */
 import { LabConfig } from "../config";
 import { LabPlan, MachineRole, PlannedMachine } from "../plan";
 import { KubeObject } from "./kube-object";
-import { OSIE_ARCH } from "./tinkerbell-values";
+import { osieArch } from "./arch";
 
 /** The label machine templates select Hardware by. */
 export const ROLE_LABEL = "tinkerbell.org/role";
-
-/** The VMs' virtio disk; the provisioning workflow writes the OS image to it. */
-export const MACHINE_DISK = "/dev/vda";
 
 /**
  * Longest lease DHCP allows short of "infinite" (2^32 - 1). The addresses are reservations, so
@@ -45,11 +42,12 @@ export function hardware(config: LabConfig, plan: LabPlan, machine: PlannedMachi
         spec: {
             // CAPT honours bootOptions (power and one-time boot through Rufio) only with a bmcRef.
             bmcRef: { apiGroup: "bmc.tinkerbell.org", kind: "Machine", name: machine.name },
-            disks: [{ device: MACHINE_DISK }],
+            // The disk the workflow writes the OS image to: the VMs' virtio disk, or the configured one.
+            disks: [{ device: machine.disk }],
             interfaces: [
                 {
                     dhcp: {
-                        arch: OSIE_ARCH,
+                        arch: osieArch(config.machineArch),
                         hostname: machine.name,
                         ip: { address: machine.ip, netmask: plan.network.netmask, gateway: plan.network.gateway },
                         lease_time: LEASE_TIME_SECONDS,

@@ -8,19 +8,23 @@
 import { LabConfig } from "../config";
 import { LabPlan } from "../plan";
 import { toYaml } from "./kube-object";
+import { CONTAINERD_HOSTS_DIR, KIND_CONTAINERD_CONFIG_PATH_PATCH, kindHostsDir } from "./registry-mirror";
 
 /** The Kubernetes release where image volumes became beta and enabled by default. */
 const IMAGE_VOLUME_DEFAULT_ON = { major: 1, minor: 35 };
 /** The first release that knows the ImageVolume feature gate (alpha); older releases reject the gate. */
 const IMAGE_VOLUME_INTRODUCED = { major: 1, minor: 31 };
 
-export type KindNode = { role: "control-plane" | "worker"; image: string };
+export type KindMount = { hostPath: string; containerPath: string; readOnly?: boolean };
+
+export type KindNode = { role: "control-plane" | "worker"; image: string; extraMounts?: KindMount[] };
 
 export type KindClusterConfig = {
     kind: "Cluster";
     apiVersion: "kind.x-k8s.io/v1alpha4";
     name: string;
     featureGates?: Record<string, boolean>;
+    containerdConfigPatches?: string[];
     networking: { podSubnet: string; serviceSubnet: string };
     nodes: KindNode[];
 };
@@ -66,15 +70,30 @@ export function imageVolumeFeatureGates(kindNodeImage: string): Record<string, b
     return { ImageVolume: true };
 }
 
+/**
+ * With the registry mirror on, the node mounts the stack's hosts.toml directory (written on the
+ * host before `kind create`) where containerd reads registry hosts, and containerd is told to read
+ * it: node images of older kind releases ship containerd 1.7 - 2.1, which have no default
+ * config_path (kind site/content/docs/user/private-registries.md uses the same patch). The
+ * directory is mounted whole, so hosts.toml files rewritten later are seen without a restart.
+ */
 export function kindClusterConfig(config: LabConfig, plan: LabPlan): KindClusterConfig {
     const featureGates = imageVolumeFeatureGates(config.kindNodeImage);
+    const mirrorOn = plan.registryMirror !== undefined;
+    const node: KindNode = { role: "control-plane", image: config.kindNodeImage };
+    if (mirrorOn) {
+        node.extraMounts = [
+            { hostPath: kindHostsDir(plan.outputDir), containerPath: CONTAINERD_HOSTS_DIR, readOnly: true },
+        ];
+    }
     return {
         kind: "Cluster",
         apiVersion: "kind.x-k8s.io/v1alpha4",
         name: plan.kind.clusterName,
         ...(featureGates ? { featureGates } : {}),
+        ...(mirrorOn ? { containerdConfigPatches: [KIND_CONTAINERD_CONFIG_PATH_PATCH] } : {}),
         networking: { podSubnet: plan.kind.podSubnet, serviceSubnet: plan.kind.serviceSubnet },
-        nodes: [{ role: "control-plane", image: config.kindNodeImage }],
+        nodes: [node],
     };
 }
 

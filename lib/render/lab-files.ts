@@ -4,15 +4,30 @@
  */
 import { LabConfig } from "../config";
 import { LabPlan } from "../plan";
+import { clusterApiRenderFiles } from "./cluster-api-operator";
 import { clusterctlYaml } from "./clusterctl";
 import { kindConfigYaml } from "./kind-config";
 import { renderManifests } from "./manifests";
+import { registryMirrorRenderFiles } from "./registry-mirror";
 import { tinkerbellValuesYaml } from "./tinkerbell-values";
 
 export function renderKubernetesFiles(config: LabConfig, plan: LabPlan, files: Map<string, string>): void {
-    files.set("kind-config.yaml", kindConfigYaml(config, plan));
-    files.set("tinkerbell-values.yaml", tinkerbellValuesYaml(config, plan));
+    // An existing management cluster has no KinD config; an external Tinkerbell has its own values.
+    if (plan.modes.management === "kind") {
+        files.set("kind-config.yaml", kindConfigYaml(config, plan));
+    }
+    if (plan.modes.tinkerbell === "local") {
+        files.set("tinkerbell-values.yaml", tinkerbellValuesYaml(config, plan));
+    }
     files.set("clusterctl.yaml", clusterctlYaml(config, plan));
+    for (const [path, content] of clusterApiRenderFiles(config, plan)) {
+        files.set(path, content);
+    }
+    if (plan.registryMirror) {
+        for (const [path, content] of registryMirrorRenderFiles(plan.registryMirror)) {
+            files.set(path, content);
+        }
+    }
     for (const [path, content] of renderManifests(config, plan)) {
         files.set(path, content);
     }

@@ -26,12 +26,19 @@ export function tinkerbellUiUrl(plan: LabPlan): string {
 export function nextSteps(config: LabConfig, plan: LabPlan): string[] {
     const files = labFiles(plan, config);
     const ns = config.namespace;
-    const mgmt = `KUBECONFIG=${files.kindKubeconfig}`;
+    const mgmt =
+        plan.modes.management === "kind"
+            ? `KUBECONFIG=${files.kindKubeconfig}`
+            : "KUBECONFIG=<your managementKubeconfig>";
+    const tink = plan.modes.tinkerbell === "local" ? mgmt : "KUBECONFIG=<your tinkerbellKubeconfig>";
+    const capi = config.pivot ? `KUBECONFIG=${files.workloadKubeconfig}` : mgmt;
     const steps = [
         `Tinkerbell UI: ${tinkerbellUiUrl(plan)}`,
-        `Watch provisioning: ${mgmt} kubectl get workflows,jobs.bmc.tinkerbell.org -n ${ns} -w`,
-        `Cluster API view: ${mgmt} clusterctl describe cluster ${plan.labName} -n ${ns}`,
-        `Machine consoles: ${consoleLogDir(plan)}/<machine>.console.log (virsh -c ${plan.libvirt.uri} console <machine>)`,
+        `Watch provisioning: ${tink} kubectl get workflows,jobs.bmc.tinkerbell.org -n ${ns} -w`,
+        `Cluster API view: ${capi} clusterctl describe cluster ${plan.labName} -n ${ns}`,
+        plan.modes.machines === "vms"
+            ? `Machine consoles: ${consoleLogDir(plan)}/<machine>.console.log (virsh -c ${plan.libvirt.uri} console <machine>)`
+            : "Machine consoles: through each machine's BMC (Serial over LAN: ipmitool -I lanplus -H <bmc> sol activate)",
         `Workload cluster: KUBECONFIG=${files.workloadKubeconfig} kubectl get nodes -o wide`,
     ];
     if (files.sshPrivateKey) {

@@ -5,6 +5,8 @@
  */
 import { LabConfig } from "../config";
 import { LabPlan } from "../plan";
+import { labReference } from "./registry-mirror";
+import { osieArch } from "./arch";
 import { HelmValues, applySetValues } from "./helm-set";
 import { toYaml } from "./kube-object";
 
@@ -12,8 +14,6 @@ import { toYaml } from "./kube-object";
 export const ARTIFACTS_PORT = 7173;
 /** The chart's unified HTTP port: iPXE scripts, metadata (Tootles), ISO patching, UI. */
 export const TINKERBELL_HTTP_PORT = 7080;
-/** The only architecture the lab's VMs use (CaptainOS names artifacts with it). */
-export const OSIE_ARCH = "x86_64";
 
 export function artifactsFileServerUrl(plan: LabPlan): string {
     return `http://${plan.vips.artifacts}:${ARTIFACTS_PORT}`;
@@ -31,7 +31,7 @@ function smeeValues(config: LabConfig, plan: LabPlan): HelmValues {
     }
     return {
         dhcpEnabled: false,
-        isoUpstreamURL: `${artifactsFileServerUrl(plan)}/captainos-${kernel}-${OSIE_ARCH}.iso`,
+        isoUpstreamURL: `${artifactsFileServerUrl(plan)}/captainos-${kernel}-${osieArch(config.machineArch)}.iso`,
     };
 }
 
@@ -41,7 +41,9 @@ export function baseTinkerbellValues(config: LabConfig, plan: LabPlan): HelmValu
         publicIP: plan.vips.tinkerbell,
         trustedProxies: [plan.kind.podSubnet],
         artifactsFileServer: artifactsFileServerUrl(plan),
-        optional: { captainos: { enabled: true, image: config.captainosImage } },
+        // Pulled by KinD's containerd (an image volume): with the lab's caches its hosts.toml sends the
+        // pull there under the upstream name; a user's HTTPS mirror (registryMirrorHost) gets it rewritten.
+        optional: { captainos: { enabled: true, image: labReference(config.captainosImage, plan.registryMirror) } },
         deployment: {
             envs: {
                 smee: smeeValues(config, plan),

@@ -5,9 +5,11 @@
  * CAPT renders the text as a Go template against the Hardware, so `{{ ... }}` expressions stay
  * plain strings here; they must contain no quotes or backslashes, which YAML escaping would break.
  */
-import { BootMode, LabConfig } from "../config";
+import { BootMode, LabConfig, MachineArch } from "../config";
 import { LabPlan } from "../plan";
 import { toYaml } from "./kube-object";
+import { labReference } from "./registry-mirror";
+import { ESP_PARTITION, OS_IMAGE_ARCH, ROOT_PARTITION } from "./arch";
 import { TINKERBELL_HTTP_PORT } from "./tinkerbell-values";
 
 export const ACTION_IMAGES = {
@@ -22,10 +24,10 @@ export const ACTION_IMAGES = {
 const TEMPLATE = {
     worker: "{{.device_1}}",
     disk: "{{ index .Hardware.Disks 0 }}",
-    /** The image's ext4 root filesystem (partition 3 on the amd64 images). */
-    rootPartition: "{{ formatPartition ( index .Hardware.Disks 0 ) 3 }}",
+    /** The image's ext4 root filesystem: p3 on the amd64 images, p2 on the EFI-only arm64 ones (arch.ts). */
+    rootPartition: (arch: MachineArch) => `{{ formatPartition ( index .Hardware.Disks 0 ) ${ROOT_PARTITION[arch]} }}`,
     /** The image's EFI system partition, holding the kernel and grub.cfg. */
-    espPartition: "{{ formatPartition ( index .Hardware.Disks 0 ) 1 }}",
+    espPartition: `{{ formatPartition ( index .Hardware.Disks 0 ) ${ESP_PARTITION} }}`,
     mac: "{{ (index .Hardware.Interfaces 0).DHCP.MAC }}",
     ip: "{{ (index .Hardware.Interfaces 0).DHCP.IP.Address }}",
     gateway: "{{ (index .Hardware.Interfaces 0).DHCP.IP.Gateway }}",
@@ -49,9 +51,17 @@ export type WorkflowTemplate = {
 
 export const WORKFLOW_NAME = "capt-playground";
 
-/** The OS image CAPT publishes per Ubuntu and Kubernetes version (a raw disk, gzipped, in OCI). */
-export function osImageUrl(config: LabConfig): string {
-    return `${config.osImageRegistry}:${config.osVersion}-${config.kubernetesVersion}-amd64.gz`;
+/**
+ * The OS image CAPT publishes per Ubuntu and Kubernetes version (a raw disk, gzipped, in OCI).
+ * The oci2disk action pulls it itself, with containerd's default resolver, which speaks plain HTTP
+ * only to localhost (see lib/render/registry-mirror.ts): it is rewritten to a user's HTTPS mirror
+ * (registryMirrorHost) but keeps its upstream name with the lab's own plain-HTTP caches.
+ */
+export function osImageUrl(config: LabConfig, plan: Pick<LabPlan, "registryMirror">): string {
+    return labReference(
+        `${config.osImageRegistry}:${config.osVersion}-${config.kubernetesVersion}-${OS_IMAGE_ARCH[config.machineArch]}.gz`,
+        plan.registryMirror,
+    );
 }
 
 export function metadataUrl(plan: LabPlan): string {
@@ -59,13 +69,19 @@ export function metadataUrl(plan: LabPlan): string {
 }
 
 /** A writefile action onto the root filesystem. Environment values are strings, as the action reads them. */
-function writeRootFile(name: string, destPath: string, contents: string, dirMode: string): WorkflowAction {
+function writeRootFile(
+    arch: MachineArch,
+    name: string,
+    destPath: string,
+    contents: string,
+    dirMode: string,
+): WorkflowAction {
     return {
         name,
         image: ACTION_IMAGES.writefile,
         timeout: 90,
         environment: {
-            DEST_DISK: TEMPLATE.rootPartition,
+            DEST_DISK: TEMPLATE.rootPartition(arch),
             FS_TYPE: "ext4",
             DEST_PATH: destPath,
             UID: "0",
@@ -120,12 +136,19 @@ function staticNetplan(config: LabConfig, plan: LabPlan): string {
 function isobootNetworkActions(config: LabConfig, plan: LabPlan): WorkflowAction[] {
     return [
         writeRootFile(
+            config.machineArch,
             "disable cloud-init networking",
             "/etc/cloud/cloud.cfg.d/99-disable-network-config.cfg",
             toYaml({ network: { config: "disabled" } }),
             "0700",
         ),
-        writeRootFile("create static netplan", "/etc/netplan/config.yaml", staticNetplan(config, plan), "0755"),
+        writeRootFile(
+            config.machineArch,
+            "create static netplan",
+            "/etc/netplan/config.yaml",
+            staticNetplan(config, plan),
+            "0755",
+        ),
     ];
 }
 
@@ -135,16 +158,23 @@ export function workflowActions(config: LabConfig, plan: LabPlan, bootMode: Boot
             name: "stream image",
             image: ACTION_IMAGES.oci2disk,
             timeout: 1200,
-            environment: { IMG_URL: osImageUrl(config), DEST_DISK: TEMPLATE.disk, COMPRESSED: "true" },
+            environment: { IMG_URL: osImageUrl(config, plan), DEST_DISK: TEMPLATE.disk, COMPRESSED: "true" },
         },
         writeRootFile(
+            config.machineArch,
             "add tink cloud-init config",
             "/etc/cloud/cloud.cfg.d/10_tinkerbell.cfg",
             cloudInitConfig(plan),
             "0700",
         ),
         ...(bootMode === "isoboot" ? isobootNetworkActions(config, plan) : []),
-        writeRootFile("add tink cloud-init ds-config", "/etc/cloud/ds-identify.cfg", "datasource: Ec2\n", "0700"),
+        writeRootFile(
+            config.machineArch,
+            "add tink cloud-init ds-config",
+            "/etc/cloud/ds-identify.cfg",
+            "datasource: Ec2\n",
+            "0700",
+        ),
         {
             name: "kexec image",
             image: ACTION_IMAGES.waitdaemon,

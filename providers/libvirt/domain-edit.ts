@@ -9,15 +9,19 @@
  *   set-boot-device drops every `<os><boot>` and every per-device `<boot order=…>` and appends one
  *   `<os><boot dev=…>`; a redefinition for another reason (memory, vCPUs, …) must carry that choice
  *   over instead of restoring the initial order.
+ * - `keepBmcMedia`: the CD a Redfish InsertMedia added (bmc-media.ts) is BMC-owned as well; a
+ *   redefinition carries it over (apply before keepLiveBootOrder, which then keeps its boot order).
  *
  * Pulumi serializes the provider, so xmlbuilder2 is required inside the functions (see xml.ts).
  */
 import type { DomainType } from "../../lib/libvirt/domain-xml";
+import { isBmcMediaName } from "./bmc-media";
 
 /** The DOM subset of xmlbuilder2's nodes used here. */
 interface DomElement {
     nodeName: string;
     nodeType: number;
+    textContent: string | null;
     childNodes: ArrayLike<DomElement>;
     parentNode: DomElement | null;
     getAttribute(name: string): string | null;
@@ -27,6 +31,7 @@ interface DomElement {
 }
 interface DomDocument {
     createElement(name: string): DomElement;
+    importNode(node: DomElement, deep: boolean): DomElement;
 }
 
 const ELEMENT_NODE = 1;
@@ -138,6 +143,33 @@ export function keepLiveBootOrder(desiredXml: string, liveXml: string): string {
             boot.setAttribute("order", live.deviceOrders.get(deviceKey(device)!)!);
             device.appendChild(boot);
         }
+    }
+    return serialize();
+}
+
+/** The live definition's disks the BMC inserted (type, device and source as sushy-tools writes them). */
+function bmcMediaDisks(root: DomElement): DomElement[] {
+    const uuid = elements(root, "uuid")[0]?.textContent?.trim();
+    return elements(elements(root, "devices")[0], "disk").filter((disk) => {
+        const file = elements(disk, "source")[0]?.getAttribute("file");
+        const media = ["cdrom", "floppy"].includes(disk.getAttribute("device") ?? "");
+        return disk.getAttribute("type") === "file" && media && !!file && isBmcMediaName(file, uuid);
+    });
+}
+
+/**
+ * `desiredXml` plus the virtual media the BMC inserted into `liveXml`, copied as they are (target,
+ * address, read-only flag, boot order), so a redefinition for another reason does not eject them.
+ */
+export function keepBmcMedia(desiredXml: string, liveXml: string): string {
+    const media = bmcMediaDisks(parse(liveXml).root);
+    const { root, document, serialize } = parse(desiredXml);
+    const devices = elements(root, "devices")[0];
+    if (media.length === 0 || !devices) {
+        return desiredXml;
+    }
+    for (const disk of media) {
+        devices.appendChild(document.importNode(disk, true));
     }
     return serialize();
 }

@@ -4,6 +4,7 @@
  * (addresses, controllers, currentMemory), converts units and expands the machine alias.
  */
 import type { OwnerTag } from "../../lib/libvirt/ownership";
+import { isBmcMediaDisk } from "./bmc-media";
 import { XmlNode, attr, child, children, parseXml, text } from "./xml";
 
 export interface DiskFacts {
@@ -34,6 +35,8 @@ export interface DomainFacts {
     owner?: OwnerTag;
     memoryKiB?: number;
     vcpus?: number;
+    /** Guest architecture (`<os><type arch>`). */
+    arch?: string;
     machine?: string;
     firmware?: string;
     firmwareFeatures: Record<string, string>;
@@ -60,6 +63,7 @@ export function domainFacts(xml: string, ownershipNamespace: string): DomainFact
         owner: ownerOf(child(domain, "metadata"), ownershipNamespace),
         memoryKiB: memory ? toKiB(text(memory), attr(memory, "unit")) : undefined,
         vcpus: numberOrUndefined(text(child(domain, "vcpu"))),
+        arch: attr(child(os, "type"), "arch"),
         machine: attr(child(os, "type"), "machine"),
         firmware: attr(os, "firmware"),
         firmwareFeatures: Object.fromEntries(
@@ -103,7 +107,12 @@ function graphicsListen(graphics: XmlNode): string {
     return attr(listen, "address") ?? attr(graphics, "listen") ?? attr(listen, "type") ?? "";
 }
 
-/** Our ownership element: any prefix, as long as it is bound to our namespace. */
+/**
+ * Our ownership element: any prefix, as long as it is bound to our namespace — on the element, or
+ * on `<metadata>`: the BMC redefines domains through Python's ElementTree (sushy-tools and
+ * VirtualBMC set_boot_device, sushy's InsertMedia), which renames the prefix to `ns0` and declares
+ * it on the root, and libvirt then keeps that declaration on `<metadata>`.
+ */
 function ownerOf(metadata: XmlNode | undefined, namespace: string): OwnerTag | undefined {
     for (const key of Object.keys(metadata ?? {})) {
         const [prefix, local] = key.includes(":") ? key.split(":", 2) : ["", key];
@@ -111,7 +120,8 @@ function ownerOf(metadata: XmlNode | undefined, namespace: string): OwnerTag | u
             continue;
         }
         for (const element of children(metadata, key)) {
-            const boundTo = prefix ? attr(element, `xmlns:${prefix}`) : attr(element, "xmlns");
+            const declaration = prefix ? `xmlns:${prefix}` : "xmlns";
+            const boundTo = attr(element, declaration) ?? attr(metadata, declaration);
             const project = attr(element, "project");
             const stack = attr(element, "stack");
             if (boundTo === namespace && project !== undefined && stack !== undefined) {
@@ -149,19 +159,21 @@ function numberOrUndefined(value: string | undefined): number | undefined {
     return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
-/** libvirt expands machine aliases (q35 -> pc-q35-7.2, pc -> pc-i440fx-7.2). */
+const MACHINE_FAMILIES: Record<string, string> = { q35: "pc-q35-", pc: "pc-i440fx-", virt: "virt-" };
+
+/** libvirt expands machine aliases (q35 -> pc-q35-7.2, pc -> pc-i440fx-7.2, virt -> virt-7.2). */
 function machineMatches(desired: string | undefined, live: string | undefined): boolean {
     if (desired === live || desired === undefined) {
         return true;
     }
-    const family = desired === "q35" ? "pc-q35-" : desired === "pc" ? "pc-i440fx-" : undefined;
+    const family = MACHINE_FAMILIES[desired];
     return family !== undefined && live !== undefined && live.startsWith(family);
 }
 
 /**
  * Names of the fields where the live definition differs from the desired one (empty when in
  * sync). Only fields the desired definition sets are compared; libvirt's own additions are not drift,
- * and neither is what the BMC owns (power state, boot order).
+ * and neither is what the BMC owns (power state, boot order, virtual media it inserted).
  */
 export function domainDrift(desired: DomainFacts, live: DomainFacts): string[] {
     const drift: string[] = [];
@@ -176,6 +188,9 @@ export function domainDrift(desired: DomainFacts, live: DomainFacts): string[] {
     compare("owner", desired.owner, live.owner);
     compare("memory", desired.memoryKiB, live.memoryKiB);
     compare("vcpus", desired.vcpus, live.vcpus);
+    if (desired.arch !== undefined) {
+        compare("arch", desired.arch, live.arch);
+    }
     if (!machineMatches(desired.machine, live.machine)) {
         drift.push("machine");
     }
@@ -184,7 +199,12 @@ export function domainDrift(desired: DomainFacts, live: DomainFacts): string[] {
     // Not compared: the boot order (`boot` here, per-device <boot order> in no field at all). After
     // create the BMC owns it (DESIGN.md decision 8): VirtualBMC's set-boot-device rewrites it on
     // every PXE boot job, so it is never drift, and updates carry it over (domain-edit.ts).
-    compare("disks", desired.disks, live.disks);
+    // The CD a Redfish InsertMedia added (bmc-media.ts) is the BMC's until it ejects it.
+    compare(
+        "disks",
+        desired.disks,
+        live.disks.filter((disk) => !isBmcMediaDisk(disk, live.uuid)),
+    );
     compare("interfaces", desired.interfaces, live.interfaces);
     compare("consoleLog", desired.consoleLogs, live.consoleLogs);
     compare("graphics", desired.graphics, live.graphics);

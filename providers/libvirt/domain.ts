@@ -6,20 +6,24 @@
  * owner; a domain of the same name without our tag is never redefined, stopped or undefined.
  * Drift: diff compares the desired XML with `virsh dumpxml --inactive` field by field
  * (domain-facts.ts), so changes made by hand show up, and a domain removed by hand is recreated.
- * What the BMC owns after create — power state and boot order (DESIGN.md decision 8) — is not
- * drift, and an update keeps the boot order the live domain has (domain-edit.ts).
- * Type: `domainType: auto` is resolved here, at create, against the domain's own URI, and recorded
+ * What the BMC owns after create — power state, boot order (DESIGN.md decision 8) and the virtual
+ * media a Redfish InsertMedia added (bmc-media.ts) — is not drift, and an update keeps the boot
+ * order and the media the live domain has (domain-edit.ts); delete removes the media's volumes.
+ * Type: `domainType: auto` is resolved here, at create, against the domain's own URI and guest
+ * architecture (an aarch64 guest on an x86_64 host is emulated), and recorded
  * as `resolvedType`; later diffs and updates use the recorded type, so neither the program's
  * `preflight` setting nor a host that gains or loses KVM changes an existing domain.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { DomainTypeChoice } from "../../lib/config";
+import { DomainTypeChoice, MachineArch } from "../../lib/config";
 import { CPU_MODE, DomainSpec, DomainType, buildDomainXml } from "../../lib/libvirt/domain-xml";
 import { OWNERSHIP_NAMESPACE, OwnerTag, ownedUuid, sameOwner } from "../../lib/libvirt/ownership";
-import { keepLiveBootOrder, retypeDomain } from "./domain-edit";
+import { isBmcMediaName } from "./bmc-media";
+import { keepBmcMedia, keepLiveBootOrder, retypeDomain } from "./domain-edit";
 import { DomainFacts, domainDrift, domainFacts } from "./domain-facts";
 import { kvmUsable } from "./host";
 import { LIBVIRT_URI, OBJECT_NAME, inputChecker, isUnknown, unwrapSecrets } from "./inputs";
+import { poolVolumeNames } from "./pool";
 import { isNotFound, virsh, virshIfExists, withXmlFile } from "./virsh";
 
 export interface DomainInputs {
@@ -119,7 +123,13 @@ async function typeFor(news: DomainInputs, recorded: DomainType | undefined): Pr
         const explicit = news.domainType ?? domainFacts(news.xml, OWNERSHIP_NAMESPACE).type;
         return explicit === "qemu" ? "qemu" : "kvm";
     }
-    return recorded ?? ((await kvmUsable(news.uri)) ? "kvm" : "qemu");
+    // KVM runs guests of the host's own architecture only: ask for the one the definition names.
+    return recorded ?? ((await kvmUsable(news.uri, archOf(news.xml))) ? "kvm" : "qemu");
+}
+
+function archOf(xml: string): MachineArch | undefined {
+    const arch = domainFacts(xml, OWNERSHIP_NAMESPACE).arch;
+    return arch === "x86_64" || arch === "aarch64" ? arch : undefined;
 }
 
 function asDomainType(type: string | undefined): DomainType | undefined {
@@ -223,8 +233,8 @@ async function updateDomain(olds: DomainOutputs, news: DomainInputs): Promise<Do
     }
     const resolvedType = await typeFor(news, olds.resolvedType ?? asDomainType(beforeFacts?.type));
     const desired = definitionFor(news, resolvedType);
-    // The BMC's boot order (if it changed it) survives a redefinition made for another reason.
-    await defineDomain(news, before === undefined ? desired : keepLiveBootOrder(desired, before));
+    // The BMC's boot order and media (if it changed them) survive a redefinition made for another reason.
+    await defineDomain(news, before === undefined ? desired : keepLiveBootOrder(keepBmcMedia(desired, before), before));
     await registerConsoleLogs(news);
     const notices: string[] = [];
     if (beforeFacts) {
@@ -260,6 +270,7 @@ async function deleteDomain(props: DomainInputs): Promise<void> {
         await virshIfExists(props.uri, ["undefine", "--nvram", props.name], props.name);
     }
     await removeConsoleLogs(props);
+    await removeBmcMedia(props);
 }
 
 function ignoreNotRunning(error: unknown): undefined {
@@ -318,6 +329,33 @@ async function removeConsoleLogs(props: DomainInputs): Promise<void> {
             throw error;
         }
         await remove();
+    }
+}
+
+/**
+ * The volumes sushy-tools uploaded for this domain's virtual media into the pool of its disk
+ * (bmc-media.ts: named after the domain's derived UUID). EjectMedia leaves them there, and the
+ * pool's delete refuses volumes it cannot attribute, so they go with the domain. Found by listing
+ * the pool (libvirt created them, so it knows them); an absent or inactive pool holds nothing to remove.
+ */
+async function removeBmcMedia(props: DomainInputs): Promise<void> {
+    const facts = domainFacts(props.xml, OWNERSHIP_NAMESPACE);
+    const pool = facts.disks.map((d) => d.pool).find((p): p is string => p !== undefined);
+    if (pool === undefined || !facts.uuid) {
+        return;
+    }
+    const poolUuid = ownedUuid("pool", props.owner, pool);
+    let volumes: string[] | undefined;
+    try {
+        volumes = await poolVolumeNames(props.uri, poolUuid, pool);
+    } catch (error) {
+        if (/not active/i.test((error as Error).message)) {
+            return;
+        }
+        throw error;
+    }
+    for (const volume of (volumes ?? []).filter((name) => isBmcMediaName(name, facts.uuid))) {
+        await virshIfExists(props.uri, ["vol-delete", "--pool", poolUuid, volume], `${pool}/${volume}`);
     }
 }
 

@@ -4,7 +4,7 @@
  * when it creates a domain (and records the answer); `npm run render` asks the same question.
  */
 import { statSync } from "node:fs";
-import { DomainTypeChoice } from "../../lib/config";
+import { DomainTypeChoice, MachineArch } from "../../lib/config";
 import { DomainType, domainTypeFor } from "../../lib/libvirt/domain-xml";
 import { isLocalUri } from "../../lib/libvirt/ownership";
 import { virsh } from "./virsh";
@@ -20,22 +20,29 @@ function hasKvmDevice(): boolean {
 }
 
 /**
- * Whether libvirt can run KVM guests: for a local URI /dev/kvm must exist, and libvirt itself
- * must report a kvm domain type (it checks that its QEMU user can open /dev/kvm). A host whose
+ * Whether libvirt can run KVM guests (of `arch`, when given; else of the host's own architecture):
+ * for a local URI /dev/kvm must exist, and libvirt itself must report a kvm domain type for that
+ * architecture (it checks that its QEMU user can open /dev/kvm, and KVM only runs guests of the
+ * host's architecture, so an aarch64 guest on an x86_64 host is answered "no"). A host whose
  * nested KVM is broken still passes; set domainType: qemu there.
  */
-export async function kvmUsable(uri: string): Promise<boolean> {
+export async function kvmUsable(uri: string, arch?: MachineArch): Promise<boolean> {
     if (isLocalUri(uri) && !hasKvmDevice()) {
         return false;
     }
     try {
-        const capabilities = await virsh(uri, ["domcapabilities", "--virttype", "kvm"], "kvm capabilities");
+        const args = ["domcapabilities", "--virttype", "kvm", ...(arch ? ["--arch", arch] : [])];
+        const capabilities = await virsh(uri, args, "kvm capabilities");
         return /<domain>kvm<\/domain>/.test(capabilities);
     } catch {
         return false;
     }
 }
 
-export async function resolveDomainType(choice: DomainTypeChoice, uri: string): Promise<DomainType> {
-    return domainTypeFor(choice, choice === "auto" ? await kvmUsable(uri) : false);
+export async function resolveDomainType(
+    choice: DomainTypeChoice,
+    uri: string,
+    arch?: MachineArch,
+): Promise<DomainType> {
+    return domainTypeFor(choice, choice === "auto" ? await kvmUsable(uri, arch) : false);
 }

@@ -122,8 +122,19 @@ async function ensurePoolActive(inputs: PoolInputs, uuid: string): Promise<void>
 }
 
 /** Volume names in the pool (our names have no spaces; a path column follows each name). */
-async function poolVolumes(inputs: PoolInputs, uuid: string): Promise<string[]> {
-    const listing = await virsh(inputs.uri, ["vol-list", uuid], inputs.name);
+function poolVolumes(inputs: PoolInputs, uuid: string): Promise<string[]> {
+    return poolVolumeNames(inputs.uri, uuid, inputs.name).then((names) => names ?? []);
+}
+
+/**
+ * Volume names in the pool with UUID `poolUuid` (a path column follows each name; the names the
+ * lab and sushy-tools give have no spaces), or undefined when there is no such pool.
+ */
+export async function poolVolumeNames(uri: string, poolUuid: string, label: string): Promise<string[] | undefined> {
+    const listing = await virshIfExists(uri, ["vol-list", poolUuid], label);
+    if (listing === undefined) {
+        return undefined;
+    }
     return listing
         .split("\n")
         .map((line) => line.trim())
@@ -155,6 +166,22 @@ async function diffPool(olds: PoolOutputs, news: PoolInputs): Promise<pulumi.dyn
     return { changes: !active, replaces: [], deleteBeforeReplace: true };
 }
 
+/** sushy-tools' virtual media volumes end in their domain's UUID (bmc-media.ts). */
+const BMC_MEDIA_NAME = /-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.img$/i;
+
+/**
+ * The pool cannot tell which domain UUIDs are the stack's, so it never removes such volumes itself
+ * (the Domain provider does, with the domain); it only explains what they probably are.
+ */
+function bmcMediaHint(pool: string, volumes: string[]): string {
+    const media = volumes.filter((v) => BMC_MEDIA_NAME.test(v));
+    return media.length === 0
+        ? ""
+        : `. ${media.join(", ")} look like virtual media the BMC (sushy-tools) uploaded for a machine; a domain ` +
+              "deleted by an older version of this program leaves them: remove them with " +
+              `\`virsh vol-delete --pool ${pool} <name>\``;
+}
+
 async function deletePool(props: PoolOutputs): Promise<void> {
     const uuid = ownedUuid("pool", props.owner, props.name);
     // The refresh doubles as the lookup: by UUID, so a pool of that name with another UUID is never seen.
@@ -184,7 +211,8 @@ async function deletePool(props: PoolOutputs): Promise<void> {
                 `not deleting libvirt pool '${props.name}': ${props.path} still holds ${others.join(", ")}, ` +
                     "which are not in this stack's state; move them away and run again. If they are this stack's " +
                     "machine disks (a storageDir change on a state written by an older version), put storageDir " +
-                    "back, run `pulumi up` once, then change it",
+                    "back, run `pulumi up` once, then change it" +
+                    bmcMediaHint(props.name, others),
             );
         }
         await virsh(props.uri, ["pool-destroy", uuid], props.name);

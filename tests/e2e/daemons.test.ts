@@ -35,6 +35,7 @@
 import { SpawnSyncReturns, spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomInt } from "node:crypto";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -46,6 +47,7 @@ import { SECRET_FILE_PERMISSIONS, bmcUploads, registrationArgs } from "../../com
 import { WorkloadClusterArgs, waitKubeconfigArgs } from "../../components/workload-cluster";
 import { LabConfig, RawConfig, parseLabConfig } from "../../lib/config";
 import { buildDomainXml, domainSpecFor, machineVolumeName } from "../../lib/libvirt/domain-xml";
+import { OWNERSHIP_NAMESPACE } from "../../lib/libvirt/ownership";
 import { LabPlan, PlannedMachine, planLab } from "../../lib/plan";
 import { BMC_SECRET_NAME } from "../../lib/render/bmc";
 import { clusterApiNames } from "../../lib/render/cluster-api";
@@ -63,6 +65,8 @@ import {
     vbmcCertificateSubject,
 } from "../../lib/render/virtual-bmc";
 import { projectDefaults, readProjectFile, readStackValues } from "../../lib/stack-files";
+import { keepBmcMedia } from "../../providers/libvirt/domain-edit";
+import { domainDrift, domainFacts } from "../../providers/libvirt/domain-facts";
 import {
     PROJECT_ROOT,
     PlainCommandArgs,
@@ -468,6 +472,75 @@ function httpsGet(url: string, ca: string, auth?: string): Promise<HttpAnswer> {
         request.on("timeout", () => request.destroy(new Error(`timeout: ${url}`)));
         request.on("error", reject);
     });
+}
+
+/** HTTPS request with a JSON body (Redfish PATCH / POST actions), verifying the server against `ca`. */
+function httpsJson(method: string, url: string, ca: string, auth: string, body: unknown): Promise<HttpAnswer> {
+    const payload = JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+        const request = https.request(
+            url,
+            {
+                method,
+                ca,
+                auth,
+                timeout: 60_000,
+                headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) },
+            },
+            (response) => {
+                let text = "";
+                response.on("data", (chunk: Buffer) => (text += chunk.toString()));
+                response.on("end", () => resolve({ status: response.statusCode ?? 0, body: text }));
+            },
+        );
+        request.on("timeout", () => request.destroy(new Error(`timeout: ${method} ${url}`)));
+        request.on("error", reject);
+        request.end(payload);
+    });
+}
+
+/** A one-file HTTP server on `host` (an ephemeral port), recording the requests it answered. */
+async function serveFile(
+    host: string,
+    urlPath: string,
+    content: Buffer,
+): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
+    const requests: string[] = [];
+    const server = http.createServer((request, response) => {
+        requests.push(`${request.method} ${request.url}`);
+        if (request.url !== urlPath) {
+            response.writeHead(404).end();
+            return;
+        }
+        response.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": content.length });
+        response.end(content);
+    });
+    await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(0, host, resolve);
+    });
+    const { port } = server.address() as { port: number };
+    return {
+        url: `http://${host}:${port}${urlPath}`,
+        requests,
+        close: () => new Promise((resolve) => server.close(() => resolve())),
+    };
+}
+
+/** Source files of the domain's cdrom disks in its persistent definition. */
+function cdroms(domain: string): string[] {
+    const xml = virshOk("dumpxml", "--inactive", domain);
+    return [...xml.matchAll(/<disk type='file' device='cdrom'>[^]*?<\/disk>/g)].map(
+        ([disk]) => /<source file='([^']+)'/.exec(disk)?.[1] ?? "",
+    );
+}
+
+/** Volume names of a pool. */
+function volumeNames(pool: string): string[] {
+    return virshOk("vol-list", pool)
+        .split("\n")
+        .map((line) => line.trim().split(/\s+/)[0])
+        .filter(Boolean);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1010,7 +1083,7 @@ describeE2e(
             const tlsCertPem = fs.readFileSync(certFile, "utf8");
             fs.rmSync(keyFile);
             const htpasswd = pulumi.secret(htpasswdLine(username, password, htpasswdSalt(plan)));
-            const uploads = await resolveInput(bmcUploads({ htpasswd, tlsKeyPem, tlsCertPem }));
+            const uploads = await resolveInput(bmcUploads(plan, { htpasswd, tlsKeyPem, tlsCertPem }));
             expect(uploads.map((u) => u.file)).toEqual([
                 SUSHY_CONFIG_PATH,
                 SUSHY_HTPASSWD_PATH,
@@ -1152,6 +1225,114 @@ describeE2e(
             }
             expect((await httpsGet(systemsUrl, tlsCertPem, `${username}:${password}x`)).status).toBe(401);
             expect((await httpsGet(systemsUrl, tlsCertPem)).status).toBe(401);
+
+            // Redfish boot override as bmclib's redfish provider sends it (gofish SetBoot: a PATCH of the
+            // System's Boot), BootSourceOverrideMode UEFI from Rufio's efiBoot (the Hardware says uefi).
+            // The isoboot BMC job: eject/insert virtual media, one-time boot from Cd, power on; netboot
+            // over Redfish: Pxe. sushy rewrites the domain (set_boot_device, then set_boot_mode); it must
+            // stay defined and keep libvirt's firmware auto-selection (firmware='efi', no explicit
+            // <loader>: libvirt 9.0 refuses a read-only loader next to auto-selection).
+            const first = plan.machines[0];
+            const firstUuid = virshOk("domuuid", first.name).trim();
+            const firstUrl = `${systemsUrl}/${firstUuid}`;
+            // The isoboot BMC job's InsertMedia (bmclib's redfish provider: Image URL, Inserted, WriteProtected).
+            // sushy-tools downloads the image, uploads it as a volume into SUSHY_EMULATOR_STORAGE_POOL — the
+            // stack's pool (sushyConfig) — and adds a read-only cdrom pointing at it (libvirtdriver.py
+            // _upload_image, _add_boot_image). The image is served from here on the lab bridge's gateway;
+            // sushy does not look inside it, so a small file with an ISO's name stands in for the hook ISO.
+            const image = Buffer.alloc(64 * 1024, "capt-e2e virtual media\n");
+            const media = await serveFile(plan.network.gateway, "/hook.iso", image);
+            const mediaUrl = `${firstUrl}/VirtualMedia/Cd`;
+            const mediaVolume = `hook-iso-${firstUuid}.img`;
+            const mediaPath = path.join(plan.libvirt.storageDir, mediaVolume);
+            try {
+                const inserted = await httpsJson(
+                    "POST",
+                    `${mediaUrl}/Actions/VirtualMedia.InsertMedia`,
+                    tlsCertPem,
+                    auth,
+                    {
+                        Image: media.url,
+                        Inserted: true,
+                        WriteProtected: true,
+                    },
+                );
+                expect({ status: inserted.status, body: inserted.body }).toEqual({ status: 204, body: "" });
+            } finally {
+                await media.close();
+            }
+            expect(media.requests).toEqual(["GET /hook.iso"]);
+            expect(volumeNames(plan.libvirt.poolName)).toContain(mediaVolume);
+            expect(virshOk("vol-path", "--pool", plan.libvirt.poolName, mediaVolume).trim()).toBe(mediaPath);
+            expect(fs.readFileSync(mediaPath).equals(image)).toBe(true);
+            expect(cdroms(first.name)).toEqual([mediaPath]);
+            expect(JSON.parse((await httpsGet(mediaUrl, tlsCertPem, auth)).body)).toEqual(
+                expect.objectContaining({ Image: media.url, Inserted: true, WriteProtected: true }),
+            );
+            // The Domain provider's view of sushy's real edit: BMC-owned, so no drift, and a
+            // redefinition carries the CD over (providers/libvirt/bmc-media.ts, domain-edit.ts).
+            const desiredXml = buildDomainXml(domainSpecFor(config, plan, first), false);
+            const withMedia = virshOk("dumpxml", "--inactive", first.name);
+            const facts = (xml: string) => domainFacts(xml, OWNERSHIP_NAMESPACE);
+            expect(domainDrift(facts(desiredXml), facts(withMedia))).toEqual([]);
+            expect(facts(keepBmcMedia(desiredXml, withMedia)).disks).toEqual(facts(withMedia).disks);
+            for (const target of ["Cd", "Pxe"]) {
+                const patched = await httpsJson("PATCH", firstUrl, tlsCertPem, auth, {
+                    Boot: {
+                        BootSourceOverrideEnabled: "Once",
+                        BootSourceOverrideTarget: target,
+                        BootSourceOverrideMode: "UEFI",
+                    },
+                });
+                expect({ target, status: patched.status, body: patched.body }).toEqual({
+                    target,
+                    status: 204,
+                    body: "",
+                });
+                const xml = virshOk("dumpxml", "--inactive", first.name);
+                expect(/<os[^>]*>/.exec(xml)?.[0]).toBe("<os firmware='efi'>");
+                expect(xml).not.toMatch(/<loader|<nvram/);
+                const boot = JSON.parse((await httpsGet(firstUrl, tlsCertPem, auth)).body).Boot;
+                expect(boot).toEqual(
+                    expect.objectContaining({ BootSourceOverrideTarget: target, BootSourceOverrideMode: "UEFI" }),
+                );
+                // libvirt starts the rewritten domain (it resolves the firmware at start), and stops it.
+                await timedAsync(`redfish ${target} on/off`, async () => {
+                    for (const [resetType, state] of [
+                        ["On", "running"],
+                        ["ForceOff", "shut off"],
+                    ]) {
+                        const reset = await httpsJson(
+                            "POST",
+                            `${firstUrl}/Actions/ComputerSystem.Reset`,
+                            tlsCertPem,
+                            auth,
+                            {
+                                ResetType: resetType,
+                            },
+                        );
+                        expect({ resetType, status: reset.status }).toEqual({ resetType, status: 204 });
+                        await waitFor(`${first.name} ${state}`, () => domainState(first.name) === state, 30);
+                    }
+                });
+            }
+
+            // EjectMedia drops the cdrom from the definition (_remove_boot_images) but leaves the volume in
+            // the stack's pool: the Domain provider removes it with the domain (providers/libvirt/bmc-media.ts),
+            // here afterAll's sweep of the pool does.
+            const ejected = await httpsJson(
+                "POST",
+                `${mediaUrl}/Actions/VirtualMedia.EjectMedia`,
+                tlsCertPem,
+                auth,
+                {},
+            );
+            expect({ status: ejected.status, body: ejected.body }).toEqual({ status: 204, body: "" });
+            expect(cdroms(first.name)).toEqual([]);
+            expect(JSON.parse((await httpsGet(mediaUrl, tlsCertPem, auth)).body)).toEqual(
+                expect.objectContaining({ Inserted: false }),
+            );
+            expect(volumeNames(plan.libvirt.poolName)).toContain(mediaVolume);
 
             // Inside the container: secrets 0600 root, the rest 0644; nothing secret in the container's config.
             const modes = ok("docker", [

@@ -113,6 +113,81 @@ describe("domain XML builder", () => {
     });
 });
 
+describe("domain XML builder, machineArch aarch64", () => {
+    const arm = (raw: Record<string, unknown> = {}, kvmUsable = false) =>
+        devXml(kvmUsable, { machineArch: "aarch64", vmGraphics: "vnc", ...raw });
+
+    test("an aarch64 guest on QEMU's virt board, UEFI by the same auto-selection, network then disk", () => {
+        const { facts, xml } = arm();
+        expect(facts.arch).toBe("aarch64");
+        expect(facts.machine).toBe("virt");
+        expect(facts.firmware).toBe("efi");
+        expect(facts.firmwareFeatures).toEqual({ "enrolled-keys": "no", "secure-boot": "no" });
+        expect(facts.boot).toEqual(["network", "hd"]);
+        // libvirt picks the AAVMF build and the emulator for the architecture: no host paths.
+        expect(xml).not.toMatch(/<loader|<nvram|<emulator/);
+    });
+
+    test("no x86-only pieces: no APIC, and VNC gets a virtio GPU with USB keyboard and tablet", () => {
+        const { xml } = arm();
+        expect(xml).toMatch(/<features>\s*<acpi\/>\s*<\/features>/);
+        expect(xml).not.toMatch(/apic|ps2|q35|vga|cirrus/);
+        expect(xml).toContain('<controller type="usb" model="qemu-xhci"/>');
+        expect(xml).toContain('<input type="keyboard" bus="usb"/>');
+        expect(xml).toContain('<input type="tablet" bus="usb"/>');
+        expect(xml).toMatch(/<video>\s*<model type="virtio"\/>\s*<\/video>/);
+        const headless = arm({ vmGraphics: "none" }).xml;
+        expect(headless).not.toMatch(/<graphics|<video|<input|<controller/);
+    });
+
+    test("the x86_64 machine keeps q35, ACPI and APIC, and adds no display devices of its own", () => {
+        const { xml, facts } = devXml(true, { vmGraphics: "vnc" });
+        expect([facts.arch, facts.machine]).toEqual(["x86_64", "q35"]);
+        expect(xml).toMatch(/<features>\s*<acpi\/>\s*<apic\/>\s*<\/features>/);
+        expect(xml).not.toMatch(/<video|<input|<controller/);
+    });
+
+    test("the same NIC, disk, console and identity as an x86_64 machine", () => {
+        const x86 = devXml(true).facts;
+        const { facts } = arm({ vmGraphics: "none" }, true);
+        for (const field of ["name", "uuid", "owner", "memoryKiB", "vcpus", "interfaces", "disks", "consoleLogs"]) {
+            expect([field, facts[field as keyof typeof facts]]).toEqual([field, x86[field as keyof typeof x86]]);
+        }
+    });
+
+    test("domain type: TCG with the maximum CPU model when KVM cannot run it; the provider's retype agrees", () => {
+        const { spec, xml } = arm();
+        expect(domainFacts(xml, OWNERSHIP_NAMESPACE).type).toBe("qemu");
+        expect(xml).toContain('<cpu mode="maximum"/>');
+        const kvm = buildDomainXml(spec);
+        expect(kvm).toContain('<cpu mode="host-passthrough"/>');
+        expect(retypeDomain(kvm, "qemu", CPU_MODE)).toBe(xml);
+    });
+
+    test("an architecture changed by hand is drift", () => {
+        const { xml } = devXml();
+        const desired = domainFacts(xml, OWNERSHIP_NAMESPACE);
+        const live = xml.replace('arch="x86_64"', 'arch="aarch64"');
+        expect(domainDrift(desired, domainFacts(live, OWNERSHIP_NAMESPACE))).toEqual(["arch"]);
+        // libvirt's expansion of the virt alias is not.
+        const arm64 = arm().xml;
+        const expanded = arm64.replace('machine="virt"', 'machine="virt-7.2"');
+        expect(
+            domainDrift(domainFacts(arm64, OWNERSHIP_NAMESPACE), domainFacts(expanded, OWNERSHIP_NAMESPACE)),
+        ).toEqual([]);
+    });
+
+    test("render writes the aarch64 definitions the Domain resources define", () => {
+        const { config, plan } = labPlan({ machineArch: "aarch64" });
+        const files = renderLabFiles(config, plan);
+        for (const machine of plan.machines) {
+            const xml = files.get(`domains/${machine.name}.xml`)!;
+            expect(xml).toBe(buildDomainXml(domainSpecFor(config, plan, machine)));
+            expect(domainFacts(xml, OWNERSHIP_NAMESPACE)).toMatchObject({ arch: "aarch64", machine: "virt" });
+        }
+    });
+});
+
 /** What VirtualBMC's set_boot_device does (vbmc.py): drop every boot element, append one <os><boot dev>. */
 function vbmcSetBootDevice(xml: string, dev: string): string {
     return xml.replace(/\s*<boot [^>]*\/>/g, "").replace("</os>", `<boot dev='${dev}'/></os>`);
@@ -184,6 +259,9 @@ const VARIATIONS: [string, Record<string, unknown>, boolean][] = [
         (cache): [string, Record<string, unknown>, boolean] => [`cache ${cache}`, { vmDiskCache: cache }, false],
     ),
     ["5 machines, bigger VMs", { hardwareCount: 5, workers: 2, vmCpus: 8, vmMemoryMiB: 16384 }, true],
+    ["aarch64, auto on an x86_64 host (TCG), vnc", { machineArch: "aarch64", vmGraphics: "vnc" }, false],
+    ["aarch64, no graphics", { machineArch: "aarch64", vmGraphics: "none" }, false],
+    ["aarch64, auto on an aarch64 host (KVM)", { machineArch: "aarch64" }, true],
 ];
 
 function validate(file: string): { status: number | null; output: string } {

@@ -8,6 +8,8 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { MachineArch } from "../../lib/config";
+import { ARCH_PROFILES } from "../../lib/libvirt/domain-xml";
 import { describeWhenReady } from "../prerequisites";
 
 export const TEST_URI = process.env.LIBVIRT_TEST_URI ?? "qemu:///system";
@@ -33,6 +35,30 @@ function gatedDescribe(commands: string[][], title: string, body: () => void): v
 /** Suites that need a running libvirtd reachable at TEST_URI. */
 export function describeWithLibvirt(title: string, body: () => void): void {
     gatedDescribe([["virsh", "-c", TEST_URI, "version"]], title, body);
+}
+
+/**
+ * Why libvirt at TEST_URI cannot define and run emulated `arch` guests with UEFI (no emulator for the
+ * architecture, or no firmware descriptor for it), or undefined when it can.
+ */
+function archMissing(arch: MachineArch): string | undefined {
+    const args = ["domcapabilities", "--virttype", "qemu", "--arch", arch, "--machine", ARCH_PROFILES[arch].machine];
+    const result = spawnSync("virsh", ["-c", TEST_URI, ...args], { encoding: "utf8", timeout: 30_000 });
+    if (result.error || result.status !== 0) {
+        return `libvirt has no ${arch} emulator: ${(result.stderr || result.error?.message || "").trim()}`;
+    }
+    return /<enum name='firmware'>\s*<value>efi<\/value>/.test(result.stdout)
+        ? undefined
+        : `libvirt finds no UEFI firmware for ${arch} guests (no firmware descriptor)`;
+}
+
+/**
+ * Suites that define emulated guests of another architecture on a real libvirtd: Debian/Ubuntu hosts
+ * need qemu-system-arm and qemu-efi-aarch64 for aarch64.
+ */
+export function describeWithLibvirtArch(arch: MachineArch, title: string, body: () => void): void {
+    const missing = missingPrerequisite([["virsh", "-c", TEST_URI, "version"]]) ?? archMissing(arch);
+    describeWhenReady(title, missing, `libvirt with ${arch} guests`, body);
 }
 
 /** Suites that need libvirt's schema validator. */

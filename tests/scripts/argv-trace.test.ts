@@ -90,6 +90,53 @@ function traced(
         expect(clean.trace).not.toContain("traced-kubeconfig");
     });
 
+    test("clusterctl-init and clusterctl-delete against an existing management cluster", () => {
+        const stateDir = path.join(sandbox.root, "out");
+        const init = traced("clusterctl-init", {
+            KUBECONFIG_CONTENT: KUBECONFIG,
+            CLUSTERCTL_CONFIG_CONTENT: "providers: []\n",
+            STATE_DIR: stateDir,
+            TINKERBELL_IP: "10.0.0.1",
+            MANAGEMENT_CLUSTER: "existing",
+            CAPI_VERSION: "v1.12.5",
+            CAPT_VERSION: "v0.7.0",
+        });
+        expect(init.status).toBe(0);
+        expect(init.trace).toContain('"kubectl", "--kubeconfig"');
+        expect(init.trace).not.toContain("traced-kubeconfig");
+        const del = traced("clusterctl-delete", {
+            KUBECONFIG_CONTENT: KUBECONFIG,
+            STATE_DIR: stateDir,
+            PULUMI_COMMAND_STDOUT: "installed=cluster-api,bootstrap-kubeadm,control-plane-kubeadm",
+        });
+        expect(del.status).toBe(0);
+        expect(del.trace).toContain('"clusterctl", "delete"');
+        expect(del.trace).not.toContain("traced-kubeconfig");
+    });
+
+    test("pivot-move and pivot-back", () => {
+        sandbox.writeState("inventory/infrastructure-tinkerbell", "v0.7.0");
+        sandbox.writeState("objects/tink/cluster.lab", "");
+        const env = {
+            KUBECONFIG_CONTENT: KUBECONFIG,
+            WORKLOAD_KUBECONFIG_CONTENT: "# fake-cluster: workload\ntoken: traced-workload-3c3c\n",
+            CLUSTERCTL_CONFIG_CONTENT: "providers: []\n",
+            TINKERBELL_IP: "10.0.0.1",
+            CLUSTER_NAME: "lab",
+            NAMESPACE: "tink",
+        };
+        const move = traced("pivot-move", env);
+        expect(move.status).toBe(0);
+        expect(move.trace).toContain('"clusterctl", "move"');
+        const back = traced("pivot-back", { ...env, PULUMI_COMMAND_STDOUT: "installed=cluster-api" });
+        expect(back.status).toBe(0);
+        expect(back.trace).toContain('"clusterctl", "move"');
+        for (const trace of [move.trace, back.trace]) {
+            expect(trace).not.toContain("traced-kubeconfig");
+            expect(trace).not.toContain("traced-workload");
+        }
+    });
+
     test("vbmc-register (new and changed) and vbmc-unregister, inside the fake container too", () => {
         sandbox.writeState("containers/bmc", "true");
         const configDir = path.join(sandbox.root, "container", "root", ".vbmc");

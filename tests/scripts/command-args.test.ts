@@ -93,7 +93,10 @@ test("a failing Command reports the script's path and the script's own output, n
 });
 
 test("the BMC's TLS key and htpasswd are uploaded with mode 0600, the rest with the default", () => {
-    const uploads = bmcUploads({ htpasswd: "h", tlsKeyPem: "k", tlsCertPem: "c" });
+    const uploads = bmcUploads(
+        { libvirt: { uri: "qemu:///system", poolName: "p", storageDir: "/d" } },
+        { htpasswd: "h", tlsKeyPem: "k", tlsCertPem: "c" },
+    );
     expect(uploads.map((u) => [u.file, u.permissions])).toEqual([
         [SUSHY_CONFIG_PATH, undefined],
         [SUSHY_HTPASSWD_PATH, "0600"],

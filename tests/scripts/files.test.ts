@@ -93,4 +93,36 @@ describe("remove-file", () => {
         expect(sandbox.run("remove-file", { FILE_PATH: target }).status).toBe(0);
         expect(fs.readdirSync(path.dirname(target))).toEqual(["notes.txt"]);
     });
+
+    test("REMOVE_EMPTY_UP_TO removes empty directories up to that ancestor, never above or past a user's file", () => {
+        const out = path.join(sandbox.root, "out");
+        const first = path.join(out, "certs.d", "ghcr.io", "hosts.toml");
+        const second = path.join(out, "certs.d", "quay.io", "hosts.toml");
+        for (const file of [first, second]) {
+            expect(sandbox.run("write-file", { FILE_PATH: file, FILE_CONTENT: "x" }).status).toBe(0);
+        }
+        expect(sandbox.run("remove-file", { FILE_PATH: first, REMOVE_EMPTY_UP_TO: out }).status).toBe(0);
+        expect(fs.readdirSync(path.join(out, "certs.d"))).toEqual(["quay.io"]);
+        expect(sandbox.run("remove-file", { FILE_PATH: second, REMOVE_EMPTY_UP_TO: out }).status).toBe(0);
+        expect(fs.existsSync(out)).toBe(false);
+        // The bound's parent (the sandbox root) stays.
+        expect(fs.existsSync(sandbox.root)).toBe(true);
+
+        fs.mkdirSync(path.join(out, "certs.d"), { recursive: true });
+        fs.writeFileSync(path.join(out, "mine.txt"), "mine");
+        expect(sandbox.run("write-file", { FILE_PATH: first, FILE_CONTENT: "x" }).status).toBe(0);
+        expect(sandbox.run("remove-file", { FILE_PATH: first, REMOVE_EMPTY_UP_TO: out }).status).toBe(0);
+        expect(fs.readdirSync(out)).toEqual(["mine.txt"]);
+    });
+
+    test("a REMOVE_EMPTY_UP_TO that is not an ancestor only removes the file's own directory", () => {
+        const elsewhere = path.join(sandbox.root, "elsewhere");
+        fs.mkdirSync(elsewhere);
+        expect(sandbox.run("write-file", { FILE_PATH: target, FILE_CONTENT: "x" }).status).toBe(0);
+        const result = sandbox.run("remove-file", { FILE_PATH: target, REMOVE_EMPTY_UP_TO: elsewhere });
+        expect(result.status).toBe(0);
+        expect(fs.existsSync(path.dirname(target))).toBe(false);
+        expect(fs.existsSync(path.join(sandbox.root, "out"))).toBe(true);
+        expect(fs.existsSync(elsewhere)).toBe(true);
+    });
 });

@@ -14,7 +14,13 @@ import * as path from "node:path";
 import { COMMAND_SCRIPT_INTERPRETER, CommandScriptName, commandScriptRunPath } from "../../components/scripts";
 
 /** Variables that carry secrets into the scripts; the fakes report which of them they inherited. */
-export const SECRET_VARIABLES = ["KUBECONFIG_CONTENT", "VBMC_PASSWORD", "FILE_CONTENT", "PULUMI_COMMAND_STDOUT"];
+export const SECRET_VARIABLES = [
+    "KUBECONFIG_CONTENT",
+    "WORKLOAD_KUBECONFIG_CONTENT",
+    "VBMC_PASSWORD",
+    "FILE_CONTENT",
+    "PULUMI_COMMAND_STDOUT",
+];
 
 const PREAMBLE = `#!/usr/bin/env bash
 set -euo pipefail
@@ -71,8 +77,26 @@ case "$sub" in
 esac
 `;
 
+/**
+ * Which fake cluster a kubeconfig file names: a \`# fake-cluster: NAME\` line selects
+ * $state/clusters/NAME; without it, the state directory itself (the management cluster).
+ */
+const CLUSTER_DIR = `
+cluster_dir() {
+    local name
+    name="$(sed -n 's/^# fake-cluster: *//p' "$1" | head -n 1)"
+    if [ -n "$name" ]; then printf '%s\\n' "$state/clusters/$name"; else printf '%s\\n' "$state"; fi
+}
+unreachable() {
+    if [ -f "$1/unreachable" ]; then
+        echo "Unable to connect to the server: dial tcp 10.0.0.1:6443: connect: connection refused" >&2
+        exit 1
+    fi
+}
+`;
+
 /** Behaves like clusterctl >= v1.2 (cluster-api cmd/clusterctl/client/init.go) as far as idempotency goes. */
-const FAKE_CLUSTERCTL = `${PREAMBLE}
+const FAKE_CLUSTERCTL = `${PREAMBLE}${CLUSTER_DIR}
 cmd="\${1:-}"
 shift || true
 record_env() {
@@ -103,7 +127,9 @@ init)
     } >"$state/clusterctl-init.last"
     echo "Fetching providers" >&2
     version="$(sed -n 's#.*/releases/\\(v[0-9][0-9.]*\\)/.*#\\1#p' "$config" | head -n 1)"
-    inv="$state/inventory"
+    dir="$(cluster_dir "$kubeconfig")"
+    unreachable "$dir"
+    inv="$dir/inventory"
     mkdir -p "$inv"
     for i in \${infra//,/ }; do
         p="infrastructure-$i"
@@ -116,7 +142,7 @@ init)
         echo "Installing cert-manager version=\\"v1.19.1\\"" >&2
         for p in cluster-api bootstrap-kubeadm control-plane-kubeadm; do
             echo "Installing provider=\\"$p\\" version=\\"v1.12.5\\"" >&2
-            echo "$p" >>"$state/installs"
+            echo "$p" >>"$dir/installs"
             echo v1.12.5 >"$inv/$p"
         done
     else
@@ -126,7 +152,7 @@ init)
         p="infrastructure-$i"
         if [ -f "$inv/$p" ]; then continue; fi
         echo "Installing provider=\\"$p\\" version=\\"$version\\"" >&2
-        echo "$p" >>"$state/installs"
+        echo "$p" >>"$dir/installs"
         echo "$version" >"$inv/$p"
     done ;;
 get)
@@ -153,6 +179,76 @@ get)
         exit 1
     fi
     cat "$state/workload.kubeconfig" ;;
+move)
+    config=""; from=""; to=""; ns=""
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --config) config="$2"; shift 2 ;;
+        --kubeconfig) from="$2"; shift 2 ;;
+        --to-kubeconfig) to="$2"; shift 2 ;;
+        -n|--namespace) ns="$2"; shift 2 ;;
+        *) echo "fake clusterctl: unexpected argument $1" >&2; exit 64 ;;
+        esac
+    done
+    src="$(cluster_dir "$from")"
+    dst="$(cluster_dir "$to")"
+    unreachable "$src"
+    unreachable "$dst"
+    {
+        printf 'config=%s\\n' "$config"
+        printf 'from=%s\\nfrom-mode=%s\\n' "$from" "$(stat -c %a "$from")"
+        printf 'to=%s\\nto-mode=%s\\n' "$to" "$(stat -c %a "$to")"
+        record_env
+    } >"$state/clusterctl-move.last"
+    if [ ! -f "$dst/inventory/infrastructure-tinkerbell" ]; then
+        echo "Error: failed to get provider inventory: no infrastructure-tinkerbell provider in the target cluster" >&2
+        exit 1
+    fi
+    mkdir -p "$dst/objects/$ns"
+    moved=0
+    for f in "$src/objects/$ns"/*; do
+        [ -e "$f" ] || continue
+        mv "$f" "$dst/objects/$ns/"
+        moved=$((moved + 1))
+    done
+    echo "Moving Cluster API objects objects=$moved" >&2
+    printf '%s -> %s %s\\n' "\${src##*/}" "\${dst##*/}" "$moved" >>"$state/moves" ;;
+delete)
+    kubeconfig=""; all=""; crd=""; nsflag=""; targets=""
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --kubeconfig) kubeconfig="$2"; shift 2 ;;
+        --all) all=yes; shift ;;
+        --include-crd) crd=yes; shift ;;
+        --include-namespace) nsflag=yes; shift ;;
+        --core) targets="$targets $2"; shift 2 ;;
+        -b|--bootstrap) targets="$targets bootstrap-$2"; shift 2 ;;
+        -c|--control-plane) targets="$targets control-plane-$2"; shift 2 ;;
+        -i|--infrastructure) targets="$targets infrastructure-$2"; shift 2 ;;
+        *) echo "fake clusterctl: unexpected argument $1" >&2; exit 64 ;;
+        esac
+    done
+    dir="$(cluster_dir "$kubeconfig")"
+    unreachable "$dir"
+    inv="$dir/inventory"
+    {
+        printf 'kubeconfig-mode=%s\\n' "$(stat -c %a "$kubeconfig")"
+        printf 'all=%s\\ninclude-crd=%s\\ninclude-namespace=%s\\ntargets=%s\\n' "$all" "$crd" "$nsflag" "\${targets# }"
+    } >"$state/clusterctl-delete.last"
+    if [ -n "$all" ]; then
+        targets="$(ls "$inv" 2>/dev/null | tr '\\n' ' ')"
+    fi
+    for p in $targets; do
+        if [ ! -f "$inv/$p" ]; then
+            echo "Error: failed to identify the provider $p to delete" >&2
+            exit 1
+        fi
+    done
+    for p in $targets; do
+        echo "Deleting Provider=\\"$p\\"" >&2
+        rm -f "$inv/$p"
+        echo "$p" >>"$dir/deletes"
+    done ;;
 *) echo "fake clusterctl: unsupported command: $cmd" >&2; exit 64 ;;
 esac
 `;
@@ -162,17 +258,60 @@ esac
  * answers "ok" from the FAKE_API_READY_AFTER-th request on (default 1, "never" for never) and records
  * the kubeconfig file it was given.
  */
-const FAKE_KUBECTL = `${PREAMBLE}
-kubeconfig=""; timeout=""; raw=""; verb=""
+const FAKE_KUBECTL = `${PREAMBLE}${CLUSTER_DIR}
+kubeconfig=""; timeout=""; raw=""; verb=""; resource=""; name=""; ns=""; all=""; output=""; ignore=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --kubeconfig) kubeconfig="$2"; shift 2 ;;
     --request-timeout=*) timeout="\${1#*=}"; shift ;;
     --raw=*) raw="\${1#*=}"; shift ;;
     get) verb=get; shift ;;
-    *) echo "fake kubectl: unexpected argument $1" >&2; exit 64 ;;
+    -n|--namespace) ns="$2"; shift 2 ;;
+    -A|--all-namespaces) all=yes; shift ;;
+    -o) output="$2"; shift 2 ;;
+    --ignore-not-found) ignore=yes; shift ;;
+    -*) echo "fake kubectl: unexpected argument $1" >&2; exit 64 ;;
+    *)
+        if [ -z "$resource" ]; then resource="$1"; elif [ -z "$name" ]; then name="$1"; else
+            echo "fake kubectl: unexpected argument $1" >&2; exit 64
+        fi
+        shift ;;
     esac
 done
+# Reads of the fake clusters' state: clusterctl's provider inventory and Cluster API Clusters.
+if [ -z "$raw" ]; then
+    [ "$verb" = get ] || { echo "fake kubectl: unsupported request: $verb" >&2; exit 64; }
+    dir="$(cluster_dir "$kubeconfig")"
+    printf '%s %s\\n' "$resource" "$(stat -c %a "$kubeconfig")" >>"$state/kubectl-get.modes"
+    unreachable "$dir"
+    no_type() { echo "error: the server doesn't have a resource type \\"\${resource%%.*}\\"" >&2; exit 1; }
+    case "$resource" in
+    providers.clusterctl.cluster.x-k8s.io)
+        [ "$all" = yes ] && [ "\${output%%=*}" = jsonpath ] || { echo "fake kubectl: unsupported: $argv" >&2; exit 64; }
+        [ -d "$dir/inventory" ] || no_type
+        for f in "$dir/inventory"/*; do
+            [ -e "$f" ] || continue
+            p="\${f##*/}"
+            case "$p" in
+            bootstrap-*) printf 'BootstrapProvider %s %s\\n' "\${p#bootstrap-}" "$(cat "$f")" ;;
+            control-plane-*) printf 'ControlPlaneProvider %s %s\\n' "\${p#control-plane-}" "$(cat "$f")" ;;
+            infrastructure-*) printf 'InfrastructureProvider %s %s\\n' "\${p#infrastructure-}" "$(cat "$f")" ;;
+            *) printf 'CoreProvider %s %s\\n' "$p" "$(cat "$f")" ;;
+            esac
+        done ;;
+    clusters.cluster.x-k8s.io)
+        [ -n "$name" ] && [ -n "$ns" ] && [ "$output" = name ] || { echo "fake kubectl: unsupported: $argv" >&2; exit 64; }
+        [ -d "$dir/inventory" ] || no_type
+        if [ -f "$dir/objects/$ns/cluster.$name" ]; then
+            echo "cluster.cluster.x-k8s.io/$name"
+        elif [ -z "$ignore" ]; then
+            echo "Error from server (NotFound): clusters.cluster.x-k8s.io \\"$name\\" not found" >&2
+            exit 1
+        fi ;;
+    *) echo "fake kubectl: unsupported resource $resource" >&2; exit 64 ;;
+    esac
+    exit 0
+fi
 [ "$verb $raw" = "get /readyz" ] || { echo "fake kubectl: unsupported request: $verb $raw" >&2; exit 64; }
 {
     printf 'kubeconfig=%s\\n' "$kubeconfig"

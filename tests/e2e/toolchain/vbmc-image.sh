@@ -281,7 +281,7 @@ XML
             const v = require("./lib/render/virtual-bmc");
             const fs = require("fs");
             const out = process.argv[1];
-            fs.writeFileSync(out + "/sushy-emulator.conf", v.sushyConfig());
+            fs.writeFileSync(out + "/sushy-emulator.conf", v.sushyConfig({ libvirt: { poolName: "capt-e2e-probe" } }));
             const salt = v.htpasswdSalt({ project: "capt-e2e", stack: "probe" });
             fs.writeFileSync(out + "/htpasswd", v.htpasswdLine(process.env.E2E_USER, process.env.E2E_PASSWORD, salt), { mode: 0o600 });
             console.log([v.SUSHY_CONFIG_PATH, v.SUSHY_HTPASSWD_PATH, v.SUSHY_KEY_PATH, v.SUSHY_CERT_PATH, v.LIBVIRT_SOCKET_DIR].join("\n"));

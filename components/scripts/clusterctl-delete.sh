@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# clusterctl-delete: the delete step of clusterctl init against an existing management cluster (one the
+# user gave, which outlives the lab). Removes the Cluster API providers this stack installed, and only
+# those, then clusterctl's files in the output directory as clusterctl-clean does.
+#
+# Environment:
+#   KUBECONFIG_CONTENT     kubeconfig of the management cluster (required, secret; written to a private
+#                          temp file that is removed on exit, never echoed, never in an argv)
+#   STATE_DIR              the stack's output directory (required); clusterctl's XDG dirs are $STATE_DIR/xdg
+#   PULUMI_COMMAND_STDOUT  clusterctl-init's stdout (the Command's last output): `installed=<providers>`,
+#                          the inventory names this stack installed. Absent or empty list: nothing is removed.
+# stdout: nothing
+# stderr: progress messages and clusterctl's own output
+#
+# Which providers: those clusterctl-init recorded as installed here and still in the inventory
+# (providers.clusterctl.cluster.x-k8s.io; needs kubectl). When they are every provider in the cluster,
+# `clusterctl delete --all`; otherwise one flag per provider (--core, --bootstrap, --control-plane,
+# --infrastructure), so a provider someone else installed (before or after the lab) stays. With
+# --include-crd and --include-namespace: the CRDs and namespaces came with those providers too.
+# clusterctl never deletes cert-manager, and neither does this script (it may serve others).
+# Adopted providers (an empty record) are left exactly as they were. A second run finds nothing
+# recorded still installed and only cleans the files. Files removed: as clusterctl-clean.
+set -euo pipefail
+
+log() { printf 'clusterctl-delete: %s\n' "$*" >&2; }
+
+: "${KUBECONFIG_CONTENT:?KUBECONFIG_CONTENT is required}"
+: "${STATE_DIR:?STATE_DIR is required}"
+previous="${PULUMI_COMMAND_STDOUT:-}"
+unset PULUMI_COMMAND_STDOUT
+recorded="$(sed -n 's/^installed=//p' <<<"$previous" | tr ',' '\n' | sed '/^$/d' | sort -u)"
+
+mkdir -p -- "$STATE_DIR"
+state_dir="$(cd -- "$STATE_DIR" && pwd)"
+
+if [ -z "$recorded" ]; then
+    log "this stack installed no Cluster API provider in the management cluster; leaving the providers as they are"
+    unset KUBECONFIG_CONTENT
+else
+    if ! command -v kubectl >/dev/null; then
+        log "kubectl is required to read the Cluster API providers of the management cluster; install it"
+        exit 2
+    fi
+    xdg="${state_dir}/xdg"
+    mkdir -p -- "$xdg"
+    export XDG_CONFIG_HOME="$xdg" XDG_CONFIG_DIRS="$xdg" XDG_STATE_HOME="$xdg" XDG_CACHE_HOME="$xdg" \
+        XDG_RUNTIME_DIR="$xdg" XDG_DATA_HOME="$xdg" XDG_DATA_DIRS="$xdg"
+    export CLUSTERCTL_DISABLE_VERSIONCHECK=true
+
+    umask 077
+    kubeconfig=""
+    errors=""
+    trap 'rm -f -- ${kubeconfig:+"$kubeconfig"} ${errors:+"$errors"}' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    kubeconfig="$(mktemp -- "${TMPDIR:-/tmp}/clusterctl-delete-kubeconfig.XXXXXX")"
+    errors="$(mktemp -- "${TMPDIR:-/tmp}/clusterctl-delete-errors.XXXXXX")"
+    printf '%s' "$KUBECONFIG_CONTENT" >"$kubeconfig"
+    unset KUBECONFIG_CONTENT
+
+    if ! out="$(kubectl --kubeconfig "$kubeconfig" get providers.clusterctl.cluster.x-k8s.io -A \
+        -o 'jsonpath={range .items[*]}{.type}{" "}{.providerName}{" "}{.version}{"\n"}{end}' 2>"$errors")"; then
+        if ! grep -q "doesn't have a resource type" "$errors"; then
+            log "cannot read the Cluster API provider inventory: $(tail -n 1 -- "$errors")"
+            exit 1
+        fi
+        out=""
+    fi
+    present=""
+    flags=()
+    while read -r type name _; do
+        case "$type" in
+        "") continue ;;
+        CoreProvider) label="$name" flag=(--core "$name") ;;
+        BootstrapProvider) label="bootstrap-$name" flag=(--bootstrap "$name") ;;
+        ControlPlaneProvider) label="control-plane-$name" flag=(--control-plane "$name") ;;
+        InfrastructureProvider) label="infrastructure-$name" flag=(--infrastructure "$name") ;;
+        *) label="$type-$name" flag=() ;;
+        esac
+        present="${present}${label}"$'\n'
+        if grep -Fxq -- "$label" <<<"$recorded"; then
+            flags+=("${flag[@]}")
+        fi
+    done <<<"$out"
+    ours="$(comm -12 <(sort <<<"$recorded") <(sed '/^$/d' <<<"$present" | sort))"
+    others="$(comm -13 <(sort <<<"$recorded") <(sed '/^$/d' <<<"$present" | sort))"
+    if [ -z "$ours" ]; then
+        log "none of the providers this stack installed ($(paste -sd, - <<<"$recorded")) is still installed"
+    else
+        if [ -z "$others" ]; then
+            selection=(--all)
+        else
+            selection=("${flags[@]}")
+            log "leaving the providers this stack did not install: $(paste -sd, - <<<"$others")"
+        fi
+        log "clusterctl delete ${selection[*]} --include-crd --include-namespace (the providers this stack installed:" \
+            "$(paste -sd, - <<<"$ours"))"
+        clusterctl delete --kubeconfig "$kubeconfig" "${selection[@]}" --include-crd --include-namespace >&2
+        log "cert-manager, if clusterctl init installed it, stays: clusterctl never removes it"
+    fi
+fi
+
+rm -f -- "${state_dir}/clusterctl.yaml" "${state_dir}/clusterctl-init.log" "${state_dir}"/.clusterctl.yaml.*
+rm -rf -- "${state_dir}/xdg"
+log "removed clusterctl's files from ${state_dir}"
+if rmdir -- "$state_dir" 2>/dev/null; then
+    log "removed the empty directory ${state_dir}"
+fi

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# pivot-move: make the workload cluster manage itself (`pivot: true`). Installs Cluster API with the
+# Tinkerbell provider into the workload cluster (`clusterctl init`, the same clusterctl.yaml and
+# TINKERBELL_IP as the management cluster got), then moves the lab's namespace there with
+# `clusterctl move`: the Cluster API objects, and the Hardware, Rufio Machines and BMC Secret, which
+# carry clusterctl's move labels (the playground's `task pivot`). The Tinkerbell chart (or, with an
+# external Tinkerbell, CAPT's kubeconfig Secret) is put into the workload cluster before this runs.
+#
+# Environment:
+#   KUBECONFIG_CONTENT           kubeconfig of the management cluster, the source (required, secret)
+#   WORKLOAD_KUBECONFIG_CONTENT  kubeconfig of the workload cluster, the target (required, secret)
+#   CLUSTERCTL_CONFIG_CONTENT    the rendered clusterctl.yaml (required)
+#   TINKERBELL_IP                the Tinkerbell VIP, read by CAPT's components template (required)
+#   CLUSTER_NAME                 the Cluster API cluster (required)
+#   NAMESPACE                    its namespace, the one moved (required)
+#   WAIT_PROVIDER_TIMEOUT        seconds clusterctl waits for each provider's deployment (default 600)
+#   PULUMI_COMMAND_STDOUT        this script's previous stdout (the Command's previous output), so that a
+#                                re-run keeps the record of the providers an earlier run installed
+# stdout: one line `installed=<providers>`: the clusterctl inventory names this stack installed in the
+#         workload cluster (pivot-back removes those again)
+# stderr: progress messages and clusterctl's own output
+#
+# Both kubeconfigs and the config go to private temp files (mode 0600, in a private temp directory
+# that also holds clusterctl's XDG directories, removed on exit), never into an argv or a log; the
+# script leaves no file behind. Needs clusterctl and kubectl.
+# Idempotent: where the Cluster is decides what to do.
+#   - in the management cluster only: init the workload cluster (clusterctl skips what is installed),
+#     then move;
+#   - in the workload cluster only: already moved; nothing is installed and nothing moved;
+#   - in both, or in neither: an error saying so (a move that stopped half-way needs a person).
+set -euo pipefail
+
+log() { printf 'pivot-move: %s\n' "$*" >&2; }
+
+: "${KUBECONFIG_CONTENT:?KUBECONFIG_CONTENT is required}"
+: "${WORKLOAD_KUBECONFIG_CONTENT:?WORKLOAD_KUBECONFIG_CONTENT is required}"
+: "${CLUSTERCTL_CONFIG_CONTENT:?CLUSTERCTL_CONFIG_CONTENT is required}"
+: "${TINKERBELL_IP:?TINKERBELL_IP is required}"
+: "${CLUSTER_NAME:?CLUSTER_NAME is required}"
+: "${NAMESPACE:?NAMESPACE is required}"
+wait_timeout="${WAIT_PROVIDER_TIMEOUT:-600}"
+if ! [[ "$wait_timeout" =~ ^[1-9][0-9]*$ ]]; then
+    log "WAIT_PROVIDER_TIMEOUT must be a positive number of seconds, got: ${wait_timeout}"
+    exit 2
+fi
+previous="${PULUMI_COMMAND_STDOUT:-}"
+unset PULUMI_COMMAND_STDOUT
+for tool in clusterctl kubectl; do
+    if ! command -v "$tool" >/dev/null; then
+        log "${tool} is required to pivot; install it and run up again"
+        exit 2
+    fi
+done
+
+umask 077
+work=""
+trap 'rm -rf -- ${work:+"$work"}' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+work="$(mktemp -d -- "${TMPDIR:-/tmp}/pivot-move.XXXXXX")"
+mgmt="${work}/management.kubeconfig"
+workload="${work}/workload.kubeconfig"
+config="${work}/clusterctl.yaml"
+errors="${work}/errors"
+printf '%s' "$KUBECONFIG_CONTENT" >"$mgmt"
+printf '%s' "$WORKLOAD_KUBECONFIG_CONTENT" >"$workload"
+printf '%s' "$CLUSTERCTL_CONFIG_CONTENT" >"$config"
+unset KUBECONFIG_CONTENT WORKLOAD_KUBECONFIG_CONTENT CLUSTERCTL_CONFIG_CONTENT
+
+xdg="${work}/xdg"
+mkdir -p -- "$xdg"
+export XDG_CONFIG_HOME="$xdg" XDG_CONFIG_DIRS="$xdg" XDG_STATE_HOME="$xdg" XDG_CACHE_HOME="$xdg" \
+    XDG_RUNTIME_DIR="$xdg" XDG_DATA_HOME="$xdg" XDG_DATA_DIRS="$xdg"
+export CLUSTERCTL_DISABLE_VERSIONCHECK=true
+export TINKERBELL_IP
+
+# "yes" when the cluster behind kubeconfig $1 has the Cluster, "no" when not (or has no Cluster API).
+has_cluster() {
+    local out
+    if out="$(kubectl --kubeconfig "$1" get clusters.cluster.x-k8s.io "$CLUSTER_NAME" -n "$NAMESPACE" \
+        --ignore-not-found -o name 2>"$errors")"; then
+        if [ -n "$out" ]; then echo yes; else echo no; fi
+        return 0
+    fi
+    if grep -q "doesn't have a resource type" "$errors"; then
+        echo no
+        return 0
+    fi
+    log "cannot read Clusters from the $2 cluster: $(tail -n 1 -- "$errors")"
+    return 1
+}
+
+# The clusterctl inventory names in the cluster behind kubeconfig $1, one a line, sorted.
+inventory() {
+    local out type name _
+    if ! out="$(kubectl --kubeconfig "$1" get providers.clusterctl.cluster.x-k8s.io -A \
+        -o 'jsonpath={range .items[*]}{.type}{" "}{.providerName}{" "}{.version}{"\n"}{end}' 2>"$errors")"; then
+        if grep -q "doesn't have a resource type" "$errors"; then
+            return 0
+        fi
+        log "cannot read the Cluster API provider inventory: $(tail -n 1 -- "$errors")"
+        return 1
+    fi
+    while read -r type name _; do
+        case "$type" in
+        "") ;;
+        CoreProvider) printf '%s\n' "$name" ;;
+        BootstrapProvider) printf 'bootstrap-%s\n' "$name" ;;
+        ControlPlaneProvider) printf 'control-plane-%s\n' "$name" ;;
+        InfrastructureProvider) printf 'infrastructure-%s\n' "$name" ;;
+        *) printf '%s-%s\n' "$type" "$name" ;;
+        esac
+    done <<<"$out" | sort
+}
+
+in_source="$(has_cluster "$mgmt" management)"
+in_target="$(has_cluster "$workload" workload)"
+earlier="$(sed -n 's/^installed=//p' <<<"$previous" | tr ',' '\n' | sed '/^$/d' | sort -u)"
+added=""
+case "${in_source}/${in_target}" in
+no/yes)
+    log "cluster ${CLUSTER_NAME} is already in the workload cluster and no longer in the management cluster;" \
+        "nothing to install or move"
+    ;;
+yes/no)
+    before="$(inventory "$workload")"
+    log "clusterctl init --infrastructure tinkerbell against the workload cluster"
+    clusterctl init --config "$config" --kubeconfig "$workload" --infrastructure tinkerbell \
+        --wait-providers --wait-provider-timeout "$wait_timeout" >&2
+    after="$(inventory "$workload")"
+    added="$(comm -13 <(sed '/^$/d' <<<"$before") <(sed '/^$/d' <<<"$after"))"
+    log "clusterctl move -n ${NAMESPACE}: management cluster -> workload cluster"
+    clusterctl move --config "$config" --kubeconfig "$mgmt" --to-kubeconfig "$workload" -n "$NAMESPACE" >&2
+    log "cluster ${CLUSTER_NAME} now manages itself"
+    ;;
+yes/yes)
+    log "cluster ${CLUSTER_NAME} is in both the management and the workload cluster: a move stopped half-way." \
+        "Look at both (clusterctl describe cluster ${CLUSTER_NAME} -n ${NAMESPACE}), remove the incomplete copy," \
+        "then run up again"
+    exit 1
+    ;;
+*)
+    log "cluster ${CLUSTER_NAME} is in neither the management nor the workload cluster in namespace ${NAMESPACE};" \
+        "nothing to move"
+    exit 1
+    ;;
+esac
+
+# What an earlier run recorded stays recorded while it is still installed.
+present="$(inventory "$workload")"
+kept="$(comm -12 <(sed '/^$/d' <<<"$earlier") <(sed '/^$/d' <<<"$present"))"
+installed="$(printf '%s\n%s\n' "$kept" "$added" | sed '/^$/d' | sort -u | paste -sd, -)"
+printf 'installed=%s\n' "$installed"

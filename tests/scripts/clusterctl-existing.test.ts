@@ -1,0 +1,233 @@
+/**
+ * clusterctl-init.sh and clusterctl-delete.sh against an existing management cluster
+ * (MANAGEMENT_CLUSTER=existing): adopt what is there, record what this stack installed, delete only that.
+ * The fake kubectl reads the fake clusterctl's inventory ($state/inventory/<name> holds the version).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Sandbox, expectSecretKept } from "./harness";
+
+const MGMT_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- user:\n    token: existing-secret-token-4c4c\n";
+const clusterctlYaml = (captVersion: string) =>
+    [
+        "providers:",
+        "  - name: tinkerbell",
+        `    url: https://github.com/tinkerbell/cluster-api-provider-tinkerbell/releases/${captVersion}/infrastructure-components.yaml`,
+        "    type: InfrastructureProvider",
+        "",
+    ].join("\n");
+const ALL = ["bootstrap-kubeadm", "cluster-api", "control-plane-kubeadm", "infrastructure-tinkerbell"];
+
+let sandbox: Sandbox;
+let stateDir: string;
+let env: Record<string, string>;
+beforeEach(() => {
+    sandbox = new Sandbox();
+    stateDir = path.join(sandbox.root, "project", ".lab", "dev");
+    env = {
+        KUBECONFIG_CONTENT: MGMT_KUBECONFIG,
+        CLUSTERCTL_CONFIG_CONTENT: clusterctlYaml("v0.7.0"),
+        STATE_DIR: stateDir,
+        TINKERBELL_IP: "10.10.0.74",
+        MANAGEMENT_CLUSTER: "existing",
+        CAPI_VERSION: "v1.12.5",
+        CAPT_VERSION: "v0.7.0",
+    };
+});
+afterEach(() => sandbox.cleanup());
+
+function seed(providers: Record<string, string>): void {
+    fs.mkdirSync(sandbox.stateFile("inventory"), { recursive: true });
+    for (const [name, version] of Object.entries(providers)) {
+        sandbox.writeState(`inventory/${name}`, version);
+    }
+}
+
+function inventory(): string[] {
+    const dir = sandbox.stateFile("inventory");
+    return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+}
+
+function deleteLast(): Record<string, string> {
+    const text = sandbox.readState("clusterctl-delete.last") ?? "";
+    return Object.fromEntries(
+        text
+            .split("\n")
+            .filter((line) => line.includes("="))
+            .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+    );
+}
+
+describe("clusterctl-init against an existing management cluster", () => {
+    test("an empty cluster: installs everything and records all four providers", () => {
+        const result = sandbox.run("clusterctl-init", env);
+        expect(result.status).toBe(0);
+        expect(result.stdout).toBe(`installed=${ALL.join(",")}\n`);
+        expect(sandbox.calls("clusterctl", "init")).toHaveLength(1);
+        expect(inventory()).toEqual(ALL);
+        expect(sandbox.calls("kubectl", "--kubeconfig").every((c) => c.includes("providers.clusterctl"))).toBe(true);
+        expect(sandbox.tmpEntries()).toEqual([]);
+    });
+
+    test("all providers there at the wanted versions: adopted, no clusterctl init at all", () => {
+        seed({
+            "cluster-api": "v1.12.8",
+            "bootstrap-kubeadm": "v1.12.8",
+            "control-plane-kubeadm": "v1.12.8",
+            "infrastructure-tinkerbell": "v0.7.0",
+        });
+        const result = sandbox.run("clusterctl-init", env);
+        expect(result.status).toBe(0);
+        expect(result.stdout).toBe("installed=\n");
+        expect(result.stderr).toContain("adopting them without installing anything");
+        expect(sandbox.calls("clusterctl", "init")).toEqual([]);
+        expect(sandbox.readState("installs")).toBeUndefined();
+    });
+
+    test("the core providers older than clusterctlVersion are not adopted: init runs (and adds nothing)", () => {
+        seed({
+            "cluster-api": "v1.11.3",
+            "bootstrap-kubeadm": "v1.11.3",
+            "control-plane-kubeadm": "v1.11.3",
+            "infrastructure-tinkerbell": "v0.7.0",
+        });
+        const result = sandbox.run("clusterctl-init", env);
+        expect(result.status).toBe(0);
+        expect(sandbox.calls("clusterctl", "init")).toHaveLength(1);
+        expect(result.stdout).toBe("installed=\n");
+    });
+
+    test("the user's core providers without CAPT: only CAPT is installed and recorded", () => {
+        seed({ "cluster-api": "v1.12.5", "bootstrap-kubeadm": "v1.12.5", "control-plane-kubeadm": "v1.12.5" });
+        const result = sandbox.run("clusterctl-init", env);
+        expect(result.status).toBe(0);
+        expect(result.stdout).toBe("installed=infrastructure-tinkerbell\n");
+        expect(sandbox.readState("installs")).toBe("infrastructure-tinkerbell\n");
+    });
+
+    test("CAPT at another version: clusterctl's refusal, with the way out", () => {
+        seed({
+            "cluster-api": "v1.12.5",
+            "bootstrap-kubeadm": "v1.12.5",
+            "control-plane-kubeadm": "v1.12.5",
+            "infrastructure-tinkerbell": "v0.6.8",
+        });
+        const result = sandbox.run("clusterctl-init", env);
+        expect(result.status).not.toBe(0);
+        expect(result.stdout).toBe("");
+        expect(result.stderr).toContain("clusterctl upgrade apply");
+    });
+
+    test("a re-run keeps the record of what the first run installed (the previous stdout)", () => {
+        const first = sandbox.run("clusterctl-init", env);
+        expect(first.stdout).toBe(`installed=${ALL.join(",")}\n`);
+        const again = sandbox.run("clusterctl-init", { ...env, PULUMI_COMMAND_STDOUT: first.stdout.trim() });
+        expect(again.status).toBe(0);
+        expect(sandbox.calls("clusterctl", "init")).toHaveLength(1);
+        expect(again.stdout).toBe(first.stdout);
+        // Without the previous output the same cluster reads as adopted.
+        expect(sandbox.run("clusterctl-init", env).stdout).toBe("installed=\n");
+    });
+
+    test("an unreachable cluster fails before clusterctl runs", () => {
+        sandbox.writeState("unreachable", "");
+        const result = sandbox.run("clusterctl-init", env);
+        expect(result.status).not.toBe(0);
+        expect(result.stderr).toContain("cannot read the Cluster API provider inventory");
+        expect(sandbox.calls("clusterctl", "init")).toEqual([]);
+    });
+
+    test("the KinD mode is unchanged: no kubectl, nothing on stdout", () => {
+        const { MANAGEMENT_CLUSTER, CAPI_VERSION, CAPT_VERSION, ...kind } = env;
+        expect([MANAGEMENT_CLUSTER, CAPI_VERSION, CAPT_VERSION]).toHaveLength(3);
+        const result = sandbox.run("clusterctl-init", kind);
+        expect(result.status).toBe(0);
+        expect(result.stdout).toBe("");
+        expect(sandbox.calls("kubectl")).toEqual([]);
+    });
+
+    test("refuses an unknown MANAGEMENT_CLUSTER and a missing CAPT_VERSION", () => {
+        expect(sandbox.run("clusterctl-init", { ...env, MANAGEMENT_CLUSTER: "remote" }).status).toBe(2);
+        const { CAPT_VERSION, ...noCapt } = env;
+        expect(CAPT_VERSION).toBe("v0.7.0");
+        expect(sandbox.run("clusterctl-init", noCapt).status).not.toBe(0);
+        expect(sandbox.argvLines()).toEqual([]);
+    });
+});
+
+describe("clusterctl-delete: removes what this stack installed, and only that", () => {
+    test("everything installed here: clusterctl delete --all, then the files are gone", () => {
+        const init = sandbox.run("clusterctl-init", env);
+        const result = sandbox.run("clusterctl-delete", { ...env, PULUMI_COMMAND_STDOUT: init.stdout.trim() });
+        expect(result.status).toBe(0);
+        expect(result.stdout).toBe("");
+        const seen = deleteLast();
+        expect(seen.all).toBe("yes");
+        expect(seen["include-crd"]).toBe("yes");
+        expect(seen["include-namespace"]).toBe("yes");
+        expect(seen["kubeconfig-mode"]).toBe("600");
+        expect(inventory()).toEqual([]);
+        expect(result.stderr).toContain("cert-manager");
+        expect(fs.existsSync(stateDir)).toBe(false);
+        expect(sandbox.tmpEntries()).toEqual([]);
+    });
+
+    test("adopted providers: no clusterctl delete, only the files", () => {
+        seed({
+            "cluster-api": "v1.12.5",
+            "bootstrap-kubeadm": "v1.12.5",
+            "control-plane-kubeadm": "v1.12.5",
+            "infrastructure-tinkerbell": "v0.7.0",
+        });
+        const init = sandbox.run("clusterctl-init", env);
+        expect(init.stdout).toBe("installed=\n");
+        const result = sandbox.run("clusterctl-delete", { ...env, PULUMI_COMMAND_STDOUT: init.stdout.trim() });
+        expect(result.status).toBe(0);
+        expect(sandbox.calls("clusterctl", "delete")).toEqual([]);
+        expect(sandbox.calls("kubectl")).toHaveLength(1);
+        expect(inventory()).toEqual(ALL);
+        // No previous output at all (a Command created before the record existed): the same.
+        expect(sandbox.run("clusterctl-delete", env).status).toBe(0);
+        expect(sandbox.calls("clusterctl", "delete")).toEqual([]);
+    });
+
+    test("only CAPT installed here: one flag, the user's core providers stay", () => {
+        seed({ "cluster-api": "v1.12.5", "bootstrap-kubeadm": "v1.12.5", "control-plane-kubeadm": "v1.12.5" });
+        const init = sandbox.run("clusterctl-init", env);
+        const result = sandbox.run("clusterctl-delete", { ...env, PULUMI_COMMAND_STDOUT: init.stdout.trim() });
+        expect(result.status).toBe(0);
+        const [call] = sandbox.calls("clusterctl", "delete");
+        expect(call).toMatch(/--infrastructure tinkerbell --include-crd --include-namespace$/);
+        expect(call).not.toContain("--all");
+        expect(inventory()).toEqual(["bootstrap-kubeadm", "cluster-api", "control-plane-kubeadm"]);
+    });
+
+    test("a provider someone added after the lab stays: per-provider flags instead of --all", () => {
+        const init = sandbox.run("clusterctl-init", env);
+        sandbox.writeState("inventory/infrastructure-docker", "v1.12.5");
+        const result = sandbox.run("clusterctl-delete", { ...env, PULUMI_COMMAND_STDOUT: init.stdout.trim() });
+        expect(result.status).toBe(0);
+        expect(deleteLast().all).toBe("");
+        expect(deleteLast().targets.split(" ").sort()).toEqual(ALL);
+        expect(inventory()).toEqual(["infrastructure-docker"]);
+        expect(result.stderr).toContain("leaving the providers this stack did not install: infrastructure-docker");
+    });
+
+    test("idempotent: a second delete finds nothing recorded still installed", () => {
+        const init = sandbox.run("clusterctl-init", env);
+        const previous = { ...env, PULUMI_COMMAND_STDOUT: init.stdout.trim() };
+        expect(sandbox.run("clusterctl-delete", previous).status).toBe(0);
+        const again = sandbox.run("clusterctl-delete", previous);
+        expect(again.status).toBe(0);
+        expect(sandbox.calls("clusterctl", "delete")).toHaveLength(1);
+    });
+
+    test("the kubeconfig never reaches an argv, stderr or a child's environment", () => {
+        const init = sandbox.run("clusterctl-init", env);
+        const del = sandbox.run("clusterctl-delete", { ...env, PULUMI_COMMAND_STDOUT: init.stdout.trim() });
+        expectSecretKept(sandbox, "existing-secret-token-4c4c", [init, del]);
+        for (const line of (sandbox.readState("kubectl-get.modes") ?? "").split("\n").filter(Boolean)) {
+            expect(line.endsWith(" 600")).toBe(true);
+        }
+    });
+});
