@@ -12,8 +12,7 @@ import { LabConfig } from "../lib/config";
 import { LabPlan } from "../lib/plan";
 import { clusterctlYaml } from "../lib/render/clusterctl";
 import { CAPT_NAMESPACE, externalTinkerbellSecret } from "../lib/render/external-tinkerbell";
-import { HelmValues, applySetValues } from "../lib/render/helm-set";
-import { baseTinkerbellValues } from "../lib/render/tinkerbell-values";
+import { workloadTinkerbellValues } from "../lib/render/tinkerbell-values";
 import { kubeResourceName } from "./kube-objects";
 import { childOptions } from "./options";
 import { scriptCommandArgs } from "./scripts";
@@ -37,18 +36,6 @@ export interface PivotArgs {
     prerequisites: pulumi.Input<pulumi.Resource>[];
     /** KinD's cluster Command: a full destroy of a KinD lab skips the move back. */
     kindCluster?: pulumi.Resource;
-}
-
-/**
- * The Tinkerbell chart's values in the workload cluster: the lab's values (the same VIPs and
- * addresses), with trustedProxies the workload cluster's pod network instead of KinD's; the user's
- * tinkerbellExtraValues still last.
- */
-export function workloadTinkerbellValues(config: LabConfig, plan: LabPlan): HelmValues {
-    return applySetValues(
-        { ...baseTinkerbellValues(config, plan), trustedProxies: [plan.cidrs.pods] },
-        config.tinkerbellExtraValues,
-    );
 }
 
 export function pivotCommandArgs(args: PivotArgs): command.local.CommandArgs {

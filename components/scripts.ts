@@ -72,8 +72,21 @@ export function commandScript(name: CommandScriptName): string {
     return text;
 }
 
+/** A script's `source "${BASH_SOURCE[0]%/*}/lib/<file>.sh"` lines: the shared code it runs. */
+const SOURCED_LIBRARY = /^source "\$\{BASH_SOURCE\[0\]%\/\*\}\/(lib\/[A-Za-z0-9_.-]+\.sh)"$/gm;
+
+/** The library files (relative to the scripts directory) a script sources. */
+export function commandScriptLibraries(name: CommandScriptName): string[] {
+    return [...commandScript(name).matchAll(SOURCED_LIBRARY)].map((match) => match[1]);
+}
+
+/** The hash of what a script runs: its own text and the text of every library it sources. */
 export function commandScriptSha256(name: CommandScriptName): string {
-    return createHash("sha256").update(commandScript(name)).digest("hex");
+    const hash = createHash("sha256").update(commandScript(name));
+    for (const library of commandScriptLibraries(name)) {
+        hash.update(`\0${library}\0`).update(fs.readFileSync(path.join(COMMAND_SCRIPTS_DIR, library), "utf8"));
+    }
+    return hash.digest("hex");
 }
 
 export interface ScriptCommandArgs {

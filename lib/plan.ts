@@ -243,11 +243,36 @@ function netmaskOf(prefixLength: number): string {
     return Address4.fromBigInt(bits).correctForm();
 }
 
+/** The default lab's modes; plan.json lists the modes only when they differ (the default stays as it was). */
+export const DEFAULT_MODES: LabModes = {
+    management: "kind",
+    tinkerbell: "local",
+    machines: "vms",
+    arch: "x86_64",
+    clusterApiInstaller: "clusterctl",
+    registryMirror: false,
+    pivot: false,
+};
+
+function isDefaultModes(modes: LabModes): boolean {
+    return (Object.keys(DEFAULT_MODES) as (keyof LabModes)[]).every((key) => modes[key] === DEFAULT_MODES[key]);
+}
+
 /** The machine-readable summary `npm run render` writes as plan.json. */
 export function planSummary(plan: LabPlan) {
+    const real = plan.modes.machines === "real";
     return {
         kubernetesVersion: plan.kubernetesVersion,
-        nodes: plan.machines.map(({ name, role, mac, ip, bmcPort }) => ({ name, role, mac, ip, bmcPort })),
+        ...(isDefaultModes(plan.modes) ? {} : { modes: plan.modes }),
+        nodes: plan.machines.map(({ name, role, mac, ip, bmcPort, bmc, disk }) => ({
+            name,
+            role,
+            mac,
+            ip,
+            bmcPort,
+            // Real machines each have their own BMC (VMs share the virtual BMC, listed below).
+            ...(real ? { bmc: `${bmc.protocol}://${bmc.host}:${bmc.port}`, disk } : {}),
+        })),
         network: {
             subnet: plan.network.subnet,
             gateway: plan.network.gateway,

@@ -88,3 +88,51 @@ test("a stack without a file renders the defaults and says so", () => {
     const plan = JSON.parse(fs.readFileSync(path.join(out, "plan.json"), "utf8"));
     expect(plan.nodes[0].name).toBe("capt-scratch-node1");
 });
+
+test("a mode renders its own files: mirror, operator, pivot and arm64 in one run", () => {
+    const out = path.join(workDir, "out");
+    const result = render([
+        "--stack",
+        "dev",
+        "--out",
+        out,
+        "--set",
+        "registryMirror=true",
+        "--set",
+        "clusterApiInstaller=operator",
+        "--set",
+        "pivot=true",
+        "--set",
+        "machineArch=aarch64",
+        "--set",
+        "domainType=qemu",
+    ]);
+    expect(result.stderr).not.toMatch(/invalid|failed/);
+    expect(result.status).toBe(0);
+    for (const file of [
+        "registry-mirror/ghcr/config.yml",
+        "registry-mirror/certs.d/ghcr.io/hosts.toml",
+        "cluster-api-operator-values.yaml",
+        "manifests/cluster-api-operator.yaml",
+        "pivot/tinkerbell-values.yaml",
+    ]) {
+        expect({ file, exists: fs.existsSync(path.join(out, file)) }).toEqual({ file, exists: true });
+    }
+    const plan = JSON.parse(fs.readFileSync(path.join(out, "plan.json"), "utf8"));
+    expect(plan.modes).toMatchObject({
+        arch: "aarch64",
+        clusterApiInstaller: "operator",
+        registryMirror: true,
+        pivot: true,
+    });
+    expect(fs.readFileSync(path.join(out, "domains", "capt-dev-node1.xml"), "utf8")).toMatch(/arch=.aarch64./);
+});
+
+test("a kubeconfig given on the command line is refused as plaintext, with nothing written", () => {
+    const out = path.join(workDir, "out");
+    const result = render(["--out", out, "--set", "managementKubeconfig=kind: Config"]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/managementKubeconfig: is stored in plaintext/);
+    expect(result.stderr).not.toContain("kind: Config");
+    expect(fs.existsSync(out)).toBe(false);
+});

@@ -23,6 +23,8 @@
 set -euo pipefail
 
 log() { printf 'clusterctl-delete: %s\n' "$*" >&2; }
+# shellcheck source-path=SCRIPTDIR source=lib/clusterctl-providers.sh
+source "${BASH_SOURCE[0]%/*}/lib/clusterctl-providers.sh"
 
 : "${KUBECONFIG_CONTENT:?KUBECONFIG_CONTENT is required}"
 : "${STATE_DIR:?STATE_DIR is required}"
@@ -58,46 +60,7 @@ else
     printf '%s' "$KUBECONFIG_CONTENT" >"$kubeconfig"
     unset KUBECONFIG_CONTENT
 
-    if ! out="$(kubectl --kubeconfig "$kubeconfig" get providers.clusterctl.cluster.x-k8s.io -A \
-        -o 'jsonpath={range .items[*]}{.type}{" "}{.providerName}{" "}{.version}{"\n"}{end}' 2>"$errors")"; then
-        if ! grep -q "doesn't have a resource type" "$errors"; then
-            log "cannot read the Cluster API provider inventory: $(tail -n 1 -- "$errors")"
-            exit 1
-        fi
-        out=""
-    fi
-    present=""
-    flags=()
-    while read -r type name _; do
-        case "$type" in
-        "") continue ;;
-        CoreProvider) label="$name" flag=(--core "$name") ;;
-        BootstrapProvider) label="bootstrap-$name" flag=(--bootstrap "$name") ;;
-        ControlPlaneProvider) label="control-plane-$name" flag=(--control-plane "$name") ;;
-        InfrastructureProvider) label="infrastructure-$name" flag=(--infrastructure "$name") ;;
-        *) label="$type-$name" flag=() ;;
-        esac
-        present="${present}${label}"$'\n'
-        if grep -Fxq -- "$label" <<<"$recorded"; then
-            flags+=("${flag[@]}")
-        fi
-    done <<<"$out"
-    ours="$(comm -12 <(sort <<<"$recorded") <(sed '/^$/d' <<<"$present" | sort))"
-    others="$(comm -13 <(sort <<<"$recorded") <(sed '/^$/d' <<<"$present" | sort))"
-    if [ -z "$ours" ]; then
-        log "none of the providers this stack installed ($(paste -sd, - <<<"$recorded")) is still installed"
-    else
-        if [ -z "$others" ]; then
-            selection=(--all)
-        else
-            selection=("${flags[@]}")
-            log "leaving the providers this stack did not install: $(paste -sd, - <<<"$others")"
-        fi
-        log "clusterctl delete ${selection[*]} --include-crd --include-namespace (the providers this stack installed:" \
-            "$(paste -sd, - <<<"$ours"))"
-        clusterctl delete --kubeconfig "$kubeconfig" "${selection[@]}" --include-crd --include-namespace >&2
-        log "cert-manager, if clusterctl init installed it, stays: clusterctl never removes it"
-    fi
+    remove_recorded_providers "$kubeconfig" "$recorded"
 fi
 
 rm -f -- "${state_dir}/clusterctl.yaml" "${state_dir}/clusterctl-init.log" "${state_dir}"/.clusterctl.yaml.*

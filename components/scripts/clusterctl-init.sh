@@ -49,6 +49,8 @@
 set -euo pipefail
 
 log() { printf 'clusterctl-init: %s\n' "$*" >&2; }
+# shellcheck source-path=SCRIPTDIR source=lib/clusterctl-providers.sh
+source "${BASH_SOURCE[0]%/*}/lib/clusterctl-providers.sh"
 
 : "${KUBECONFIG_CONTENT:?KUBECONFIG_CONTENT is required}"
 : "${CLUSTERCTL_CONFIG_CONTENT:?CLUSTERCTL_CONFIG_CONTENT is required}"
@@ -117,30 +119,6 @@ else
     log "could not read clusterctl's version; assuming v1.2.0 or newer"
 fi
 
-# The clusterctl inventory: one "<inventory name> <version>" line per provider, sorted; nothing when
-# Cluster API was never installed (no Provider CRD). Fails when the cluster cannot be read.
-inventory() {
-    local out type name version
-    if ! out="$(kubectl --kubeconfig "$kubeconfig" get providers.clusterctl.cluster.x-k8s.io -A \
-        -o 'jsonpath={range .items[*]}{.type}{" "}{.providerName}{" "}{.version}{"\n"}{end}' 2>"$errors")"; then
-        if grep -q "doesn't have a resource type" "$errors"; then
-            return 0
-        fi
-        log "cannot read the Cluster API provider inventory: $(tail -n 1 -- "$errors")"
-        return 1
-    fi
-    while read -r type name version; do
-        case "$type" in
-        "") ;;
-        CoreProvider) printf '%s %s\n' "$name" "$version" ;;
-        BootstrapProvider) printf 'bootstrap-%s %s\n' "$name" "$version" ;;
-        ControlPlaneProvider) printf 'control-plane-%s %s\n' "$name" "$version" ;;
-        InfrastructureProvider) printf 'infrastructure-%s %s\n' "$name" "$version" ;;
-        *) printf '%s-%s %s\n' "$type" "$name" "$version" ;;
-        esac
-    done <<<"$out" | sort
-}
-
 # The version of one provider in an inventory ("" when absent).
 version_in() { awk -v p="$2" '$1 == p { print $2 }' <<<"$1"; }
 
@@ -161,7 +139,7 @@ output_log="${state_dir}/clusterctl-init.log"
 adopted=no
 if [ "$management" = existing ]; then
     errors="$(mktemp -- "${TMPDIR:-/tmp}/clusterctl-init-errors.XXXXXX")"
-    before="$(inventory)"
+    before="$(provider_inventory "$kubeconfig")"
     if adoptable "$before"; then
         log "the management cluster already has the lab's providers (core and kubeadm ${CAPI_VERSION} or newer," \
             "tinkerbell ${CAPT_VERSION}); adopting them without installing anything. Destroy leaves them in place."
@@ -190,7 +168,7 @@ if [ "$adopted" = no ]; then
     fi
     log "management cluster initialised"
     if [ "$management" = existing ]; then
-        after="$(inventory)"
+        after="$(provider_inventory "$kubeconfig")"
         added="$(comm -13 <(cut -d' ' -f1 <<<"$before" | sed '/^$/d') <(cut -d' ' -f1 <<<"$after" | sed '/^$/d'))"
     fi
 fi

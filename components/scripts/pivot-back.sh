@@ -27,6 +27,8 @@
 set -euo pipefail
 
 log() { printf 'pivot-back: %s\n' "$*" >&2; }
+# shellcheck source-path=SCRIPTDIR source=lib/clusterctl-providers.sh
+source "${BASH_SOURCE[0]%/*}/lib/clusterctl-providers.sh"
 
 : "${KUBECONFIG_CONTENT:?KUBECONFIG_CONTENT is required}"
 : "${WORKLOAD_KUBECONFIG_CONTENT:?WORKLOAD_KUBECONFIG_CONTENT is required}"
@@ -42,42 +44,7 @@ for tool in clusterctl kubectl; do
     fi
 done
 
-umask 077
-work=""
-trap 'rm -rf -- ${work:+"$work"}' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-work="$(mktemp -d -- "${TMPDIR:-/tmp}/pivot-back.XXXXXX")"
-mgmt="${work}/management.kubeconfig"
-workload="${work}/workload.kubeconfig"
-config="${work}/clusterctl.yaml"
-errors="${work}/errors"
-printf '%s' "$KUBECONFIG_CONTENT" >"$mgmt"
-printf '%s' "$WORKLOAD_KUBECONFIG_CONTENT" >"$workload"
-printf '%s' "$CLUSTERCTL_CONFIG_CONTENT" >"$config"
-unset KUBECONFIG_CONTENT WORKLOAD_KUBECONFIG_CONTENT CLUSTERCTL_CONFIG_CONTENT
-
-xdg="${work}/xdg"
-mkdir -p -- "$xdg"
-export XDG_CONFIG_HOME="$xdg" XDG_CONFIG_DIRS="$xdg" XDG_STATE_HOME="$xdg" XDG_CACHE_HOME="$xdg" \
-    XDG_RUNTIME_DIR="$xdg" XDG_DATA_HOME="$xdg" XDG_DATA_DIRS="$xdg"
-export CLUSTERCTL_DISABLE_VERSIONCHECK=true
-
-# "yes" when the cluster behind kubeconfig $1 has the Cluster, "no" when not (or has no Cluster API).
-has_cluster() {
-    local out
-    if out="$(kubectl --kubeconfig "$1" get clusters.cluster.x-k8s.io "$CLUSTER_NAME" -n "$NAMESPACE" \
-        --ignore-not-found -o name 2>"$errors")"; then
-        if [ -n "$out" ]; then echo yes; else echo no; fi
-        return 0
-    fi
-    if grep -q "doesn't have a resource type" "$errors"; then
-        echo no
-        return 0
-    fi
-    log "cannot read Clusters from the $2 cluster: $(tail -n 1 -- "$errors")"
-    return 1
-}
+pivot_workdir pivot-back
 
 in_mgmt="$(has_cluster "$mgmt" management)"
 in_workload="$(has_cluster "$workload" workload)"
@@ -101,46 +68,6 @@ yes/yes)
     ;;
 esac
 
-recorded="$(sed -n 's/^installed=//p' <<<"$previous" | tr ',' '\n' | sed '/^$/d' | sort -u)"
-if [ -z "$recorded" ]; then
-    log "no Cluster API provider was installed in the workload cluster by the pivot; nothing to remove"
-    exit 0
-fi
-if ! out="$(kubectl --kubeconfig "$workload" get providers.clusterctl.cluster.x-k8s.io -A \
-    -o 'jsonpath={range .items[*]}{.type}{" "}{.providerName}{" "}{.version}{"\n"}{end}' 2>"$errors")"; then
-    if ! grep -q "doesn't have a resource type" "$errors"; then
-        log "cannot read the workload cluster's Cluster API provider inventory: $(tail -n 1 -- "$errors")"
-        exit 1
-    fi
-    out=""
-fi
-present=""
-flags=()
-while read -r type name _; do
-    case "$type" in
-    "") continue ;;
-    CoreProvider) label="$name" flag=(--core "$name") ;;
-    BootstrapProvider) label="bootstrap-$name" flag=(--bootstrap "$name") ;;
-    ControlPlaneProvider) label="control-plane-$name" flag=(--control-plane "$name") ;;
-    InfrastructureProvider) label="infrastructure-$name" flag=(--infrastructure "$name") ;;
-    *) label="$type-$name" flag=() ;;
-    esac
-    present="${present}${label}"$'\n'
-    if grep -Fxq -- "$label" <<<"$recorded"; then
-        flags+=("${flag[@]}")
-    fi
-done <<<"$out"
-ours="$(comm -12 <(sort <<<"$recorded") <(sed '/^$/d' <<<"$present" | sort))"
-others="$(comm -13 <(sort <<<"$recorded") <(sed '/^$/d' <<<"$present" | sort))"
-if [ -z "$ours" ]; then
-    log "none of the providers the pivot installed in the workload cluster is still there"
-    exit 0
-fi
-if [ -z "$others" ]; then
-    selection=(--all)
-else
-    selection=("${flags[@]}")
-fi
-log "clusterctl delete ${selection[*]} --include-crd --include-namespace against the workload cluster" \
-    "(installed by the pivot: $(paste -sd, - <<<"$ours"))"
-clusterctl delete --kubeconfig "$workload" "${selection[@]}" --include-crd --include-namespace >&2
+recorded="$(sed -n 's/^installed=//p' <<<"$previous" | tr ',' '\n')"
+log "removing from the workload cluster the Cluster API providers the pivot installed there"
+remove_recorded_providers "$workload" "$recorded"

@@ -31,6 +31,8 @@
 set -euo pipefail
 
 log() { printf 'pivot-move: %s\n' "$*" >&2; }
+# shellcheck source-path=SCRIPTDIR source=lib/clusterctl-providers.sh
+source "${BASH_SOURCE[0]%/*}/lib/clusterctl-providers.sh"
 
 : "${KUBECONFIG_CONTENT:?KUBECONFIG_CONTENT is required}"
 : "${WORKLOAD_KUBECONFIG_CONTENT:?WORKLOAD_KUBECONFIG_CONTENT is required}"
@@ -52,66 +54,8 @@ for tool in clusterctl kubectl; do
     fi
 done
 
-umask 077
-work=""
-trap 'rm -rf -- ${work:+"$work"}' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-work="$(mktemp -d -- "${TMPDIR:-/tmp}/pivot-move.XXXXXX")"
-mgmt="${work}/management.kubeconfig"
-workload="${work}/workload.kubeconfig"
-config="${work}/clusterctl.yaml"
-errors="${work}/errors"
-printf '%s' "$KUBECONFIG_CONTENT" >"$mgmt"
-printf '%s' "$WORKLOAD_KUBECONFIG_CONTENT" >"$workload"
-printf '%s' "$CLUSTERCTL_CONFIG_CONTENT" >"$config"
-unset KUBECONFIG_CONTENT WORKLOAD_KUBECONFIG_CONTENT CLUSTERCTL_CONFIG_CONTENT
-
-xdg="${work}/xdg"
-mkdir -p -- "$xdg"
-export XDG_CONFIG_HOME="$xdg" XDG_CONFIG_DIRS="$xdg" XDG_STATE_HOME="$xdg" XDG_CACHE_HOME="$xdg" \
-    XDG_RUNTIME_DIR="$xdg" XDG_DATA_HOME="$xdg" XDG_DATA_DIRS="$xdg"
-export CLUSTERCTL_DISABLE_VERSIONCHECK=true
+pivot_workdir pivot-move
 export TINKERBELL_IP
-
-# "yes" when the cluster behind kubeconfig $1 has the Cluster, "no" when not (or has no Cluster API).
-has_cluster() {
-    local out
-    if out="$(kubectl --kubeconfig "$1" get clusters.cluster.x-k8s.io "$CLUSTER_NAME" -n "$NAMESPACE" \
-        --ignore-not-found -o name 2>"$errors")"; then
-        if [ -n "$out" ]; then echo yes; else echo no; fi
-        return 0
-    fi
-    if grep -q "doesn't have a resource type" "$errors"; then
-        echo no
-        return 0
-    fi
-    log "cannot read Clusters from the $2 cluster: $(tail -n 1 -- "$errors")"
-    return 1
-}
-
-# The clusterctl inventory names in the cluster behind kubeconfig $1, one a line, sorted.
-inventory() {
-    local out type name _
-    if ! out="$(kubectl --kubeconfig "$1" get providers.clusterctl.cluster.x-k8s.io -A \
-        -o 'jsonpath={range .items[*]}{.type}{" "}{.providerName}{" "}{.version}{"\n"}{end}' 2>"$errors")"; then
-        if grep -q "doesn't have a resource type" "$errors"; then
-            return 0
-        fi
-        log "cannot read the Cluster API provider inventory: $(tail -n 1 -- "$errors")"
-        return 1
-    fi
-    while read -r type name _; do
-        case "$type" in
-        "") ;;
-        CoreProvider) printf '%s\n' "$name" ;;
-        BootstrapProvider) printf 'bootstrap-%s\n' "$name" ;;
-        ControlPlaneProvider) printf 'control-plane-%s\n' "$name" ;;
-        InfrastructureProvider) printf 'infrastructure-%s\n' "$name" ;;
-        *) printf '%s-%s\n' "$type" "$name" ;;
-        esac
-    done <<<"$out" | sort
-}
 
 in_source="$(has_cluster "$mgmt" management)"
 in_target="$(has_cluster "$workload" workload)"
@@ -123,11 +67,11 @@ no/yes)
         "nothing to install or move"
     ;;
 yes/no)
-    before="$(inventory "$workload")"
+    before="$(provider_names "$workload")"
     log "clusterctl init --infrastructure tinkerbell against the workload cluster"
     clusterctl init --config "$config" --kubeconfig "$workload" --infrastructure tinkerbell \
         --wait-providers --wait-provider-timeout "$wait_timeout" >&2
-    after="$(inventory "$workload")"
+    after="$(provider_names "$workload")"
     added="$(comm -13 <(sed '/^$/d' <<<"$before") <(sed '/^$/d' <<<"$after"))"
     log "clusterctl move -n ${NAMESPACE}: management cluster -> workload cluster"
     clusterctl move --config "$config" --kubeconfig "$mgmt" --to-kubeconfig "$workload" -n "$NAMESPACE" >&2
@@ -147,7 +91,7 @@ yes/yes)
 esac
 
 # What an earlier run recorded stays recorded while it is still installed.
-present="$(inventory "$workload")"
+present="$(provider_names "$workload")"
 kept="$(comm -12 <(sed '/^$/d' <<<"$earlier") <(sed '/^$/d' <<<"$present"))"
 installed="$(printf '%s\n%s\n' "$kept" "$added" | sed '/^$/d' | sort -u | paste -sd, -)"
 printf 'installed=%s\n' "$installed"

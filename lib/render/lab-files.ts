@@ -9,7 +9,8 @@ import { clusterctlYaml } from "./clusterctl";
 import { kindConfigYaml } from "./kind-config";
 import { renderManifests } from "./manifests";
 import { registryMirrorRenderFiles } from "./registry-mirror";
-import { tinkerbellValuesYaml } from "./tinkerbell-values";
+import { toYaml } from "./kube-object";
+import { tinkerbellValuesYaml, workloadTinkerbellValues } from "./tinkerbell-values";
 
 export function renderKubernetesFiles(config: LabConfig, plan: LabPlan, files: Map<string, string>): void {
     // An existing management cluster has no KinD config; an external Tinkerbell has its own values.
@@ -18,6 +19,9 @@ export function renderKubernetesFiles(config: LabConfig, plan: LabPlan, files: M
     }
     if (plan.modes.tinkerbell === "local") {
         files.set("tinkerbell-values.yaml", tinkerbellValuesYaml(config, plan));
+        if (plan.modes.pivot) {
+            files.set("pivot/tinkerbell-values.yaml", toYaml(workloadTinkerbellValues(config, plan)));
+        }
     }
     files.set("clusterctl.yaml", clusterctlYaml(config, plan));
     for (const [path, content] of clusterApiRenderFiles(config, plan)) {

@@ -59,6 +59,18 @@ export function tinkerbellValues(config: LabConfig, plan: LabPlan): HelmValues {
     return applySetValues(baseTinkerbellValues(config, plan), config.tinkerbellExtraValues);
 }
 
+/**
+ * The Tinkerbell chart's values in the workload cluster: the lab's values (the same VIPs and
+ * addresses), with trustedProxies the workload cluster's pod network instead of KinD's; the user's
+ * tinkerbellExtraValues still last.
+ */
+export function workloadTinkerbellValues(config: LabConfig, plan: LabPlan): HelmValues {
+    return applySetValues(
+        { ...baseTinkerbellValues(config, plan), trustedProxies: [plan.cidrs.pods] },
+        config.tinkerbellExtraValues,
+    );
+}
+
 export function tinkerbellValuesYaml(config: LabConfig, plan: LabPlan): string {
     return toYaml(tinkerbellValues(config, plan));
 }

@@ -9,20 +9,24 @@
  * - the CNI release gets the workload budget as its timeout;
  * - the BMC's TLS key and htpasswd are uploaded with mode 0600.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { clusterctlInitArgs } from "../../components/cluster-api";
 import { kindCommandArgs } from "../../components/kind-cluster";
 import { localFileCommandArgs } from "../../components/local-file";
-import { CommandScriptName, commandScript, commandScriptRunPath } from "../../components/scripts";
+import {
+    CommandScriptName,
+    commandScriptPath,
+    commandScriptRunPath,
+    commandScriptSha256,
+} from "../../components/scripts";
 import { bmcUploads, registrationArgs } from "../../components/virtual-bmc";
 import { WorkloadClusterArgs, waitKubeconfigArgs } from "../../components/workload-cluster";
 import { SUSHY_CERT_PATH, SUSHY_CONFIG_PATH, SUSHY_HTPASSWD_PATH, SUSHY_KEY_PATH } from "../../lib/render/virtual-bmc";
 import { labPlan } from "../fixtures";
 import { ProgramRun, byType, isSecretValue, one, runProgram } from "../program/harness";
-import { Sandbox, sha256 } from "./harness";
+import { Sandbox } from "./harness";
 
 const { config, plan } = labPlan();
 const KUBECONFIG = pulumi.output("apiVersion: v1\nkind: Config\n");
@@ -67,10 +71,17 @@ describe.each(BUILDERS)("%s Command args", (_, build, createScript, deleteScript
 
     test("an edited script changes the inputs: its hash is in the environment", () => {
         const environment = args.environment as Record<string, unknown>;
-        expect(environment.SCRIPT_SHA256).toBe(sha256(commandScript(createScript)));
-        expect(environment.DELETE_SCRIPT_SHA256).toBe(deleteScript ? sha256(commandScript(deleteScript)) : undefined);
+        expect(environment.SCRIPT_SHA256).toBe(commandScriptSha256(createScript));
+        expect(environment.DELETE_SCRIPT_SHA256).toBe(deleteScript ? commandScriptSha256(deleteScript) : undefined);
     });
 });
+
+/** The hash scriptCommandArgs gives the script a Command runs, found by that path. */
+function scriptFileSha256(runPath: string): string {
+    const name = path.basename(runPath, ".sh") as CommandScriptName;
+    expect(path.resolve(runPath)).toBe(path.resolve(commandScriptPath(name)));
+    return commandScriptSha256(name);
+}
 
 test("a failing Command reports the script's path and the script's own output, not its text", () => {
     const sandbox = new Sandbox();
@@ -133,9 +144,10 @@ describe("the whole program (mocks, update)", () => {
                 noPrevious: false,
             });
             expect(path.isAbsolute(scripts.create)).toBe(false);
-            expect(environment.SCRIPT_SHA256).toBe(sha256(fs.readFileSync(scripts.create, "utf8")));
+            // The hash of the file the Command runs (and of the libraries it sources).
+            expect(environment.SCRIPT_SHA256).toBe(scriptFileSha256(scripts.create));
             if (scripts.delete) {
-                expect(environment.DELETE_SCRIPT_SHA256).toBe(sha256(fs.readFileSync(scripts.delete, "utf8")));
+                expect(environment.DELETE_SCRIPT_SHA256).toBe(scriptFileSha256(scripts.delete));
             }
         }
     });

@@ -4,6 +4,7 @@
  * run a script from its file.
  */
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
@@ -11,14 +12,16 @@ import {
     COMMAND_SCRIPT_NAMES,
     CommandScriptName,
     commandScript,
+    commandScriptLibraries,
     commandScriptPath,
     commandScriptRunPath,
+    commandScriptSha256,
     scriptCommandArgs,
 } from "../../components/scripts";
 import { sha256 } from "./harness";
 
 // Set or cleared by the scripts themselves, or bash's own.
-const NOT_INPUTS = new Set(["BASH_REMATCH", "PIPESTATUS", "SECONDS", "TMPDIR", "CLUSTERCTL_DISABLE_VERSIONCHECK"]);
+const NOT_INPUTS = new Set(["BASH_SOURCE", "BASH_REMATCH", "PIPESTATUS", "SECONDS", "TMPDIR", "CLUSTERCTL_DISABLE_VERSIONCHECK"]);
 
 function headerAndBody(text: string): { header: string; body: string } {
     const lines = text.split("\n");
@@ -34,6 +37,20 @@ describe("command script catalogue", () => {
             .map((file) => file.replace(/\.sh$/, ""))
             .sort();
         expect([...COMMAND_SCRIPT_NAMES].sort()).toEqual(files);
+    });
+
+    test("a script's hash covers the libraries it sources, so editing shared code updates its Commands", () => {
+        expect(commandScriptLibraries("pivot-move")).toEqual(["lib/clusterctl-providers.sh"]);
+        expect(commandScriptLibraries("kind-create")).toEqual([]);
+        expect(commandScriptSha256("kind-create")).toBe(sha256(commandScript("kind-create")));
+        expect(commandScriptSha256("pivot-move")).not.toBe(sha256(commandScript("pivot-move")));
+        const library = fs.readFileSync(path.join(COMMAND_SCRIPTS_DIR, "lib", "clusterctl-providers.sh"), "utf8");
+        const expected = createHash("sha256")
+            .update(commandScript("pivot-move"))
+            .update("\0lib/clusterctl-providers.sh\0")
+            .update(library)
+            .digest("hex");
+        expect(commandScriptSha256("pivot-move")).toBe(expected);
     });
 
     test("commandScript returns the file's text and rejects unknown names", () => {
@@ -113,9 +130,25 @@ describe("shellcheck", () => {
         if (!shellcheckFound) {
             throw new Error("shellcheck is required when CI=true (apt-get install shellcheck)");
         }
-        const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", commandScriptPath(name)], {
-            encoding: "utf8",
-        });
+        // --external-sources: a script is checked together with the libraries it sources.
+        const result = spawnSync(
+            "shellcheck",
+            ["--shell=bash", "--severity=style", "--external-sources", commandScriptPath(name)],
+            { encoding: "utf8" },
+        );
+        expect(result.stdout + result.stderr).toBe("");
+        expect(result.status).toBe(0);
+    });
+
+    test.each(fs.readdirSync(path.join(COMMAND_SCRIPTS_DIR, "lib")))("lib/%s is shellcheck-clean", (file) => {
+        if (!shellcheckFound) {
+            throw new Error("shellcheck is required when CI=true (apt-get install shellcheck)");
+        }
+        const result = spawnSync(
+            "shellcheck",
+            ["--shell=bash", "--severity=style", path.join(COMMAND_SCRIPTS_DIR, "lib", file)],
+            { encoding: "utf8" },
+        );
         expect(result.stdout + result.stderr).toBe("");
         expect(result.status).toBe(0);
     });

@@ -1,0 +1,124 @@
+# shellcheck shell=bash disable=SC2154 # log, errors, CLUSTER_NAME and NAMESPACE come from the sourcing script
+# Shared by clusterctl-init, clusterctl-delete, pivot-move and pivot-back: reading clusterctl's provider
+# inventory and the lab's Cluster, and removing the providers a stack recorded as its own.
+#
+# Sourced, never run. The caller defines `log` (messages to stderr) and `errors` (a temp file for
+# kubectl's stderr), and for has_cluster CLUSTER_NAME and NAMESPACE. Kubeconfigs are file paths.
+
+# "yes" when the cluster behind kubeconfig $1 has the lab's Cluster, "no" when not (or it has no Cluster
+# API at all). $2 names that cluster in the error message.
+has_cluster() {
+    local out
+    if out="$(kubectl --kubeconfig "$1" get clusters.cluster.x-k8s.io "$CLUSTER_NAME" -n "$NAMESPACE" \
+        --ignore-not-found -o name 2>"$errors")"; then
+        if [ -n "$out" ]; then echo yes; else echo no; fi
+        return 0
+    fi
+    if grep -q "doesn't have a resource type" "$errors"; then
+        echo no
+        return 0
+    fi
+    log "cannot read Clusters from the $2 cluster: $(tail -n 1 -- "$errors")"
+    return 1
+}
+
+# clusterctl's inventory in the cluster behind kubeconfig $1: one "<inventory name> <version>" line per
+# provider (cluster-api, bootstrap-kubeadm, control-plane-kubeadm, infrastructure-tinkerbell, ...),
+# sorted; nothing when Cluster API was never installed (no Provider CRD). Fails when it cannot be read.
+provider_inventory() {
+    local out type name version
+    if ! out="$(kubectl --kubeconfig "$1" get providers.clusterctl.cluster.x-k8s.io -A \
+        -o 'jsonpath={range .items[*]}{.type}{" "}{.providerName}{" "}{.version}{"\n"}{end}' 2>"$errors")"; then
+        if grep -q "doesn't have a resource type" "$errors"; then
+            return 0
+        fi
+        log "cannot read the Cluster API provider inventory: $(tail -n 1 -- "$errors")"
+        return 1
+    fi
+    while read -r type name version; do
+        case "$type" in
+        "") ;;
+        CoreProvider) printf '%s %s\n' "$name" "$version" ;;
+        BootstrapProvider) printf 'bootstrap-%s %s\n' "$name" "$version" ;;
+        ControlPlaneProvider) printf 'control-plane-%s %s\n' "$name" "$version" ;;
+        InfrastructureProvider) printf 'infrastructure-%s %s\n' "$name" "$version" ;;
+        *) printf '%s-%s %s\n' "$type" "$name" "$version" ;;
+        esac
+    done <<<"$out" | sort
+}
+
+# The inventory names only, one a line.
+provider_names() {
+    local inventory
+    inventory="$(provider_inventory "$1")" || return 1
+    sed -n 's/ .*//p' <<<"$inventory"
+}
+
+# clusterctl delete's flag for an inventory name ("" for a kind clusterctl delete has no flag for).
+provider_delete_flag() {
+    case "$1" in
+    bootstrap-*) printf -- '--bootstrap %s' "${1#bootstrap-}" ;;
+    control-plane-*) printf -- '--control-plane %s' "${1#control-plane-}" ;;
+    infrastructure-*) printf -- '--infrastructure %s' "${1#infrastructure-}" ;;
+    cluster-api) printf -- '--core %s' "$1" ;;
+    esac
+}
+
+# Removes from the cluster behind kubeconfig $1 the providers named in $2 (inventory names, one a line)
+# that are still installed, with their CRDs and namespaces, and nothing else: `--all` when they are
+# every provider there, else one flag each. cert-manager stays (clusterctl delete never removes it).
+remove_recorded_providers() {
+    local kubeconfig="$1" recorded present ours others name
+    local -a selection=()
+    recorded="$(sed '/^$/d' <<<"$2" | sort -u)"
+    if [ -z "$recorded" ]; then
+        log "no Cluster API provider was installed by this stack; nothing to remove"
+        return 0
+    fi
+    present="$(provider_names "$kubeconfig")" || return 1
+    ours="$(comm -12 <(printf '%s\n' "$recorded") <(sed '/^$/d' <<<"$present"))"
+    others="$(comm -13 <(printf '%s\n' "$recorded") <(sed '/^$/d' <<<"$present"))"
+    if [ -z "$ours" ]; then
+        log "none of the providers this stack installed ($(paste -sd, - <<<"$recorded")) is still installed"
+        return 0
+    fi
+    if [ -z "$others" ]; then
+        selection=(--all)
+    else
+        while read -r name; do
+            # shellcheck disable=SC2207 # the flag is two words by design
+            selection+=($(provider_delete_flag "$name"))
+        done <<<"$ours"
+        log "leaving the providers this stack did not install: $(paste -sd, - <<<"$others")"
+    fi
+    log "clusterctl delete ${selection[*]} --include-crd --include-namespace (installed by this stack:" \
+        "$(paste -sd, - <<<"$ours"))"
+    clusterctl delete --kubeconfig "$kubeconfig" "${selection[@]}" --include-crd --include-namespace >&2
+    log "cert-manager, if clusterctl init installed it, stays: clusterctl never removes it"
+}
+
+# The pivot scripts' private work directory: both kubeconfigs and the clusterctl config written from
+# their variables into a 0700 temp directory (removed on exit) and the variables unset, clusterctl's
+# XDG directories inside it, its version check off. Sets work, mgmt, workload, config and errors.
+# $1 names the directory. Call it from the script itself (not in a subshell): it installs the traps.
+pivot_workdir() {
+    umask 077
+    work=""
+    trap 'rm -rf -- ${work:+"$work"}' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    work="$(mktemp -d -- "${TMPDIR:-/tmp}/$1.XXXXXX")"
+    mgmt="${work}/management.kubeconfig"
+    workload="${work}/workload.kubeconfig"
+    config="${work}/clusterctl.yaml"
+    errors="${work}/errors"
+    printf '%s' "$KUBECONFIG_CONTENT" >"$mgmt"
+    printf '%s' "$WORKLOAD_KUBECONFIG_CONTENT" >"$workload"
+    printf '%s' "$CLUSTERCTL_CONFIG_CONTENT" >"$config"
+    unset KUBECONFIG_CONTENT WORKLOAD_KUBECONFIG_CONTENT CLUSTERCTL_CONFIG_CONTENT
+    local xdg="${work}/xdg"
+    mkdir -p -- "$xdg"
+    export XDG_CONFIG_HOME="$xdg" XDG_CONFIG_DIRS="$xdg" XDG_STATE_HOME="$xdg" XDG_CACHE_HOME="$xdg" \
+        XDG_RUNTIME_DIR="$xdg" XDG_DATA_HOME="$xdg" XDG_DATA_DIRS="$xdg"
+    export CLUSTERCTL_DISABLE_VERSIONCHECK=true
+}
