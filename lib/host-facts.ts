@@ -26,6 +26,7 @@ import {
     RouteFact,
     TINKERBELL_API_GROUPS,
     evaluatePreflight,
+    CERT_MANAGER_API_GROUPS,
 } from "./preflight";
 
 const TIMEOUT_MS = 5_000;
@@ -418,7 +419,12 @@ export async function gatherHostFacts(config: LabConfig, plan: LabPlan): Promise
         optional(vms && aarch64, () =>
             mapProbe(run("qemu-system-aarch64", ["--version"]), (out) => out.trim().split("\n")[0]),
         ),
-        optional(managementKubeconfig !== undefined, () => probeClusterApi(managementKubeconfig!)),
+        optional(managementKubeconfig !== undefined, () =>
+            probeClusterApi(
+                managementKubeconfig!,
+                modes.clusterApiInstaller === "operator" ? CERT_MANAGER_API_GROUPS : [],
+            ),
+        ),
         optional(tinkerbellKubeconfig !== undefined, () =>
             probeClusterApi(tinkerbellKubeconfig!, TINKERBELL_API_GROUPS),
         ),

@@ -138,6 +138,9 @@ export const TINKERBELL_RESOURCES: readonly string[] = [
     "machines.bmc.tinkerbell.org",
     "jobs.bmc.tinkerbell.org",
 ];
+/** cert-manager's API, which the Cluster API Operator needs and the lab installs only in its own KinD. */
+export const CERT_MANAGER_RESOURCE = "certificates.cert-manager.io";
+export const CERT_MANAGER_API_GROUPS: readonly string[] = ["cert-manager.io"];
 /** The API groups of TINKERBELL_RESOURCES, as `kubectl api-resources --api-group` takes them. */
 export const TINKERBELL_API_GROUPS: readonly string[] = ["tinkerbell.org", "bmc.tinkerbell.org"];
 /** AAVMF images Debian's and Ubuntu's qemu-efi-aarch64 installs (the descriptor 60-edk2-aarch64.json points at them). */
@@ -420,6 +423,10 @@ function checkManagementApi(config: LabConfig, modes: LabModes, facts: HostFacts
                 : undefined,
         };
     }
+    const operatorProblem = certManagerProblem(check, modes, reached.resources);
+    if (operatorProblem) {
+        return operatorProblem;
+    }
     if (chartHere && compareVersions(found, minimum) < 0) {
         return {
             check,
@@ -434,6 +441,31 @@ function checkManagementApi(config: LabConfig, modes: LabModes, facts: HostFacts
         message: `the API server in managementKubeconfig answers: Kubernetes ${serverVersion}${
             chartHere ? ` (>= ${MIN_CHART_KUBERNETES_VERSION} for the Tinkerbell chart)` : ""
         }`,
+    };
+}
+
+/**
+ * clusterApiInstaller: operator in a cluster of the user's: the operator's providers need cert-manager,
+ * which the lab installs only in its own KinD (its chart cannot tell whether one is already there).
+ */
+function certManagerProblem(
+    check: string,
+    modes: LabModes,
+    resources: Probe<string[]> | undefined,
+): Finding | undefined {
+    if (modes.clusterApiInstaller !== "operator" || resources === undefined) {
+        return undefined;
+    }
+    if (succeeded(resources) && resources.value.includes(CERT_MANAGER_RESOURCE)) {
+        return undefined;
+    }
+    return {
+        check,
+        status: "error",
+        message: succeeded(resources)
+            ? "clusterApiInstaller is operator, but the cluster in managementKubeconfig has no cert-manager (certificates.cert-manager.io), which the Cluster API Operator's providers need; the lab installs cert-manager only in its own KinD"
+            : `clusterApiInstaller is operator, but the API resources of the cluster in managementKubeconfig could not be listed to find cert-manager: ${firstLine(resources.error)}`,
+        fix: "install cert-manager in that cluster (https://cert-manager.io/docs/installation/), or use clusterApiInstaller: clusterctl, which installs it when it is missing",
     };
 }
 

@@ -12,6 +12,7 @@ import {
     Finding,
     HostFacts,
     TINKERBELL_RESOURCES,
+    CERT_MANAGER_RESOURCE,
     evaluatePreflight,
     formatFindings,
     preflightFailed,
@@ -873,6 +874,30 @@ describe("modes: the checks each mode calls for", () => {
 });
 
 describe("existing management cluster (managementKubeconfig)", () => {
+    test("clusterApiInstaller operator: cert-manager must already be there (the lab installs it only in KinD)", () => {
+        const operator = { ...EXISTING, clusterApiInstaller: "operator" };
+        const without = findingOf(
+            evaluateMode(operator, {
+                managementApi: { value: { serverVersion: "v1.35.1", resources: { value: [] } } },
+            }),
+            "management-api",
+        );
+        expect(without.status).toBe("error");
+        expect(without.message).toMatch(/clusterApiInstaller is operator.*no cert-manager/);
+        expect(without.fix).toMatch(/clusterApiInstaller: clusterctl/);
+        const withIt = findingOf(
+            evaluateMode(operator, {
+                managementApi: {
+                    value: { serverVersion: "v1.35.1", resources: { value: [CERT_MANAGER_RESOURCE] } },
+                },
+            }),
+            "management-api",
+        );
+        expect(withIt.status).toBe("ok");
+        // clusterctl installs cert-manager itself when it is missing: nothing asked, nothing refused.
+        expect(findingOf(evaluateMode(EXISTING), "management-api").status).toBe("ok");
+    });
+
     test("API does not answer: error naming the key, with the fix", () => {
         const error = "Unable to connect to the server: dial tcp 10.0.0.1:6443: i/o timeout";
         const finding = findingOf(evaluateMode(EXISTING, { managementApi: { error } }), "management-api");
