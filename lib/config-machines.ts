@@ -24,7 +24,10 @@ export interface MachineBmcConfig {
     protocol: BmcProtocol;
     /** Accept the BMC's self-signed certificate (Redfish). Most BMCs ship one, so the default is true. */
     insecureTLS: boolean;
-    /** Redfish System id, when the BMC manages more than one system. */
+    /**
+     * The Redfish System's Name, when the BMC manages more than one system: bmclib picks the System
+     * whose Name matches (not its Id) and acts on every System when none does.
+     */
     systemName?: string;
 }
 
@@ -155,7 +158,7 @@ function parseBmc(problems: MachinesProblem[], path: string, value: unknown): Ma
     const protocol = p.oneOf("protocol", BMC_PROTOCOLS, true);
     const port = p.port("port", DEFAULT_BMC_PORT[protocol ?? "ipmi"]);
     const insecureTLS = p.flag("insecureTLS", true);
-    const systemName = p.text("systemName", SYSTEM_NAME, "a Redfish System id", false);
+    const systemName = p.text("systemName", SYSTEM_NAME, "a Redfish System Name", false);
     if (address === undefined || protocol === undefined || port === undefined || insecureTLS === undefined) {
         return undefined;
     }

@@ -29,7 +29,7 @@ export interface PlannedBmc {
     port: number;
     protocol: BmcProtocol;
     insecureTLS: boolean;
-    /** Redfish System id: the libvirt domain name for VMs. */
+    /** Redfish System Name (bmclib matches it): the libvirt domain name for VMs, as sushy names the System. */
     systemName: string;
 }
 

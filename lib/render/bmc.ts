@@ -56,7 +56,7 @@ export const BMC_PROVIDER: Readonly<Record<BmcProtocol, string>> = { ipmi: "ipmi
  *   is the libvirt domain, named like the machine.
  * - A real IPMI BMC: IPMI only, on its port.
  * - A real Redfish BMC: Redfish on its port, with basic auth (no session to open and leave behind
- *   on the BMC's small session table) and the System id when the BMC manages more than one.
+ *   on the BMC's small session table) and the System's Name when the BMC manages more than one (bmclib matches the Name).
  */
 function providerOptions(plan: LabPlan, bmc: PlannedBmc): Record<string, unknown> {
     if (bmc.protocol === "redfish") {
