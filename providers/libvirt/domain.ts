@@ -24,9 +24,10 @@ import { DomainFacts, domainDrift, domainFacts } from "./domain-facts";
 import { kvmUsable } from "./host";
 import { LIBVIRT_URI, OBJECT_NAME, inputChecker, isUnknown, unwrapSecrets } from "./inputs";
 import { poolVolumeNames } from "./pool";
+import { Revisioned, refreshStaleCode, withRevision } from "./revision";
 import { isNotFound, virsh, virshIfExists, withXmlFile } from "./virsh";
 
-export interface DomainInputs {
+export interface DomainInputs extends Revisioned {
     uri: string;
     name: string;
     owner: OwnerTag;
@@ -65,7 +66,7 @@ function checkDomainInputs(news: Record<string, unknown>): pulumi.dynamic.CheckR
     const inputs = unwrapSecrets(news) as Record<string, unknown>;
     if (["name", "owner", "xml"].some((key) => isUnknown(inputs[key]))) {
         // A preview in which the disk's volume is not known yet: the real create checks again.
-        return { inputs: inputs as unknown as DomainInputs, failures: [] };
+        return { inputs: withRevision(inputs as unknown as DomainInputs, news), failures: [] };
     }
     const c = inputChecker(inputs);
     const checked: DomainInputs = {
@@ -102,7 +103,7 @@ function checkDomainInputs(news: Record<string, unknown>): pulumi.dynamic.CheckR
             c.fail("xml", `the XML defines a '${facts.type}' domain, but domainType is '${checked.domainType}'`);
         }
     }
-    return { inputs: checked, failures: c.failures };
+    return { inputs: withRevision(checked, news), failures: c.failures };
 }
 
 function refusal(inputs: DomainInputs, why: string): Error {
@@ -366,7 +367,8 @@ export const domainProvider: pulumi.dynamic.ResourceProvider<DomainInputs, Domai
         const outs = await createDomain(inputs);
         return { id: outs.name, outs };
     },
-    diff: async (_id, olds, news) => diffDomain(olds, news),
+    diff: async (_id, olds, news) => refreshStaleCode(await diffDomain(olds, news), olds, news),
+    // Redefines with the same UUID and MACs and keeps what the BMC changed; never restarts a running domain.
     update: async (_id, olds, news) => ({ outs: await updateDomain(olds, news) }),
     delete: async (_id, props) => deleteDomain(props),
 };
@@ -382,6 +384,7 @@ export class Domain extends pulumi.dynamic.Resource {
     declare readonly uuid: pulumi.Output<string>;
     declare readonly resolvedType: pulumi.Output<DomainType>;
     declare readonly notices: pulumi.Output<string[]>;
+    declare readonly providerRevision: pulumi.Output<string>;
 
     constructor(name: string, args: DomainArgs, opts?: pulumi.CustomResourceOptions) {
         const spec = pulumi.output(args.spec);
@@ -399,6 +402,7 @@ export class Domain extends pulumi.dynamic.Resource {
                 uuid: undefined,
                 resolvedType: undefined,
                 notices: undefined,
+                providerRevision: undefined,
             },
             opts,
             "libvirt",

@@ -9,10 +9,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { OwnerTag, ownedUuid } from "../../lib/libvirt/ownership";
 import { LIBVIRT_URI, OBJECT_NAME, inputChecker, unwrapSecrets } from "./inputs";
+import { Revisioned, refreshStaleCode, withRevision } from "./revision";
 import { isNotFound, virsh, virshIfExists, withXmlFile } from "./virsh";
 import { buildXml, child, parseXml, text } from "./xml";
 
-export interface PoolInputs {
+export interface PoolInputs extends Revisioned {
     uri: string;
     name: string;
     /** Absolute directory of the pool on the libvirt host. */
@@ -43,7 +44,7 @@ function checkPoolInputs(news: Record<string, unknown>): pulumi.dynamic.CheckRes
         path: c.string("path", /^\/[^\0\n]*[^/\0\n]$/, "an absolute directory path without a trailing slash"),
         owner: c.owner(),
     };
-    return { inputs: checked, failures: c.failures };
+    return { inputs: withRevision(checked, news), failures: c.failures };
 }
 
 interface LivePool {
@@ -241,7 +242,8 @@ export const poolProvider: pulumi.dynamic.ResourceProvider<PoolInputs, PoolOutpu
         const outs = await createPool(inputs);
         return { id: outs.name, outs };
     },
-    diff: async (_id, olds, news) => diffPool(olds, news),
+    diff: async (_id, olds, news) => refreshStaleCode(await diffPool(olds, news), olds, news),
+    // Starts and autostarts the pool if needed; never touches its volumes (also the revision-only update).
     update: async (_id, _olds, news) => {
         const uuid = ownedUuid("pool", news.owner, news.name);
         await ensurePoolActive(news, uuid);
@@ -257,8 +259,9 @@ export class Pool extends pulumi.dynamic.Resource {
     declare readonly path: pulumi.Output<string>;
     declare readonly owner: pulumi.Output<OwnerTag>;
     declare readonly uuid: pulumi.Output<string>;
+    declare readonly providerRevision: pulumi.Output<string>;
 
     constructor(name: string, args: PoolArgs, opts?: pulumi.CustomResourceOptions) {
-        super(poolProvider, name, { ...args, uuid: undefined }, opts, "libvirt", "Pool");
+        super(poolProvider, name, { ...args, uuid: undefined, providerRevision: undefined }, opts, "libvirt", "Pool");
     }
 }

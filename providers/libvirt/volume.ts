@@ -12,10 +12,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { OwnerTag, ownedUuid } from "../../lib/libvirt/ownership";
 import { LIBVIRT_URI, OBJECT_NAME, inputChecker, unwrapSecrets } from "./inputs";
+import { Revisioned, refreshStaleCode, withRevision } from "./revision";
 import { isNotFound, virsh, virshIfExists } from "./virsh";
 import { child, parseXml, text } from "./xml";
 
-export interface VolumeInputs {
+export interface VolumeInputs extends Revisioned {
     uri: string;
     /**
      * Name of the stack's pool: the Pool resource's `name` output (Machines), so the engine knows the
@@ -63,7 +64,7 @@ function checkVolumeInputs(
                 `refused. Keep capacityGiB at ${olds.capacityGiB} or more (or recreate the machine)`,
         );
     }
-    return { inputs: checked, failures: c.failures };
+    return { inputs: withRevision(checked, news), failures: c.failures };
 }
 
 function volumeLabel(inputs: Pick<VolumeInputs, "pool" | "name">): string {
@@ -168,7 +169,8 @@ export const volumeProvider: pulumi.dynamic.ResourceProvider<VolumeInputs, Volum
         const outs = await createVolume(inputs);
         return { id: volumeLabel(outs), outs };
     },
-    diff: async (_id, olds, news) => diffVolume(olds, news),
+    diff: async (_id, olds, news) => refreshStaleCode(await diffVolume(olds, news), olds, news),
+    // Only ever grows the disk; with the size unchanged (a revision-only update) it leaves it alone.
     update: async (_id, _olds, news) => ({ outs: await updateVolume(news) }),
     delete: async (_id, props) => deleteVolume(props),
 };
@@ -181,8 +183,10 @@ export class Volume extends pulumi.dynamic.Resource {
     declare readonly capacityGiB: pulumi.Output<number>;
     declare readonly owner: pulumi.Output<OwnerTag>;
     declare readonly capacityBytes: pulumi.Output<number>;
+    declare readonly providerRevision: pulumi.Output<string>;
 
     constructor(name: string, args: VolumeArgs, opts?: pulumi.CustomResourceOptions) {
-        super(volumeProvider, name, { ...args, capacityBytes: undefined }, opts, "libvirt", "Volume");
+        const props = { ...args, capacityBytes: undefined, providerRevision: undefined };
+        super(volumeProvider, name, props, opts, "libvirt", "Volume");
     }
 }

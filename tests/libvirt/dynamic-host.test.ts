@@ -6,6 +6,7 @@
  * against the real libvirtd.
  */
 import { ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -53,6 +54,17 @@ interface Registered {
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
 const DIFF_NONE = 1;
 const DIFF_SOME = 2;
+
+/**
+ * The provider code an older version would have stored: the current code, but with a delete that
+ * only reports that it ran, so a test can tell which code the host ran.
+ */
+function olderCode(current: string): string {
+    return (
+        `${current}\n;{ const current = exports.handler; exports.handler = () => ` +
+        '({ ...current(), delete: async () => { throw new Error("the stored, older delete ran"); } }); }\n'
+    );
+}
 
 /** Plain JSON for protobuf Structs (no undefined values). */
 function struct(props: Props): unknown {
@@ -302,6 +314,40 @@ describeWithLibvirt("libvirt resources through Pulumi's dynamic-provider host", 
         expect(fs.existsSync(nvramFile(domainName))).toBe(false);
         expect(fs.existsSync(lab.pool.path)).toBe(false);
         expect(host.stderr()).not.toMatch(/Error serializing|Cannot find module/);
+    }, 120_000);
+
+    test("stale code in state: delete runs the stored code until one in-place update stores the current", async () => {
+        const kinds = [
+            ["Pool", "pool"],
+            ["Volume", "volume"],
+            ["Domain", "domain"],
+        ] as const;
+        const states: Record<string, { id: string; inputs: Props; stored: Props }> = {};
+        for (const [kind, name] of kinds) {
+            const checked = await check(kind, name, {}, registered.get(name)!.inputs);
+            const current = checked.inputs.__provider as string;
+            // A resource created by an older version: its outputs hold that code, and no revision.
+            const created = await create(kind, name, { ...checked.inputs, __provider: olderCode(current) });
+            const { providerRevision: _absent, ...legacy } = created.outs;
+            await expect(destroy(kind, name, created.id, legacy)).rejects.toThrow(/the stored, older delete ran/);
+
+            expect(await diff(kind, name, created.id, legacy, checked.inputs)).toEqual({
+                changes: DIFF_SOME,
+                replaces: [],
+                deleteBeforeReplace: true,
+            });
+            const updated = await update(kind, name, created.id, legacy, checked.inputs);
+            expect(updated.__provider).toBe(current);
+            expect(updated.providerRevision).toBe(createHash("sha256").update(current).digest("hex").slice(0, 16));
+            expect(await diff(kind, name, created.id, updated, checked.inputs)).toMatchObject({ changes: DIFF_NONE });
+            states[kind] = { id: created.id, inputs: checked.inputs, stored: updated };
+        }
+        // Now delete runs the current code: everything goes, in the engine's order.
+        for (const [kind, name] of [...kinds].reverse()) {
+            await destroy(kind, name, states[kind].id, states[kind].stored);
+        }
+        expect(virshSync("domuuid", domainName).status).not.toBe(0);
+        expect(fs.existsSync(lab.pool.path)).toBe(false);
     }, 120_000);
 
     test("a refusal inside the host surfaces as the gRPC error message", async () => {
