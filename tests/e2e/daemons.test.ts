@@ -32,23 +32,17 @@
  * afterAll removes it (BMC registrations, container, network, domains, pool, stand-in clusters) even
  * when a step failed. Timings are printed as one line at the end.
  */
-import { SpawnSyncReturns, spawnSync } from "node:child_process";
-import { generateKeyPairSync, randomInt } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as https from "node:https";
-import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { clusterctlInitArgs } from "../../components/cluster-api";
 import { kindCommandArgs } from "../../components/kind-cluster";
-import { labNetworkArgs } from "../../components/lab-network";
-import { SECRET_FILE_PERMISSIONS, bmcUploads, registrationArgs } from "../../components/virtual-bmc";
+import { SECRET_FILE_PERMISSIONS } from "../../components/virtual-bmc";
 import { WorkloadClusterArgs, waitKubeconfigArgs } from "../../components/workload-cluster";
-import { LabConfig, RawConfig, parseLabConfig } from "../../lib/config";
-import { buildDomainXml, domainSpecFor, machineVolumeName } from "../../lib/libvirt/domain-xml";
+import { buildDomainXml, domainSpecFor } from "../../lib/libvirt/domain-xml";
 import { OWNERSHIP_NAMESPACE } from "../../lib/libvirt/ownership";
-import { LabPlan, PlannedMachine, planLab } from "../../lib/plan";
+import { PlannedMachine } from "../../lib/plan";
 import { BMC_SECRET_NAME } from "../../lib/render/bmc";
 import { clusterApiNames } from "../../lib/render/cluster-api";
 import { clusterctlYaml } from "../../lib/render/clusterctl";
@@ -62,239 +56,49 @@ import {
     SUSHY_KEY_PATH,
     htpasswdLine,
     htpasswdSalt,
-    vbmcCertificateSubject,
 } from "../../lib/render/virtual-bmc";
-import { projectDefaults, readProjectFile, readStackValues } from "../../lib/stack-files";
 import { keepBmcMedia } from "../../providers/libvirt/domain-edit";
 import { domainDrift, domainFacts } from "../../providers/libvirt/domain-facts";
 import {
-    PROJECT_ROOT,
-    PlainCommandArgs,
-    RunResult,
+    CAPT_CRDS,
+    CLUSTER_API_CRDS,
+    DaemonSession,
+    LabStack,
+    TINKERBELL_CRDS,
+    crdFiles,
+    daemonChecks,
+    expectScriptOk,
+    labStack,
+    pollUntil,
+    randomPassword,
+    sshPublicKey,
+    vbmcImageTag,
+} from "./lab-fixture";
+import {
+    HttpsAnswer,
     describeE2e,
     domainState,
-    e2eCacheRoot,
-    missingDocker,
-    missingLibvirt,
+    httpsRequest,
     resolveInput,
     runCommandScript,
-    sweepLibvirt,
     uniqueToken,
     virshOk,
+    waitFor,
 } from "./support";
 
-const TOOLCHAIN = path.join(__dirname, "toolchain");
-const STAND_INS = path.join(__dirname, "stand-ins");
-const KUBE_VERSION = "v1.35.4";
-const SCHEMAS_DIR = process.env.CAPT_SCHEMAS_DIR ?? path.resolve(PROJECT_ROOT, "..", "shared", "schemas");
-const CRDS_DIR = path.join(SCHEMAS_DIR, "crds");
-const PROJECT = readProjectFile(PROJECT_ROOT);
-const PROJECT_NAME = PROJECT.name ?? "capt-playground";
-
-// ---------------------------------------------------------------------------------------------
-// prerequisites
-
-let kubeBin = "";
-let vbmcImage = "";
-
-function missingKubeToolchain(): string | undefined {
-    const bin = path.join(e2eCacheRoot(), "kubernetes", KUBE_VERSION, "bin");
-    const build = "build it with tests/e2e/toolchain/kube-apiserver.sh";
-    for (const tool of ["kube-apiserver", "kubectl", "etcd"]) {
-        if (!fs.existsSync(path.join(bin, tool))) {
-            return `${tool} ${KUBE_VERSION} is not in ${bin}; ${build}`;
-        }
-    }
-    // The directory kube-apiserver.sh prints; checked here without running it (it builds when stale).
-    const version = spawnSync(path.join(bin, "kube-apiserver"), ["--version"], { encoding: "utf8", timeout: 30_000 });
-    if (!(version.stdout ?? "").includes(KUBE_VERSION)) {
-        return `${bin}/kube-apiserver does not report ${KUBE_VERSION}; ${build}`;
-    }
-    kubeBin = bin;
-    return undefined;
-}
-
-/**
- * Only looks: describeE2e runs every check even after one failed, and vbmc-image.sh builds when its
- * inputs changed, so the exact tag is taken in beforeAll (`vbmcImageTag`).
- */
-function missingVbmcImage(): string | undefined {
-    if (process.env.CAPT_E2E_VBMC_IMAGE) {
-        return undefined;
-    }
-    const images = spawnSync("docker", ["image", "ls", "-q", "capt-e2e/virtualbmc"], { encoding: "utf8" });
-    if (images.status !== 0 || images.stdout.trim() === "") {
-        return "no local virtual BMC image; build it with tests/e2e/toolchain/vbmc-image.sh";
-    }
-    return undefined;
-}
-
-/** The local image standing in for `vbmcImage`: CAPT_E2E_VBMC_IMAGE, else what vbmc-image.sh prints (warm: < 1 s). */
-function vbmcImageTag(): string {
-    if (process.env.CAPT_E2E_VBMC_IMAGE) {
-        return process.env.CAPT_E2E_VBMC_IMAGE;
-    }
-    const result = spawnSync(path.join(TOOLCHAIN, "vbmc-image.sh"), ["--no-verify"], {
-        encoding: "utf8",
-        timeout: 900_000,
-    });
-    if (result.status !== 0) {
-        throw new Error(`tests/e2e/toolchain/vbmc-image.sh --no-verify failed:\n${result.stderr}`);
-    }
-    return result.stdout.trim();
-}
-
-function missingTools(): string | undefined {
-    for (const tool of ["ipmitool", "openssl", "curl"]) {
-        if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) {
-            return `${tool} is not installed (Debian: apt-get install ${tool})`;
-        }
-    }
-    if (!fs.existsSync(CRDS_DIR)) {
-        return `the upstream CRDs are not at ${CRDS_DIR} (set CAPT_SCHEMAS_DIR)`;
-    }
-    return undefined;
-}
-
-// ---------------------------------------------------------------------------------------------
-// the run's environment, processes and what they were given
-
-let tmp = "";
-let env: NodeJS.ProcessEnv = {};
-/** Every argv this suite started (its own commands; the product's scripts start their own). */
-const argvLog: string[][] = [];
-const timings: [string, number][] = [];
-
-function timed<T>(label: string, fn: () => T): T {
-    const start = process.hrtime.bigint();
-    try {
-        return fn();
-    } finally {
-        timings.push([label, Number(process.hrtime.bigint() - start) / 1e9]);
-    }
-}
-
-async function timedAsync<T>(label: string, fn: () => Promise<T>): Promise<T> {
-    const start = process.hrtime.bigint();
-    try {
-        return await fn();
-    } finally {
-        timings.push([label, Number(process.hrtime.bigint() - start) / 1e9]);
-    }
-}
-
-function run(
-    file: string,
-    args: string[],
-    options: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
-): SpawnSyncReturns<string> {
-    argvLog.push([file, ...args]);
-    return spawnSync(file, args, {
-        encoding: "utf8",
-        env: options.env ?? env,
-        input: options.input,
-        timeout: options.timeoutMs ?? 120_000,
-    });
-}
-
-function ok(file: string, args: string[], options?: Parameters<typeof run>[2]): string {
-    const result = run(file, args, options);
-    if (result.status !== 0) {
-        throw new Error(`${file} ${args.join(" ")} failed (${result.status}): ${result.stderr}${result.stdout}`);
-    }
-    return result.stdout;
-}
-
-function kubectl(kubeconfig: string, args: string[], input?: string): SpawnSyncReturns<string> {
-    return run("kubectl", ["--kubeconfig", kubeconfig, ...args], { input });
-}
-
-function kubectlOk(kubeconfig: string, args: string[], input?: string): string {
-    const result = kubectl(kubeconfig, args, input);
-    if (result.status !== 0) {
-        throw new Error(`kubectl ${args.join(" ")} failed (${result.status}): ${result.stderr}`);
-    }
-    return result.stdout;
-}
-
-function describeScriptRun(result: RunResult): string {
-    return `$ ${result.command}\nexit ${result.code} after ${result.seconds.toFixed(1)} s\n--- stderr\n${result.stderr}`;
-}
-
-function expectScriptOk(result: RunResult): RunResult {
-    if (result.code !== 0) {
-        throw new Error(`expected exit 0:\n${describeScriptRun(result)}\n--- stdout\n${result.stdout}`);
-    }
-    return result;
-}
-
-async function runScript(
-    label: string,
-    args: PlainCommandArgs,
-    step: "create" | "delete",
-    overrides?: Record<string, string>,
-): Promise<RunResult> {
-    const result = await runCommandScript(args, step, { baseEnv: env, overrides }).done;
-    timings.push([label, result.seconds]);
-    return result;
-}
-
-async function waitFor(what: string, check: () => boolean, seconds: number): Promise<void> {
-    const deadline = Date.now() + seconds * 1000;
-    while (!check()) {
-        if (Date.now() > deadline) {
-            throw new Error(`timed out after ${seconds}s waiting for ${what}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// stacks, secrets
-
-interface Stack {
-    name: string;
-    config: LabConfig;
-    plan: LabPlan;
-}
-
-/** Pulumi.yaml defaults, then Pulumi.<file>.yaml, then overrides: what `render` and the CLI read. */
-function stack(name: string, overrides: RawConfig, file = name): Stack {
-    const raw = { ...projectDefaults(PROJECT), ...(readStackValues(PROJECT_ROOT, file) ?? {}), ...overrides };
-    const config = parseLabConfig(raw, { stack: name });
-    return { name, config, plan: planLab(config, { project: PROJECT_NAME, stack: name, projectDir: PROJECT_ROOT }) };
-}
-
-/** As `random.RandomPassword({ length: 16, special: false })`. */
-function randomPassword(): string {
-    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    return Array.from({ length: 16 }, () => alphabet[randomInt(alphabet.length)]).join("");
-}
-
-/** An OpenSSH ed25519 public key line, as `tls.PrivateKey({ algorithm: "ED25519" }).publicKeyOpenssh`. */
-function sshPublicKey(): string {
-    const { publicKey } = generateKeyPairSync("ed25519");
-    const raw = publicKey.export({ format: "der", type: "spki" }).subarray(-32);
-    const field = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
-    return `ssh-ed25519 ${Buffer.concat([field(Buffer.from("ssh-ed25519")), field(raw)]).toString("base64")}`;
-}
-
-/** A /16 in 10.0.0.0/8 that neither a host route nor a docker network uses. */
-function freeSubnet(): string {
-    const routes = ok("ip", ["-4", "route", "show", "table", "all"]);
-    const dockerSubnets = ok("sh", [
-        "-c",
-        "docker network ls -q | xargs -r docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}'",
-    ]);
-    for (let attempt = 0; attempt < 100; attempt++) {
-        const second = 150 + randomInt(100);
-        const prefix = `10.${second}.`;
-        if (!routes.includes(prefix) && !dockerSubnets.includes(prefix) && !routes.includes("10.0.0.0/8")) {
-            return `10.${second}.0.0/16`;
-        }
-    }
-    throw new Error("no free 10.x.0.0/16 found");
-}
+const session = new DaemonSession("daemons");
+const {
+    run,
+    ok,
+    kubectl,
+    kubectlOk,
+    runScript,
+    timedAsync,
+    applyObjects,
+    installCrds,
+    expectEstablished,
+    writeKubeconfig,
+} = session;
 
 // ---------------------------------------------------------------------------------------------
 // Kubernetes helpers
@@ -320,58 +124,11 @@ function expectSubset(actual: unknown, expected: unknown, where: string): void {
     }
 }
 
-function crdFiles(prefixes: string[]): string[] {
-    return fs
-        .readdirSync(CRDS_DIR)
-        .filter((f) => f.endsWith(".yaml") && prefixes.some((p) => f.startsWith(p)))
-        .map((f) => path.join(CRDS_DIR, f));
-}
-
-const TINKERBELL_CRDS = ["tinkerbell.org_", "bmc.tinkerbell.org_"];
-const CLUSTER_API_CRDS = ["cluster.x-k8s.io_", "bootstrap.cluster.x-k8s.io_", "controlplane.cluster.x-k8s.io_"];
-const CAPT_CRDS = ["infrastructure.cluster.x-k8s.io_tinkerbell"];
-
-/** What the chart (Tinkerbell, Rufio) or clusterctl (Cluster API, CAPT) would install: the upstream CRDs. */
-function installCrds(kubeconfig: string, prefixes: string[]): void {
-    const files = crdFiles(prefixes);
-    expect(files.length).toBeGreaterThan(0);
-    for (const file of files) {
-        kubectlOk(kubeconfig, ["apply", "--server-side", "-f", file]);
-    }
-    expectEstablished(kubeconfig, files, 60);
-}
-
-/** Polled, not `kubectl wait`: that fails outright on a new CRD whose status has no conditions yet. */
-function expectEstablished(kubeconfig: string, files: string[], seconds: number): void {
-    const deadline = Date.now() + seconds * 1000;
-    for (const file of files) {
-        const established = () =>
-            kubectl(kubeconfig, [
-                "get",
-                "-f",
-                file,
-                "-o",
-                'jsonpath={.status.conditions[?(@.type=="Established")].status}',
-            ]).stdout === "True";
-        while (!established()) {
-            if (Date.now() > deadline) {
-                throw new Error(`${path.basename(file)} is not Established after ${seconds}s`);
-            }
-            spawnSync("sleep", ["0.2"]);
-        }
-    }
-}
-
-/** Objects go to the API server on stdin (never an argv); one `kubectl apply` per group, as rendered. */
-function applyObjects(kubeconfig: string, objects: readonly KubeObject[]): SpawnSyncReturns<string> {
-    return kubectl(kubeconfig, ["apply", "--server-side", "-f", "-"], toYamlStream(objects));
-}
-
 // ---------------------------------------------------------------------------------------------
 // the kind stand-in's clusters
 
 function standInDir(cluster: string): string {
-    return path.join(env.CAPT_E2E_STATE!, "kind", cluster);
+    return path.join(session.env.CAPT_E2E_STATE!, "kind", cluster);
 }
 
 function kindClusters(): string[] {
@@ -379,12 +136,6 @@ function kindClusters(): string[] {
         .split("\n")
         .map((l) => l.trim())
         .filter(Boolean);
-}
-
-function writeKubeconfig(name: string, content: string): string {
-    const file = path.join(tmp, `${name}.kubeconfig`);
-    fs.writeFileSync(file, content, { mode: 0o600 });
-    return file;
 }
 
 /** Stops a stand-in cluster's daemons by the pids it recorded (processes this suite started). */
@@ -398,7 +149,7 @@ async function stopStandIn(cluster: string): Promise<void> {
 }
 
 /** kind-create.sh for a stack, as the KindCluster Command runs it; returns the kubeconfig file. */
-async function createManagementCluster(s: Stack): Promise<{ kubeconfig: string; content: string }> {
+async function createManagementCluster(s: LabStack): Promise<{ kubeconfig: string; content: string }> {
     const args = await resolveInput(
         kindCommandArgs({ config: s.config, plan: s.plan, networkName: s.plan.network.name }),
     );
@@ -406,7 +157,7 @@ async function createManagementCluster(s: Stack): Promise<{ kubeconfig: string; 
     return { kubeconfig: writeKubeconfig(s.plan.kind.clusterName, result.stdout), content: result.stdout };
 }
 
-async function deleteManagementCluster(s: Stack): Promise<void> {
+async function deleteManagementCluster(s: LabStack): Promise<void> {
     const args = await resolveInput(
         kindCommandArgs({ config: s.config, plan: s.plan, networkName: s.plan.network.name }),
     );
@@ -418,10 +169,7 @@ async function deleteManagementCluster(s: Stack): Promise<void> {
 
 /** `ipmitool -I lanplus` against one machine's BMC; the password travels in IPMI_PASSWORD (-E). */
 function ipmi(bmc: string, machine: PlannedMachine, user: string, password: string, args: string[]) {
-    return run("ipmitool", ["-I", "lanplus", "-H", bmc, "-p", String(machine.bmcPort), "-U", user, "-E", ...args], {
-        env: { ...env, IPMI_PASSWORD: password },
-        timeoutMs: 60_000,
-    });
+    return session.ipmitool(bmc, machine.bmcPort, user, password, args);
 }
 
 /** `<os><boot dev=…>` of the persistent definition, in order. */
@@ -431,72 +179,14 @@ function bootDevices(domain: string): string[] {
     return [...os.matchAll(/<boot dev='([^']+)'\/>/g)].map((m) => m[1]);
 }
 
-/** A one-entry tar as terraform-provider-docker builds it for an upload: the path, the mode, owner root. */
-function uploadTar(file: string, content: string, mode: number): Buffer {
-    const body = Buffer.from(content);
-    const header = Buffer.alloc(512, 0);
-    const put = (text: string, offset: number, length: number) => header.write(text, offset, length, "utf8");
-    const octal = (n: number, length: number) => n.toString(8).padStart(length - 1, "0") + "\0";
-    put(file, 0, 100); // the upload's path as given (absolute); docker extracts it below "/"
-    put(octal(mode, 8), 100, 8);
-    put(octal(0, 8), 108, 8); // uid
-    put(octal(0, 8), 116, 8); // gid
-    put(octal(body.length, 12), 124, 12);
-    put(octal(0, 12), 136, 12); // mtime: the provider leaves it zero
-    put("        ", 148, 8); // checksum placeholder
-    put("0", 156, 1); // regular file
-    put("ustar\0", 257, 6);
-    put("00", 263, 2);
-    let sum = 0;
-    for (const byte of header) {
-        sum += byte;
-    }
-    put(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8);
-    const padding = Buffer.alloc((512 - (body.length % 512)) % 512, 0);
-    return Buffer.concat([header, body, padding, Buffer.alloc(1024, 0)]);
-}
-
-interface HttpAnswer {
-    status: number;
-    body: string;
-}
-
 /** HTTPS GET, verifying the server against `ca` (the uploaded certificate, IP SAN). */
-function httpsGet(url: string, ca: string, auth?: string): Promise<HttpAnswer> {
-    return new Promise((resolve, reject) => {
-        const request = https.get(url, { ca, auth, timeout: 10_000 }, (response) => {
-            let body = "";
-            response.on("data", (chunk: Buffer) => (body += chunk.toString()));
-            response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
-        });
-        request.on("timeout", () => request.destroy(new Error(`timeout: ${url}`)));
-        request.on("error", reject);
-    });
+function httpsGet(url: string, ca: string, auth?: string): Promise<HttpsAnswer> {
+    return httpsRequest("GET", url, { ca, auth, timeoutMs: 10_000 });
 }
 
 /** HTTPS request with a JSON body (Redfish PATCH / POST actions), verifying the server against `ca`. */
-function httpsJson(method: string, url: string, ca: string, auth: string, body: unknown): Promise<HttpAnswer> {
-    const payload = JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-        const request = https.request(
-            url,
-            {
-                method,
-                ca,
-                auth,
-                timeout: 60_000,
-                headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) },
-            },
-            (response) => {
-                let text = "";
-                response.on("data", (chunk: Buffer) => (text += chunk.toString()));
-                response.on("end", () => resolve({ status: response.statusCode ?? 0, body: text }));
-            },
-        );
-        request.on("timeout", () => request.destroy(new Error(`timeout: ${method} ${url}`)));
-        request.on("error", reject);
-        request.end(payload);
-    });
+function httpsJson(method: string, url: string, ca: string, auth: string, body: unknown): Promise<HttpsAnswer> {
+    return httpsRequest(method, url, { ca, auth, json: body });
 }
 
 /** A one-file HTTP server on `host` (an ephemeral port), recording the requests it answered. */
@@ -547,82 +237,38 @@ function volumeNames(pool: string): string[] {
 
 describeE2e(
     "the program's Commands, BMC container and Kubernetes objects against real daemons",
-    [missingDocker, missingLibvirt, missingKubeToolchain, missingVbmcImage, missingTools],
+    daemonChecks(["ipmitool", "openssl", "curl"]),
     () => {
         const token = uniqueToken();
         const password = randomPassword();
         const sshKey = sshPublicKey();
-        let dev: Stack;
-        let big: Stack;
-        let bmc: Stack;
+        let vbmcImage = "";
+        let dev: LabStack;
+        let big: LabStack;
+        let bmc: LabStack;
         let devManagement: { kubeconfig: string; content: string } | undefined;
-        let bmcRegistrations: PlainCommandArgs[] = [];
-        let networkCreated = false;
-        let containerName = "";
 
         beforeAll(() => {
             vbmcImage = vbmcImageTag();
-            tmp = fs.mkdtempSync(path.join(os.tmpdir(), "capt-daemons-"));
-            // libvirt's QEMU user must reach the pool directory below it.
-            fs.chmodSync(tmp, 0o755);
-            env = {
-                ...process.env,
-                PATH: [STAND_INS, kubeBin, process.env.PATH].join(":"),
-                CAPT_E2E_STATE: path.join(tmp, "stand-ins"),
-                CAPT_E2E_KUBE_BIN: kubeBin,
-                CAPT_SCHEMAS_DIR: SCHEMAS_DIR,
-                LC_ALL: "C",
-            };
-            delete env.KUBECONFIG;
-            dev = stack("dev", { outputDir: path.join(tmp, "out-dev") });
-            big = stack("k8s-1-35-3", { workers: 2, outputDir: path.join(tmp, "out-big") });
-            bmc = stack(
+            session.start("capt-daemons-");
+            const tmp = session.tmp;
+            dev = labStack("dev", { outputDir: path.join(tmp, "out-dev") });
+            big = labStack("k8s-1-35-3", { workers: 2, outputDir: path.join(tmp, "out-big") });
+            bmc = labStack(
                 `dmn${token}`,
                 {
                     outputDir: path.join(tmp, "out-bmc"),
                     storageDir: path.join(tmp, "pool"),
-                    networkSubnet: freeSubnet(),
+                    networkSubnet: session.freeSubnet(),
                     domainType: "qemu",
                 },
                 "dev",
             );
         });
 
-        afterAll(async () => {
-            const problems: string[] = [];
-            const attempt = async (what: string, fn: () => unknown) => {
-                try {
-                    await fn();
-                } catch (error) {
-                    problems.push(`${what}: ${(error as Error).message}`);
-                }
-            };
-            if (bmc) {
-                // The registrations' delete step (vbmc-unregister.sh), then what the docker provider removes.
-                for (const registration of bmcRegistrations) {
-                    await attempt("vbmc-unregister", async () => {
-                        const result = await runCommandScript(registration, "delete", { baseEnv: env }).done;
-                        if (result.code !== 0) throw new Error(result.stderr);
-                    });
-                }
-                if (containerName) {
-                    await attempt("docker rm", () => run("docker", ["rm", "-f", containerName]));
-                }
-                if (networkCreated) {
-                    await attempt("docker network rm", () => ok("docker", ["network", "rm", bmc.plan.network.name]));
-                }
-                await attempt("libvirt sweep", () => sweepLibvirt(bmc.plan.labName));
-            }
-            if (tmp) {
-                // Stops every stand-in cluster of this run (all live under this run's CAPT_E2E_STATE).
-                await attempt("kind delete clusters --all", () => ok("kind", ["delete", "clusters", "--all"]));
-                fs.rmSync(tmp, { recursive: true, force: true });
-            }
-            console.log(
-                `daemons e2e timings: ${timings.map(([label, s]) => `${label}=${s.toFixed(1)}s`).join(" ")}` +
-                    (problems.length ? `\ncleanup problems:\n${problems.join("\n")}` : ""),
-            );
-        });
+        // The registrations' delete step (vbmc-unregister.sh), what the docker provider removes, the stack's
+        // domains and pool, every stand-in cluster of this run; then the timings.
+        afterAll(() => session.cleanUp());
 
         test("1. KinD: kind-create.sh makes the management cluster, idempotently; kind-delete.sh removes it", async () => {
             const args = await resolveInput(
@@ -662,7 +308,7 @@ describeE2e(
         });
 
         describe("2. CRDs, then every Kubernetes object the program applies, accepted by a real API server", () => {
-            const cases: [string, () => Stack][] = [
+            const cases: [string, () => LabStack][] = [
                 ["dev (1 control plane, 1 worker, 1 spare, netboot)", () => dev],
                 ["k8s-1-35-3 with workers: 2 (3 control planes, 2 workers, isoboot)", () => big],
             ];
@@ -691,7 +337,7 @@ describeE2e(
                 expect(early.status).not.toBe(0);
                 expect(early.stderr).toMatch(/no matches for kind "Hardware" in version "tinkerbell.org\/v1alpha1"/);
 
-                timed(`crds-tinkerbell ${s.name}`, () => installCrds(kubeconfig, TINKERBELL_CRDS));
+                await timedAsync(`crds-tinkerbell ${s.name}`, () => installCrds(kubeconfig, TINKERBELL_CRDS));
                 const inventory = applyObjects(kubeconfig, objects.inventory);
                 expect({ status: inventory.status, stderr: inventory.stderr }).toEqual({ status: 0, stderr: "" });
                 expect(inventory.stdout.trim().split("\n")).toHaveLength(objects.inventory.length);
@@ -701,7 +347,9 @@ describeE2e(
                 expect(tooEarly.status).not.toBe(0);
                 expect(tooEarly.stderr).toMatch(/no matches for kind "\w+" in version "[a-z.-]*cluster.x-k8s.io\//);
 
-                timed(`crds-capi ${s.name}`, () => installCrds(kubeconfig, [...CLUSTER_API_CRDS, ...CAPT_CRDS]));
+                await timedAsync(`crds-capi ${s.name}`, () =>
+                    installCrds(kubeconfig, [...CLUSTER_API_CRDS, ...CAPT_CRDS]),
+                );
                 const clusterApi = applyObjects(kubeconfig, objects.clusterApi);
                 expect({ status: clusterApi.status, stderr: clusterApi.stderr }).toEqual({ status: 0, stderr: "" });
                 expect(clusterApi.stdout.trim().split("\n")).toHaveLength(objects.clusterApi.length);
@@ -805,7 +453,7 @@ describeE2e(
                 expect(get("secret", BMC_SECRET_NAME, "{.type}")).toBe("kubernetes.io/basic-auth");
 
                 // The password went on stdin only.
-                for (const argv of argvLog) {
+                for (const argv of session.argvLog) {
                     expect(argv.join(" ")).not.toContain(password);
                 }
                 if (s !== dev) {
@@ -842,16 +490,8 @@ describeE2e(
             expect(fs.statSync(path.join(stateDir, "xdg")).isDirectory()).toBe(true);
             expect(fs.readdirSync(stateDir).sort()).toEqual(["clusterctl-init.log", "clusterctl.yaml", "xdg"]);
             // In the cluster: the CRDs the workload objects need, and the providers recorded.
-            expectEstablished(kubeconfig, crdFiles([...CLUSTER_API_CRDS, ...CAPT_CRDS]), 5);
-            const inventory = kubectlOk(kubeconfig, [
-                "get",
-                "configmap",
-                "-n",
-                "kube-system",
-                "clusterctl-stand-in-inventory",
-                "-o",
-                "jsonpath={.data.infrastructure-tinkerbell}",
-            ]);
+            await expectEstablished(kubeconfig, crdFiles([...CLUSTER_API_CRDS, ...CAPT_CRDS]), 5);
+            const inventory = session.standInProvider(kubeconfig, "infrastructure-tinkerbell");
             expect(inventory).toBe(`capt-system ${big.config.captVersion}`);
             kubectlOk(kubeconfig, ["create", "namespace", big.config.namespace]);
             const objects = labObjects(big.config, big.plan, { bmcPassword: password, sshAuthorizedKey: sshKey });
@@ -923,8 +563,7 @@ describeE2e(
 
             // (a) No kubeconfig Secret yet: a short budget (the real one is workloadTimeoutMinutes) runs out.
             const timeout = await runScript("wait-kubeconfig timeout", args, "create", {
-                TIMEOUT_SECONDS: "4",
-                POLL_SECONDS: "1",
+                overrides: { TIMEOUT_SECONDS: "4", POLL_SECONDS: "1" },
             });
             expect(timeout.code).toBe(1);
             expect(timeout.stdout).toBe("");
@@ -941,10 +580,8 @@ describeE2e(
 
             // (b) The Secret exists and points at a second API server that is not running yet.
             const workloadName = `${cluster}-workload`;
-            ok("kind", ["create", "cluster", "--name", workloadName]);
-            const workloadKubeconfig = ok("kind", ["get", "kubeconfig", "--name", workloadName]);
+            const { file: workloadFile, content: workloadKubeconfig } = session.startCluster(workloadName);
             await stopStandIn(workloadName);
-            const workloadFile = writeKubeconfig(workloadName, workloadKubeconfig);
             expect(kubectl(workloadFile, ["--request-timeout=3s", "get", "--raw=/readyz"]).status).not.toBe(0);
             kubectlOk(
                 management.kubeconfig,
@@ -964,7 +601,7 @@ describeE2e(
             const started = process.hrtime.bigint();
             let stderr = "";
             const waiting = runCommandScript(args, "create", {
-                baseEnv: env,
+                baseEnv: session.env,
                 overrides: { TIMEOUT_SECONDS: "120", POLL_SECONDS: "1" },
                 onStderr: (soFar) => (stderr = soFar),
             });
@@ -982,7 +619,7 @@ describeE2e(
             const restart = run("kind", ["create", "cluster", "--name", workloadName]);
             expect(restart.stderr).toContain(`Starting stopped cluster "${workloadName}" again`);
             const done = await waiting.done;
-            timings.push(["wait-kubeconfig until API", Number(process.hrtime.bigint() - started) / 1e9]);
+            session.timings.push(["wait-kubeconfig until API", Number(process.hrtime.bigint() - started) / 1e9]);
             expect({ code: done.code, stderr: done.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
             expect(done.stdout).toBe(`${workloadKubeconfig.replace(/\n+$/, "")}\n`);
             expect(done.stderr).toMatch(new RegExp(`the API server of ${cluster} answers after \\d+s`));
@@ -1005,14 +642,7 @@ describeE2e(
             const bmcIp = plan.vbmc.ip;
 
             // The LabNetwork's docker.Network, done with the docker CLI.
-            const net = await resolveInput(labNetworkArgs(plan));
-            const ipam = net.ipamConfigs![0];
-            const netArgs = ["network", "create", "--driver", net.driver!];
-            netArgs.push("--subnet", ipam.subnet!, "--gateway", ipam.gateway!, "--ip-range", ipam.ipRange!);
-            for (const [key, value] of Object.entries(net.options ?? {})) netArgs.push("-o", `${key}=${value}`);
-            for (const { label, value } of net.labels ?? []) netArgs.push("--label", `${label}=${value}`);
-            timed("docker network create", () => ok("docker", [...netArgs, net.name!]));
-            networkCreated = true;
+            const net = await session.createLabNetwork(plan);
             const inspectedNet = JSON.parse(ok("docker", ["network", "inspect", net.name!]))[0];
             expect(inspectedNet.IPAM.Config).toEqual([
                 expect.objectContaining({
@@ -1027,63 +657,16 @@ describeE2e(
             );
 
             // The Machines component's pool, volumes and domains (disks are tiny: nothing boots from them).
-            fs.mkdirSync(plan.libvirt.storageDir, { mode: 0o755 });
-            timed("pool+volumes", () => {
-                virshOk("pool-define-as", plan.libvirt.poolName, "dir", "--target", plan.libvirt.storageDir);
-                virshOk("pool-start", plan.libvirt.poolName);
-                for (const machine of plan.machines) {
-                    virshOk(
-                        "vol-create-as",
-                        plan.libvirt.poolName,
-                        machineVolumeName(machine),
-                        "16M",
-                        "--format",
-                        "qcow2",
-                    );
-                }
-            });
-            timed("define domains", () => {
-                for (const machine of plan.machines) {
-                    const xml = buildDomainXml(domainSpecFor(config, plan, machine), false);
-                    expect(xml).toMatch(/^<domain type="qemu">/);
-                    const file = path.join(tmp, `${machine.name}.xml`);
-                    fs.writeFileSync(file, xml);
-                    virshOk("define", file);
-                    expect(domainState(machine.name)).toBe("shut off");
-                    expect(bootDevices(machine.name)).toEqual(["network", "hd"]);
-                }
-            });
+            session.createPool(plan);
+            const xmls = session.defineDomains(config, plan);
+            for (const [i, machine] of plan.machines.entries()) {
+                expect(xmls[i]).toMatch(/^<domain type="qemu">/);
+                expect(domainState(machine.name)).toBe("shut off");
+                expect(bootDevices(machine.name)).toEqual(["network", "hd"]);
+            }
 
             // The tls provider's key and self-signed certificate, with the component's subject, SANs and uses.
-            const subject = vbmcCertificateSubject(config, plan);
-            const keyFile = path.join(tmp, "sushy.key");
-            const certFile = path.join(tmp, "sushy.cert");
-            ok("openssl", [
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                String(5 * 365),
-                "-subj",
-                `/CN=${subject.commonName}/O=${subject.organization}`,
-                "-addext",
-                `subjectAltName=IP:${bmcIp},DNS:${plan.vbmc.containerName}`,
-                "-addext",
-                "keyUsage=critical,digitalSignature,keyEncipherment",
-                "-addext",
-                "extendedKeyUsage=serverAuth",
-                "-keyout",
-                keyFile,
-                "-out",
-                certFile,
-            ]);
-            const tlsKeyPem = fs.readFileSync(keyFile, "utf8");
-            const tlsCertPem = fs.readFileSync(certFile, "utf8");
-            fs.rmSync(keyFile);
-            const htpasswd = pulumi.secret(htpasswdLine(username, password, htpasswdSalt(plan)));
-            const uploads = await resolveInput(bmcUploads(plan, { htpasswd, tlsKeyPem, tlsCertPem }));
+            const { uploads, tlsCertPem } = await session.virtualBmcUploads(config, plan, password);
             expect(uploads.map((u) => u.file)).toEqual([
                 SUSHY_CONFIG_PATH,
                 SUSHY_HTPASSWD_PATH,
@@ -1091,67 +674,28 @@ describeE2e(
                 SUSHY_CERT_PATH,
             ]);
 
-            // The VirtualBmc component's docker.Container, field by field (components/virtual-bmc.ts):
-            //   name, image (the local stand-in for config.vbmcImage), privileged, restart,
-            //   networksAdvanced [{ name, ipv4Address }], mounts [bind LIBVIRT_SOCKET_DIR], envs, labels;
-            // then its uploads, before the first start, as the provider does (create, copy, start).
-            containerName = plan.vbmc.containerName;
-            timed("docker create+upload+start", () => {
-                ok("docker", [
-                    "create",
-                    "--name",
-                    containerName,
-                    "--privileged",
-                    "--restart",
-                    "unless-stopped",
-                    "--network",
-                    net.name!,
-                    "--ip",
-                    bmcIp,
-                    "--mount",
-                    `type=bind,source=${LIBVIRT_SOCKET_DIR},target=${LIBVIRT_SOCKET_DIR}`,
-                    "--env",
-                    `SUSHY_EMULATOR_CONFIG=${SUSHY_CONFIG_PATH}`,
-                    "--label",
-                    `capt-playground.project=${plan.project}`,
-                    "--label",
-                    `capt-playground.stack=${plan.stack}`,
-                    vbmcImage,
-                ]);
-                for (const upload of uploads) {
-                    const mode = parseInt(upload.permissions ?? "0644", 8);
-                    ok("docker", ["cp", "-", `${containerName}:/`], {
-                        input: uploadTar(upload.file, upload.content ?? "", mode),
-                    });
-                }
-                ok("docker", ["start", containerName]);
-            });
-            const containerId = ok("docker", ["inspect", "-f", "{{.Id}}", containerName]).trim();
+            // The VirtualBmc component's docker.Container, field by field, then its uploads before the first start.
+            const containerName = plan.vbmc.containerName;
+            const containerId = session.createBmcContainer(plan, net.name!, vbmcImage, uploads);
 
             // One registration Command per machine (vbmc-register.sh), then once more: up to date.
-            bmcRegistrations = [];
-            for (const machine of plan.machines) {
-                const args = await resolveInput(
-                    registrationArgs({ plan, username, password: pulumi.secret(password) }, machine, containerId),
-                );
-                bmcRegistrations.push(args);
-                const registered = expectScriptOk(await runScript(`vbmc-register ${machine.index}`, args, "create"));
-                expect(registered.stderr).toContain(`registered ${machine.name} on port ${machine.bmcPort}`);
-                expect(registered.stderr).toContain(`BMC of ${machine.name} started (port ${machine.bmcPort})`);
-                expect(registered.stderr).not.toContain(password);
+            const registered = await session.registerBmcs(config, plan, password, containerId);
+            for (const { machine, result } of registered) {
+                expect(result.stderr).toContain(`registered ${machine.name} on port ${machine.bmcPort}`);
+                expect(result.stderr).toContain(`BMC of ${machine.name} started (port ${machine.bmcPort})`);
+                expect(result.stderr).not.toContain(password);
             }
+            const bmcRegistrations = registered.map(({ args }) => args);
             const rerun = expectScriptOk(await runScript("vbmc-register again", bmcRegistrations[0], "create"));
             expect(rerun.stderr).toContain(`registration of ${plan.machines[0].name} is up to date`);
 
             // IPMI, from the host through the lab bridge, per machine on its planned port.
             for (const machine of plan.machines) {
-                let status = ipmi(bmcIp, machine, username, password, ["power", "status"]);
-                const deadline = Date.now() + 30_000;
-                while (status.status !== 0 && Date.now() < deadline) {
-                    await new Promise((resolve) => setTimeout(resolve, 500));
-                    status = ipmi(bmcIp, machine, username, password, ["power", "status"]);
-                }
-                expect({ machine: machine.name, out: status.stdout.trim() }).toEqual({
+                const status = await pollUntil(
+                    () => ipmi(bmcIp, machine, username, password, ["power", "status"]),
+                    (answer) => answer.status === 0,
+                );
+                expect({ machine: machine.name, out: status?.stdout.trim() }).toEqual({
                     machine: machine.name,
                     out: "Chassis Power is off",
                 });
@@ -1159,24 +703,7 @@ describeE2e(
                 expect(wrong.status).not.toBe(0);
 
                 // One-time boot device: vbmc rewrites <os><boot>, as Rufio's network boot needs.
-                ok(
-                    "ipmitool",
-                    [
-                        "-I",
-                        "lanplus",
-                        "-H",
-                        bmcIp,
-                        "-p",
-                        String(machine.bmcPort),
-                        "-U",
-                        username,
-                        "-E",
-                        "chassis",
-                        "bootdev",
-                        "disk",
-                    ],
-                    { env: { ...env, IPMI_PASSWORD: password } },
-                );
+                expect(ipmi(bmcIp, machine, username, password, ["chassis", "bootdev", "disk"]).status).toBe(0);
                 expect(bootDevices(machine.name)).toEqual(["hd"]);
                 const pxe = ipmi(bmcIp, machine, username, password, ["chassis", "bootdev", "pxe"]);
                 expect(pxe.stdout).toContain("Set Boot Device to pxe");
@@ -1200,17 +727,10 @@ describeE2e(
             // Redfish (sushy-emulator on :443): TLS with the uploaded certificate, basic auth from the htpasswd.
             const systemsUrl = `https://${bmcIp}/redfish/v1/Systems`;
             const auth = `${username}:${password}`;
-            let systems: HttpAnswer = { status: 0, body: "" };
-            const redfishDeadline = Date.now() + 30_000;
-            while (Date.now() < redfishDeadline) {
-                try {
-                    systems = await httpsGet(systemsUrl, tlsCertPem, auth);
-                    if (systems.status === 200) break;
-                } catch {
-                    // not listening yet
-                }
-                await new Promise((resolve) => setTimeout(resolve, 500));
-            }
+            const systems = (await pollUntil(
+                () => httpsGet(systemsUrl, tlsCertPem, auth),
+                (answer) => answer.status === 200,
+            )) ?? { status: 0, body: "" };
             expect(systems.status).toBe(200);
             const members = (JSON.parse(systems.body) as { Members: { "@odata.id": string }[] }).Members.map(
                 (m) => m["@odata.id"],
@@ -1369,7 +889,7 @@ describeE2e(
                     "capt-playground.stack": plan.stack,
                 }),
             );
-            for (const argv of argvLog) {
+            for (const argv of session.argvLog) {
                 expect(argv.join(" ")).not.toContain(password);
             }
 

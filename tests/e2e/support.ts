@@ -11,6 +11,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
+import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describeWhenReady } from "../prerequisites";
@@ -437,4 +438,91 @@ export function runCommandScript(
     child.stdin!.on("error", () => undefined);
     child.stdin!.end(args.stdin ?? "");
     return { child, done };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generic helpers of the daemon suites (tests/e2e/daemons.test.ts, modes.test.ts; their fixture: lab-fixture.ts)
+
+/** Polls `check` every 250 ms until it holds; fails naming `what` after `seconds`. */
+export async function waitFor(what: string, check: () => boolean, seconds: number): Promise<void> {
+    const deadline = Date.now() + seconds * 1000;
+    while (!check()) {
+        if (Date.now() > deadline) {
+            throw new Error(`timed out after ${seconds}s waiting for ${what}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+}
+
+/**
+ * A one-entry tar as terraform-provider-docker builds it for a container upload: the path as given
+ * (absolute; docker extracts it below "/"), the mode, owner root, mtime zero. `docker cp - <c>:/`
+ * takes it on stdin.
+ */
+export function dockerUploadTar(file: string, content: string, mode: number): Buffer {
+    const body = Buffer.from(content);
+    const header = Buffer.alloc(512, 0);
+    const put = (text: string, offset: number, length: number) => header.write(text, offset, length, "utf8");
+    const octal = (n: number, length: number) => n.toString(8).padStart(length - 1, "0") + "\0";
+    put(file, 0, 100);
+    put(octal(mode, 8), 100, 8);
+    put(octal(0, 8), 108, 8); // uid
+    put(octal(0, 8), 116, 8); // gid
+    put(octal(body.length, 12), 124, 12);
+    put(octal(0, 12), 136, 12); // mtime
+    put("        ", 148, 8); // checksum placeholder
+    put("0", 156, 1); // regular file
+    put("ustar\0", 257, 6);
+    put("00", 263, 2);
+    let sum = 0;
+    for (const byte of header) {
+        sum += byte;
+    }
+    put(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8);
+    const padding = Buffer.alloc((512 - (body.length % 512)) % 512, 0);
+    return Buffer.concat([header, body, padding, Buffer.alloc(1024, 0)]);
+}
+
+export interface HttpsAnswer {
+    status: number;
+    body: string;
+}
+
+export interface HttpsOptions {
+    /** Verify the server against this CA (PEM); without it and with `insecure`, the certificate is not checked. */
+    ca?: string;
+    insecure?: boolean;
+    /** Basic auth, `user:password`. */
+    auth?: string;
+    /** JSON body (sent with Content-Type application/json). */
+    json?: unknown;
+    timeoutMs?: number;
+}
+
+/** One HTTPS request (Redfish and the like); never throws for an HTTP status, only for a failed connection. */
+export function httpsRequest(method: string, url: string, options: HttpsOptions = {}): Promise<HttpsAnswer> {
+    const payload = options.json === undefined ? undefined : JSON.stringify(options.json);
+    return new Promise((resolve, reject) => {
+        const request = https.request(
+            url,
+            {
+                method,
+                ca: options.ca,
+                rejectUnauthorized: !options.insecure,
+                auth: options.auth,
+                timeout: options.timeoutMs ?? 60_000,
+                headers: payload
+                    ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) }
+                    : {},
+            },
+            (response) => {
+                let text = "";
+                response.on("data", (chunk: Buffer) => (text += chunk.toString()));
+                response.on("end", () => resolve({ status: response.statusCode ?? 0, body: text }));
+            },
+        );
+        request.on("timeout", () => request.destroy(new Error(`timeout: ${method} ${url}`)));
+        request.on("error", reject);
+        request.end(payload);
+    });
 }
