@@ -63,6 +63,9 @@ export function clusterctlInitArgs(args: ClusterApiArgs): command.local.CommandA
         CLUSTERCTL_CONFIG_CONTENT: clusterctlYaml(config, plan),
         STATE_DIR: plan.outputDir,
         TINKERBELL_IP: plan.vips.tinkerbell,
+        // The versions clusterctl init installs, the ones the operator installer pins (operatorProviders).
+        CAPI_VERSION: config.clusterctlVersion,
+        CAPT_VERSION: config.captVersion,
     };
     if (plan.modes.management === "existing") {
         // The providers may be the user's: adopt them when they are all there, record what this stack
@@ -75,8 +78,6 @@ export function clusterctlInitArgs(args: ClusterApiArgs): command.local.CommandA
                 environment: {
                     ...environment,
                     MANAGEMENT_CLUSTER: "existing",
-                    CAPI_VERSION: config.clusterctlVersion,
-                    CAPT_VERSION: config.captVersion,
                 },
             }),
             // stdout is only `installed=<provider names>`, never a secret.

@@ -50,6 +50,9 @@ export function pivotCommandArgs(args: PivotArgs): command.local.CommandArgs {
                 TINKERBELL_IP: args.plan.vips.tinkerbell,
                 CLUSTER_NAME: args.plan.labName,
                 NAMESPACE: args.config.namespace,
+                // The versions clusterctl init installs in the workload cluster, as in the management cluster.
+                CAPI_VERSION: args.config.clusterctlVersion,
+                CAPT_VERSION: args.config.captVersion,
             },
         }),
         // stdout is only `installed=<provider names>` (what pivot-back removes again), never a secret.

@@ -58,7 +58,8 @@ export const CONFIG_SCHEMA = {
     },
     clusterctlVersion: {
         type: "string",
-        description: "Minimum clusterctl version the preflight accepts, vX.Y.Z.",
+        description:
+            "Cluster API version both installers install (core, kubeadm bootstrap and control-plane providers), and the minimum clusterctl version the preflight accepts, vX.Y.Z.",
         default: "v1.12.5",
     },
     kindNodeImage: {

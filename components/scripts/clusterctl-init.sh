@@ -12,8 +12,11 @@
 #   WAIT_PROVIDER_TIMEOUT      seconds clusterctl waits for each provider's deployment (default 600)
 #   MANAGEMENT_CLUSTER         "kind" (default: the lab's own KinD cluster) or "existing" (a cluster the user
 #                              gave, see "Existing management cluster" below)
-#   CAPI_VERSION               existing only: the lowest core/kubeadm provider version adopted (clusterctlVersion)
-#   CAPT_VERSION               existing only: the Tinkerbell provider version adopted (captVersion)
+#   CAPI_VERSION               the core and kubeadm providers' version (clusterctlVersion, required): what
+#                              init installs, as the Cluster API Operator does; existing: also the lowest
+#                              version adopted
+#   CAPT_VERSION               the Tinkerbell provider's version (captVersion, required): what init installs
+#                              and, existing, the only version adopted
 #   PULUMI_COMMAND_STDOUT      existing only: this script's previous stdout (the Command's previous output),
 #                              so that a re-run keeps the record of what an earlier run installed
 # stdout: kind: nothing. existing: one line `installed=<providers>`, the clusterctl inventory names
@@ -21,29 +24,41 @@
 #         stack installed, empty when it adopted what was there; clusterctl-delete reads it.
 # stderr: progress messages and clusterctl's own output
 #
+# Versions: every provider is asked for at an explicit version, `--core cluster-api:$CAPI_VERSION
+# --bootstrap kubeadm:$CAPI_VERSION --control-plane kubeadm:$CAPI_VERSION --infrastructure
+# tinkerbell:$CAPT_VERSION`, the versions the Cluster API Operator installer pins. Without them clusterctl
+# would install the newest Cluster API release of its contract (the core provider's URL is
+# .../releases/latest/..., resolved by cmd/clusterctl/client/repository/repository_versions.go
+# latestContractRelease), so a lab made next month would differ from one made today. CAPT's URL in
+# clusterctl.yaml already names the release (.../releases/$CAPT_VERSION/...); `tinkerbell:$CAPT_VERSION`
+# asks for that same release (client/common.go parseProviderName, repository/components_client.go).
+#
 # Idempotency: the script runs `clusterctl init` every time and relies on clusterctl itself, which
 # has been idempotent since v1.2.0 (cluster-api commit 1da5d29 "make clusterctl init idempotent";
 # see cmd/clusterctl/client/init.go and client/cluster/installer.go):
-#   - the default core, kubeadm bootstrap and kubeadm control-plane providers are added only when the
-#     cluster has no core provider yet (addDefaultProviders);
 #   - a requested provider whose name, namespace, type and version already appear in the clusterctl
-#     inventory is skipped (addToInstaller), so a re-run installs nothing and waits for nothing;
+#     inventory is skipped (addToInstaller), so a re-run at the same versions installs nothing and
+#     waits for nothing;
 #   - cert-manager is skipped when its API already answers (EnsureInstalled);
 #   - each provider's objects are created or patched and its inventory entry is written only after
-#     them, so a run that failed half-way through a provider re-applies that provider on the next run.
+#     them, so a run that failed half-way through a provider re-applies that provider on the next run;
+#     and since the kubeadm providers are always asked for, a run that failed after the core provider
+#     was recorded but before them adds them on the next run.
 # This needs no kubectl and no probe of our own. The script refuses clusterctl older than v1.2.0.
-# When a *different* version of a provider is installed (e.g. captVersion changed), clusterctl fails
-# with "there is already an instance of the ... provider installed"; that is reported as an error with
-# the way out, never treated as success, because the cluster would not match the configuration.
-# Known gaps, both inherited from clusterctl: a re-run after a first run that timed out in
-# --wait-providers does not wait again (nothing is left to install); and if a first run failed after
-# the core provider was recorded but before the kubeadm providers were, a re-run does not add them.
+# When a *different* version of a provider is installed (e.g. captVersion or clusterctlVersion changed,
+# or a lab made before the versions were pinned got a newer Cluster API), clusterctl fails with "there
+# is already an instance of the ... provider installed" before it installs anything; that is reported
+# as an error with the way out, never treated as success, because the cluster would not match the
+# configuration. Known gap, inherited from clusterctl: a re-run after a first run that timed out in
+# --wait-providers does not wait again (nothing is left to install).
 #
 # Existing management cluster (MANAGEMENT_CLUSTER=existing): the providers may be the user's. The
 # script reads clusterctl's inventory (the Provider objects, providers.clusterctl.cluster.x-k8s.io;
 # needs kubectl) before and after. When the lab's four providers are all there, infrastructure-tinkerbell
 # at CAPT_VERSION and the core and kubeadm providers at CAPI_VERSION or newer, it adopts them and runs
-# no `clusterctl init` at all. Otherwise it runs init as above, which adds only what is missing. Either
+# no `clusterctl init` at all. Otherwise it runs init as above, which adds only what is missing: it asks
+# for a core or kubeadm provider (at CAPI_VERSION) only when the inventory lacks it (all three when
+# there is no core provider), so one the user installed at another version is left alone. Either
 # way it prints which providers this stack installed (what init added, plus what an earlier run recorded
 # and is still there), so that the delete step (clusterctl-delete) removes those and nothing else.
 set -euo pipefail
@@ -60,11 +75,11 @@ wait_timeout="${WAIT_PROVIDER_TIMEOUT:-600}"
 management="${MANAGEMENT_CLUSTER:-kind}"
 previous="${PULUMI_COMMAND_STDOUT:-}"
 unset PULUMI_COMMAND_STDOUT
+: "${CAPI_VERSION:?CAPI_VERSION is required (clusterctlVersion)}"
+: "${CAPT_VERSION:?CAPT_VERSION is required (captVersion)}"
 case "$management" in
 kind) ;;
 existing)
-    : "${CAPI_VERSION:?CAPI_VERSION is required for an existing management cluster}"
-    : "${CAPT_VERSION:?CAPT_VERSION is required for an existing management cluster}"
     if ! command -v kubectl >/dev/null; then
         log "kubectl is required to read the Cluster API providers of an existing management cluster; install it"
         exit 2
@@ -136,6 +151,22 @@ adoptable() {
 }
 
 output_log="${state_dir}/clusterctl-init.log"
+
+# clusterctl init with the given provider flags; its output to stderr and the log, its exit in status.
+run_init() {
+    set +e
+    clusterctl init --config "$config" --kubeconfig "$kubeconfig" "$@" \
+        --wait-providers --wait-provider-timeout "$wait_timeout" 2>&1 | tee "$output_log" >&2
+    status="${PIPESTATUS[0]}"
+    set -e
+}
+
+# True when init refused because the core or kubeadm providers are installed at another version (and
+# nothing else conflicted): clusterctl checks every provider before it installs any.
+core_version_conflict() {
+    grep -Eq 'already an instance of the "(cluster-api|bootstrap-kubeadm|control-plane-kubeadm)" provider' "$1" &&
+        ! grep -q 'already an instance of the "infrastructure-tinkerbell" provider' "$1"
+}
 adopted=no
 if [ "$management" = existing ]; then
     errors="$(mktemp -- "${TMPDIR:-/tmp}/clusterctl-init-errors.XXXXXX")"
@@ -150,18 +181,38 @@ if [ "$management" = existing ]; then
 fi
 
 if [ "$adopted" = no ]; then
-    log "clusterctl init --infrastructure tinkerbell (providers already installed at the same version are skipped)"
-    set +e
-    clusterctl init --config "$config" --kubeconfig "$kubeconfig" --infrastructure tinkerbell \
-        --wait-providers --wait-provider-timeout "$wait_timeout" 2>&1 | tee "$output_log" >&2
-    status="${PIPESTATUS[0]}"
-    set -e
+    # The providers init asks for, each at the version the operator installer pins.
+    providers=(--core "cluster-api:${CAPI_VERSION}" --bootstrap "kubeadm:${CAPI_VERSION}"
+        --control-plane "kubeadm:${CAPI_VERSION}" --infrastructure "tinkerbell:${CAPT_VERSION}")
+    if [ "$management" = existing ] && [ -n "$(version_in "$before" cluster-api)" ]; then
+        # The user's core and kubeadm providers stay at whatever version they are; only missing ones are added.
+        providers=()
+        for flag in bootstrap control-plane; do
+            if [ -z "$(version_in "$before" "${flag}-kubeadm")" ]; then
+                providers+=("--${flag}" "kubeadm:${CAPI_VERSION}")
+            fi
+        done
+        providers+=(--infrastructure "tinkerbell:${CAPT_VERSION}")
+    fi
+    log "clusterctl init ${providers[*]} (providers already installed at the same version are skipped)"
+    run_init "${providers[@]}"
+    if [ "$status" -ne 0 ] && [ "$management" = kind ] && core_version_conflict "$output_log"; then
+        # A lab made before the versions were pinned got the newest Cluster API of clusterctl's
+        # contract. clusterctl init never changes installed versions, and neither does the lab: it keeps
+        # that core (clusterctl refused before installing anything) and asks only for CAPT.
+        log "Cluster API is already installed at another version than clusterctlVersion ${CAPI_VERSION}" \
+            "(kubectl get providers.clusterctl.cluster.x-k8s.io -A shows it); keeping it. Upgrade with" \
+            "\`clusterctl upgrade apply\` or recreate the lab to get ${CAPI_VERSION}."
+        run_init --infrastructure "tinkerbell:${CAPT_VERSION}"
+    fi
 
     if [ "$status" -ne 0 ]; then
         if grep -q "there is already an instance of" "$output_log"; then
-            log "a different version of a provider is already installed in the management cluster;" \
-                "clusterctl init never changes installed versions. Upgrade it with" \
-                "\`clusterctl upgrade apply --config ${config} ...\` against the management cluster, or recreate the lab."
+            log "a different version of a provider is already installed in the management cluster than the lab" \
+                "pins (core and kubeadm ${CAPI_VERSION}: clusterctlVersion; tinkerbell ${CAPT_VERSION}: captVersion);" \
+                "clusterctl init never changes installed versions. Set those config keys to the installed versions," \
+                "upgrade with \`clusterctl upgrade apply --config ${config} ...\` against the management cluster," \
+                "or recreate the lab."
         fi
         log "clusterctl init failed (exit ${status}); its output is in ${output_log}"
         exit "$status"

@@ -13,6 +13,8 @@
 #   TINKERBELL_IP                the Tinkerbell VIP, read by CAPT's components template (required)
 #   CLUSTER_NAME                 the Cluster API cluster (required)
 #   NAMESPACE                    its namespace, the one moved (required)
+#   CAPI_VERSION                 the core and kubeadm providers' version installed (clusterctlVersion, required)
+#   CAPT_VERSION                 the Tinkerbell provider's version installed (captVersion, required)
 #   WAIT_PROVIDER_TIMEOUT        seconds clusterctl waits for each provider's deployment (default 600)
 #   PULUMI_COMMAND_STDOUT        this script's previous stdout (the Command's previous output), so that a
 #                                re-run keeps the record of the providers an earlier run installed
@@ -23,9 +25,13 @@
 # Both kubeconfigs and the config go to private temp files (mode 0600, in a private temp directory
 # that also holds clusterctl's XDG directories, removed on exit), never into an argv or a log; the
 # script leaves no file behind. Needs clusterctl and kubectl.
+# The workload cluster gets the versions the management cluster got (clusterctl-init.sh): every provider
+# is asked for at an explicit version, `--core cluster-api:$CAPI_VERSION --bootstrap kubeadm:$CAPI_VERSION
+# --control-plane kubeadm:$CAPI_VERSION --infrastructure tinkerbell:$CAPT_VERSION`, never clusterctl's
+# newest release.
 # Idempotent: where the Cluster is decides what to do.
-#   - in the management cluster only: init the workload cluster (clusterctl skips what is installed),
-#     then move;
+#   - in the management cluster only: init the workload cluster (clusterctl skips a provider installed
+#     at the same version), then move;
 #   - in the workload cluster only: already moved; nothing is installed and nothing moved;
 #   - in both, or in neither: an error saying so (a move that stopped half-way needs a person).
 set -euo pipefail
@@ -40,6 +46,8 @@ source "${BASH_SOURCE[0]%/*}/lib/clusterctl-providers.sh"
 : "${TINKERBELL_IP:?TINKERBELL_IP is required}"
 : "${CLUSTER_NAME:?CLUSTER_NAME is required}"
 : "${NAMESPACE:?NAMESPACE is required}"
+: "${CAPI_VERSION:?CAPI_VERSION is required (clusterctlVersion)}"
+: "${CAPT_VERSION:?CAPT_VERSION is required (captVersion)}"
 wait_timeout="${WAIT_PROVIDER_TIMEOUT:-600}"
 if ! [[ "$wait_timeout" =~ ^[1-9][0-9]*$ ]]; then
     log "WAIT_PROVIDER_TIMEOUT must be a positive number of seconds, got: ${wait_timeout}"
@@ -68,8 +76,10 @@ no/yes)
     ;;
 yes/no)
     before="$(provider_names "$workload")"
-    log "clusterctl init --infrastructure tinkerbell against the workload cluster"
-    clusterctl init --config "$config" --kubeconfig "$workload" --infrastructure tinkerbell \
+    providers=(--core "cluster-api:${CAPI_VERSION}" --bootstrap "kubeadm:${CAPI_VERSION}"
+        --control-plane "kubeadm:${CAPI_VERSION}" --infrastructure "tinkerbell:${CAPT_VERSION}")
+    log "clusterctl init --infrastructure tinkerbell against the workload cluster (${providers[*]})"
+    clusterctl init --config "$config" --kubeconfig "$workload" "${providers[@]}" \
         --wait-providers --wait-provider-timeout "$wait_timeout" >&2
     after="$(provider_names "$workload")"
     added="$(comm -13 <(sed '/^$/d' <<<"$before") <(sed '/^$/d' <<<"$after"))"

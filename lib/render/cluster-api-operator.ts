@@ -73,8 +73,8 @@ export interface OperatorProvider {
 }
 
 /**
- * What `clusterctl init --infrastructure tinkerbell` installs, in clusterctl's namespaces: the core and
- * kubeadm providers at clusterctlVersion, CAPT at captVersion.
+ * What `clusterctl init` installs (components/scripts/clusterctl-init.sh pins the same versions), in
+ * clusterctl's namespaces: the core and kubeadm providers at clusterctlVersion, CAPT at captVersion.
  */
 export function operatorProviders(config: Pick<LabConfig, "clusterctlVersion" | "captVersion">): OperatorProvider[] {
     const capi = config.clusterctlVersion;

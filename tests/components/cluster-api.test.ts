@@ -73,6 +73,8 @@ describe("ClusterApi", () => {
         expect(init.inputs.delete).toBe("components/scripts/clusterctl-clean.sh");
         expect(init.inputs.addPreviousOutputInEnv).toBe(false);
         expect(Object.keys(plain(init.inputs.environment)).sort()).toEqual([
+            "CAPI_VERSION",
+            "CAPT_VERSION",
             "CLUSTERCTL_CONFIG_CONTENT",
             "DELETE_SCRIPT_SHA256",
             "KUBECONFIG_CONTENT",
@@ -80,6 +82,8 @@ describe("ClusterApi", () => {
             "STATE_DIR",
             "TINKERBELL_IP",
         ]);
+        // The versions clusterctl init installs: the operator installer's (operatorProviders).
+        expect(plain(init.inputs.environment)).toMatchObject({ CAPI_VERSION: "v1.12.5", CAPT_VERSION: "v0.7.0" });
         expect(init.deletedWith).toBe("");
         expect(init.deleteBeforeReplace).toBe(false);
     });
@@ -216,7 +220,12 @@ describe("Pivot", () => {
         expect(isSecretValue(move.inputs.environment)).toBe(true);
         const environment = plain(move.inputs.environment);
         expect([environment.KUBECONFIG_CONTENT, environment.WORKLOAD_KUBECONFIG_CONTENT]).toEqual(["mgmt", "workload"]);
-        expect(environment).toMatchObject({ CLUSTER_NAME: "capt-dev", NAMESPACE: labPlan({}).config.namespace });
+        expect(environment).toMatchObject({
+            CLUSTER_NAME: "capt-dev",
+            NAMESPACE: labPlan({}).config.namespace,
+            CAPI_VERSION: "v1.12.5",
+            CAPT_VERSION: "v0.7.0",
+        });
     });
 
     test("external Tinkerbell: no chart; CAPT's kubeconfig Secret in the workload cluster before the move", async () => {

@@ -67,9 +67,13 @@ function traced(
             CLUSTERCTL_CONFIG_CONTENT: "providers: []\n",
             STATE_DIR: stateDir,
             TINKERBELL_IP: "10.0.0.1",
+            CAPI_VERSION: "v1.12.5",
+            CAPT_VERSION: "v0.7.0",
         });
         expect(init.status).toBe(0);
         expect(init.trace).toContain('"clusterctl", "init"');
+        expect(init.trace).toContain('"--core", "cluster-api:v1.12.5", "--bootstrap", "kubeadm:v1.12.5"');
+        expect(init.trace).toContain('"--control-plane", "kubeadm:v1.12.5", "--infrastructure", "tinkerbell:v0.7.0"');
         expect(init.trace).not.toContain("traced-kubeconfig");
         sandbox.writeState("workload.kubeconfig", "token: traced-workload-7a7a\n");
         const wait = traced("wait-kubeconfig", {
@@ -124,9 +128,13 @@ function traced(
             TINKERBELL_IP: "10.0.0.1",
             CLUSTER_NAME: "lab",
             NAMESPACE: "tink",
+            CAPI_VERSION: "v1.12.5",
+            CAPT_VERSION: "v0.7.0",
         };
         const move = traced("pivot-move", env);
         expect(move.status).toBe(0);
+        expect(move.trace).toContain('"--core", "cluster-api:v1.12.5"');
+        expect(move.trace).toContain('"--infrastructure", "tinkerbell:v0.7.0"');
         expect(move.trace).toContain('"clusterctl", "move"');
         const back = traced("pivot-back", { ...env, PULUMI_COMMAND_STDOUT: "installed=cluster-api" });
         expect(back.status).toBe(0);

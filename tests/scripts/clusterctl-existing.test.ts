@@ -63,8 +63,13 @@ describe("clusterctl-init against an existing management cluster", () => {
         const result = sandbox.run("clusterctl-init", env);
         expect(result.status).toBe(0);
         expect(result.stdout).toBe(`installed=${ALL.join(",")}\n`);
-        expect(sandbox.calls("clusterctl", "init")).toHaveLength(1);
+        const [init] = sandbox.calls("clusterctl", "init");
+        expect(init).toContain(
+            "--core cluster-api:v1.12.5 --bootstrap kubeadm:v1.12.5 --control-plane kubeadm:v1.12.5 " +
+                "--infrastructure tinkerbell:v0.7.0 --wait-providers",
+        );
         expect(inventory()).toEqual(ALL);
+        expect(sandbox.readState("inventory/cluster-api")).toBe("v1.12.5\n");
         expect(sandbox.calls("kubectl", "--kubeconfig").every((c) => c.includes("providers.clusterctl"))).toBe(true);
         expect(sandbox.tmpEntries()).toEqual([]);
     });
@@ -93,7 +98,11 @@ describe("clusterctl-init against an existing management cluster", () => {
         });
         const result = sandbox.run("clusterctl-init", env);
         expect(result.status).toBe(0);
-        expect(sandbox.calls("clusterctl", "init")).toHaveLength(1);
+        // The user's core and kubeadm providers are not asked for, so clusterctl leaves them be.
+        const [init] = sandbox.calls("clusterctl", "init");
+        expect(init).not.toContain("--core");
+        expect(init).not.toContain("kubeadm");
+        expect(init).toContain("--infrastructure tinkerbell:v0.7.0 --wait-providers");
         expect(result.stdout).toBe("installed=\n");
     });
 
@@ -103,6 +112,27 @@ describe("clusterctl-init against an existing management cluster", () => {
         expect(result.status).toBe(0);
         expect(result.stdout).toBe("installed=infrastructure-tinkerbell\n");
         expect(sandbox.readState("installs")).toBe("infrastructure-tinkerbell\n");
+    });
+
+    test("the user's newer core providers without CAPT: kept at their version, CAPT added at captVersion", () => {
+        seed({ "cluster-api": "v1.13.2", "bootstrap-kubeadm": "v1.13.2", "control-plane-kubeadm": "v1.13.2" });
+        const result = sandbox.run("clusterctl-init", env);
+        expect(result.status).toBe(0);
+        expect(result.stdout).toBe("installed=infrastructure-tinkerbell\n");
+        expect(sandbox.readState("inventory/cluster-api")).toBe("v1.13.2");
+        expect(sandbox.readState("inventory/infrastructure-tinkerbell")).toBe("v0.7.0\n");
+    });
+
+    test("the user's core provider without the kubeadm ones: those are added at clusterctlVersion", () => {
+        seed({ "cluster-api": "v1.13.2" });
+        const result = sandbox.run("clusterctl-init", env);
+        expect(result.status).toBe(0);
+        const [init] = sandbox.calls("clusterctl", "init");
+        expect(init).not.toContain("--core");
+        expect(init).toContain(
+            "--bootstrap kubeadm:v1.12.5 --control-plane kubeadm:v1.12.5 --infrastructure tinkerbell:v0.7.0",
+        );
+        expect(result.stdout).toBe("installed=bootstrap-kubeadm,control-plane-kubeadm,infrastructure-tinkerbell\n");
     });
 
     test("CAPT at another version: clusterctl's refusal, with the way out", () => {
@@ -138,8 +168,8 @@ describe("clusterctl-init against an existing management cluster", () => {
     });
 
     test("the KinD mode is unchanged: no kubectl, nothing on stdout", () => {
-        const { MANAGEMENT_CLUSTER, CAPI_VERSION, CAPT_VERSION, ...kind } = env;
-        expect([MANAGEMENT_CLUSTER, CAPI_VERSION, CAPT_VERSION]).toHaveLength(3);
+        const { MANAGEMENT_CLUSTER, ...kind } = env;
+        expect(MANAGEMENT_CLUSTER).toBe("existing");
         const result = sandbox.run("clusterctl-init", kind);
         expect(result.status).toBe(0);
         expect(result.stdout).toBe("");

@@ -36,6 +36,8 @@ beforeEach(() => {
         CLUSTERCTL_CONFIG_CONTENT: clusterctlYaml("v0.7.0"),
         STATE_DIR: stateDir,
         TINKERBELL_IP: "172.30.0.74",
+        CAPI_VERSION: "v1.12.5",
+        CAPT_VERSION: "v0.7.0",
     };
 });
 afterEach(() => sandbox.cleanup());
@@ -67,9 +69,15 @@ describe("clusterctl-init", () => {
         expect(seen["wait-providers"]).toBe("yes");
         expect(seen["wait-provider-timeout"]).toBe("600");
         expect(sandbox.calls("clusterctl", "init")).toEqual([
-            `clusterctl init --config ${configPath} --kubeconfig ${seen.kubeconfig} --infrastructure tinkerbell ` +
+            `clusterctl init --config ${configPath} --kubeconfig ${seen.kubeconfig} --core cluster-api:v1.12.5 ` +
+                "--bootstrap kubeadm:v1.12.5 --control-plane kubeadm:v1.12.5 --infrastructure tinkerbell:v0.7.0 " +
                 "--wait-providers --wait-provider-timeout 600",
         ]);
+        // The versions the operator installer pins, not clusterctl's newest release.
+        for (const p of ["cluster-api", "bootstrap-kubeadm", "control-plane-kubeadm"]) {
+            expect(sandbox.readState(`inventory/${p}`)).toBe("v1.12.5\n");
+        }
+        expect(sandbox.readState("inventory/infrastructure-tinkerbell")).toBe("v0.7.0\n");
         // The private kubeconfig is gone once the script ends; nothing else was left in TMPDIR.
         expect(fs.existsSync(seen.kubeconfig)).toBe(false);
         expect(sandbox.tmpEntries()).toEqual([]);
@@ -101,13 +109,77 @@ describe("clusterctl-init", () => {
 
     test("a different provider version already installed fails loudly, with the way out", () => {
         expect(sandbox.run("clusterctl-init", env).status).toBe(0);
-        const bumped = sandbox.run("clusterctl-init", { ...env, CLUSTERCTL_CONFIG_CONTENT: clusterctlYaml("v0.8.0") });
+        const bumped = sandbox.run("clusterctl-init", {
+            ...env,
+            CLUSTERCTL_CONFIG_CONTENT: clusterctlYaml("v0.8.0"),
+            CAPT_VERSION: "v0.8.0",
+        });
         expect(bumped.status).not.toBe(0);
         expect(bumped.stderr).toContain("there is already an instance of");
         expect(bumped.stderr).toContain("clusterctl upgrade apply");
+        expect(bumped.stderr).toContain("captVersion");
+        expect(sandbox.calls("clusterctl", "init")[1]).toContain("--infrastructure tinkerbell:v0.8.0");
         expect(sandbox.readState("installs")?.split("\n").filter(Boolean)).toHaveLength(4);
         // The failure path removes the private kubeconfig as well.
         expect(sandbox.tmpEntries()).toEqual([]);
+    });
+
+    test("clusterctlVersion changed after the first run: the installed core stays (init never changes versions)", () => {
+        expect(sandbox.run("clusterctl-init", env).status).toBe(0);
+        const bumped = sandbox.run("clusterctl-init", { ...env, CAPI_VERSION: "v1.12.6" });
+        expect(bumped.status).toBe(0);
+        expect(bumped.stderr).toContain('there is already an instance of the "cluster-api" provider');
+        expect(bumped.stderr).toContain("already installed at another version than clusterctlVersion v1.12.6");
+        expect(bumped.stderr).toContain("clusterctl upgrade apply");
+        expect(sandbox.readState("installs")?.split("\n").filter(Boolean)).toHaveLength(4);
+        expect(sandbox.readState("inventory/cluster-api")).toBe("v1.12.5\n");
+    });
+
+    test("a lab made before the versions were pinned, at a newer Cluster API: keeps it, nothing changed", () => {
+        // What an unpinned `clusterctl init --infrastructure tinkerbell` left: the newest core release.
+        for (const p of ["cluster-api", "bootstrap-kubeadm", "control-plane-kubeadm"]) {
+            sandbox.writeState(`inventory/${p}`, "v1.13.2");
+        }
+        sandbox.writeState("inventory/infrastructure-tinkerbell", "v0.7.0");
+        const result = sandbox.run("clusterctl-init", env);
+        expect(result.status).toBe(0);
+        expect(result.stderr).toContain("Cluster API is already installed at another version than clusterctlVersion");
+        expect(sandbox.readState("installs")).toBeUndefined();
+        expect(sandbox.readState("inventory/cluster-api")).toBe("v1.13.2");
+        const inits = sandbox.calls("clusterctl").filter((c) => c.startsWith("clusterctl init"));
+        expect(inits).toHaveLength(2);
+        expect(inits[1]).toContain("--infrastructure tinkerbell:v0.7.0");
+        expect(inits[1]).not.toContain("--core");
+    });
+
+    test("the same lab with another captVersion installed: refused with the way out, nothing installed", () => {
+        for (const p of ["cluster-api", "bootstrap-kubeadm", "control-plane-kubeadm"]) {
+            sandbox.writeState(`inventory/${p}`, "v1.13.2");
+        }
+        sandbox.writeState("inventory/infrastructure-tinkerbell", "v0.6.5");
+        const result = sandbox.run("clusterctl-init", env);
+        expect(result.status).not.toBe(0);
+        expect(result.stderr).toContain("Set those config keys to the installed versions");
+        expect(sandbox.readState("installs")).toBeUndefined();
+    });
+
+    test("a first run that stopped after the core provider: the kubeadm providers are added on the next run", () => {
+        sandbox.writeState("inventory/cluster-api", "v1.12.5");
+        expect(sandbox.run("clusterctl-init", env).status).toBe(0);
+        expect(sandbox.readState("installs")).toBe(
+            "bootstrap-kubeadm\ncontrol-plane-kubeadm\ninfrastructure-tinkerbell\n",
+        );
+        expect(sandbox.readState("inventory/control-plane-kubeadm")).toBe("v1.12.5\n");
+    });
+
+    test("refuses to run without the versions to install", () => {
+        for (const variable of ["CAPI_VERSION", "CAPT_VERSION"]) {
+            const { [variable]: _dropped, ...without } = env;
+            const result = sandbox.run("clusterctl-init", without);
+            expect(result.status).not.toBe(0);
+            expect(result.stderr).toContain(`${variable} is required`);
+        }
+        expect(sandbox.calls("clusterctl")).toEqual([]);
     });
 
     test("WAIT_PROVIDER_TIMEOUT is passed through and validated", () => {

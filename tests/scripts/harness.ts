@@ -106,12 +106,15 @@ case "$cmd" in
 version)
     printf '%s\\n' "\${FAKE_CLUSTERCTL_VERSION:-v1.12.5}" ;;
 init)
-    config=""; kubeconfig=""; infra=""; wait=""; timeout=""
+    config=""; kubeconfig=""; core=""; bootstrap=""; controlplane=""; infra=""; wait=""; timeout=""
     while [ $# -gt 0 ]; do
         case "$1" in
         --config) config="$2"; shift 2 ;;
         --kubeconfig) kubeconfig="$2"; shift 2 ;;
-        --infrastructure) infra="$2"; shift 2 ;;
+        --core) core="$2"; shift 2 ;;
+        -b|--bootstrap) bootstrap="$2"; shift 2 ;;
+        -c|--control-plane) controlplane="$2"; shift 2 ;;
+        -i|--infrastructure) infra="$2"; shift 2 ;;
         --wait-providers) wait=yes; shift ;;
         --wait-provider-timeout) timeout="$2"; shift 2 ;;
         *) echo "fake clusterctl: unexpected argument $1" >&2; exit 64 ;;
@@ -126,31 +129,57 @@ init)
         record_env
     } >"$state/clusterctl-init.last"
     echo "Fetching providers" >&2
-    version="$(sed -n 's#.*/releases/\\(v[0-9][0-9.]*\\)/.*#\\1#p' "$config" | head -n 1)"
     dir="$(cluster_dir "$kubeconfig")"
     unreachable "$dir"
     inv="$dir/inventory"
     mkdir -p "$inv"
-    for i in \${infra//,/ }; do
-        p="infrastructure-$i"
-        if [ -f "$inv/$p" ] && [ "$(cat "$inv/$p")" != "$version" ]; then
-            echo "Error: there is already an instance of the \\"$p\\" provider installed in the \\"capt-system\\" namespace" >&2
+    # addDefaultProviders: without a core provider the default ones are added, at their newest release.
+    if [ ! -f "$inv/cluster-api" ]; then
+        core="\${core:-cluster-api}"
+        bootstrap="\${bootstrap:-kubeadm}"
+        controlplane="\${controlplane:-kubeadm}"
+    fi
+    # name[:version] -> inventory name and version (the default: the newest release for the core and
+    # kubeadm providers, the release in clusterctl.yaml's URL for tinkerbell).
+    url_version="$(sed -n 's#.*/releases/\\(v[0-9][0-9.]*\\)/.*#\\1#p' "$config" | head -n 1)"
+    queue=()
+    for spec in "\${core:+cluster-api=$core}" "\${bootstrap:+bootstrap-=$bootstrap}" \\
+        "\${controlplane:+control-plane-=$controlplane}" "\${infra:+infrastructure-=$infra}"; do
+        [ -n "$spec" ] || continue
+        prefix="\${spec%%=*}"
+        provider="\${spec#*=}"
+        name="\${provider%%:*}"
+        version=""
+        if [ "$provider" != "$name" ]; then version="\${provider#*:}"; fi
+        if [ "$prefix" = cluster-api ]; then p="$name"; else p="$prefix$name"; fi
+        if [ -z "$version" ]; then
+            if [ "$prefix" = infrastructure- ]; then version="$url_version"; else version="\${FAKE_CLUSTERCTL_LATEST:-v1.13.2}"; fi
+        fi
+        queue+=("$p=$version")
+    done
+    # addToInstaller skips a provider at the same version; Validate refuses another version, before
+    # anything is installed.
+    install=()
+    for item in "\${queue[@]}"; do
+        p="\${item%%=*}"
+        version="\${item#*=}"
+        if [ -f "$inv/$p" ]; then
+            if [ "$(cat "$inv/$p")" = "$version" ]; then continue; fi
+            echo "Error: installing provider \\"$p\\" can lead to a non functioning management cluster: there is already an instance of the \\"$p\\" provider installed in the \\"$p-system\\" namespace" >&2
             exit 1
         fi
+        install+=("$item")
     done
-    if [ ! -f "$inv/cluster-api" ]; then
+    # EnsureInstalled: a cluster with Cluster API has cert-manager.
+    if [ ! -f "$dir/cert-manager" ] && [ ! -f "$inv/cluster-api" ]; then
         echo "Installing cert-manager version=\\"v1.19.1\\"" >&2
-        for p in cluster-api bootstrap-kubeadm control-plane-kubeadm; do
-            echo "Installing provider=\\"$p\\" version=\\"v1.12.5\\"" >&2
-            echo "$p" >>"$dir/installs"
-            echo v1.12.5 >"$inv/$p"
-        done
+        touch "$dir/cert-manager"
     else
         echo "Skipping installing cert-manager as it is already installed" >&2
     fi
-    for i in \${infra//,/ }; do
-        p="infrastructure-$i"
-        if [ -f "$inv/$p" ]; then continue; fi
+    for item in "\${install[@]}"; do
+        p="\${item%%=*}"
+        version="\${item#*=}"
         echo "Installing provider=\\"$p\\" version=\\"$version\\"" >&2
         echo "$p" >>"$dir/installs"
         echo "$version" >"$inv/$p"

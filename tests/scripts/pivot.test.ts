@@ -25,6 +25,8 @@ beforeEach(() => {
         TINKERBELL_IP: "172.30.0.74",
         CLUSTER_NAME: "capt-dev",
         NAMESPACE: "tink",
+        CAPI_VERSION: "v1.12.5",
+        CAPT_VERSION: "v0.7.0",
     };
     // The management cluster after `up`: the providers and the lab's objects.
     for (const p of ALL.split(",")) {
@@ -73,7 +75,15 @@ describe("pivot-move", () => {
             `clusterctl move --config ${move.config} --kubeconfig ${move.from} --to-kubeconfig ${move.to} -n tink`,
         );
         expect([move["from-mode"], move["to-mode"]]).toEqual(["600", "600"]);
-        expect(calls[0]).toContain(`--kubeconfig ${move.to} --infrastructure tinkerbell --wait-providers`);
+        // Every provider at the version the management cluster got (clusterctlVersion, captVersion).
+        expect(calls[0]).toBe(
+            `clusterctl init --config ${move.config} --kubeconfig ${move.to} --core cluster-api:v1.12.5 ` +
+                "--bootstrap kubeadm:v1.12.5 --control-plane kubeadm:v1.12.5 --infrastructure tinkerbell:v0.7.0 " +
+                "--wait-providers --wait-provider-timeout 600",
+        );
+        expect(sandbox.readState("clusters/workload/inventory/cluster-api")).toBe("v1.12.5\n");
+        expect(sandbox.readState("clusters/workload/inventory/control-plane-kubeadm")).toBe("v1.12.5\n");
+        expect(sandbox.readState("clusters/workload/inventory/infrastructure-tinkerbell")).toBe("v0.7.0\n");
         expect(move.TINKERBELL_IP).toBe("172.30.0.74");
         expect(move.CLUSTERCTL_DISABLE_VERSIONCHECK).toBe("true");
         expect(fs.existsSync(move.from)).toBe(false);
@@ -91,13 +101,42 @@ describe("pivot-move", () => {
         expect(objectsIn("workload")).toEqual(OBJECTS);
     });
 
-    test("a workload cluster that already has a core provider: init adds CAPT only (as clusterctl does), then moves", () => {
-        fs.mkdirSync(sandbox.stateFile("clusters/workload/inventory"), { recursive: true });
-        sandbox.writeState("clusters/workload/inventory/cluster-api", "v1.12.5");
+    test("a workload cluster with the core and kubeadm providers at the pinned version: init adds CAPT only", () => {
+        for (const p of ["cluster-api", "bootstrap-kubeadm", "control-plane-kubeadm"]) {
+            sandbox.writeState(`clusters/workload/inventory/${p}`, "v1.12.5");
+        }
         const result = sandbox.run("pivot-move", env);
         expect(result.status).toBe(0);
         expect(result.stdout).toBe("installed=infrastructure-tinkerbell\n");
         expect(objectsIn("workload")).toEqual(OBJECTS);
+    });
+
+    test("a workload cluster with only a core provider: the kubeadm providers are added too, pinned", () => {
+        sandbox.writeState("clusters/workload/inventory/cluster-api", "v1.12.5");
+        const result = sandbox.run("pivot-move", env);
+        expect(result.status).toBe(0);
+        expect(result.stdout).toBe("installed=bootstrap-kubeadm,control-plane-kubeadm,infrastructure-tinkerbell\n");
+        expect(sandbox.readState("clusters/workload/inventory/bootstrap-kubeadm")).toBe("v1.12.5\n");
+    });
+
+    test("a workload cluster with another Cluster API version: clusterctl refuses, nothing is moved", () => {
+        sandbox.writeState("clusters/workload/inventory/cluster-api", "v1.13.2");
+        const result = sandbox.run("pivot-move", env);
+        expect(result.status).not.toBe(0);
+        expect(result.stderr).toContain('there is already an instance of the "cluster-api" provider');
+        expect(sandbox.calls("clusterctl", "move")).toEqual([]);
+        expect(objectsIn("management")).toEqual(OBJECTS);
+        expect(sandbox.tmpEntries()).toEqual([]);
+    });
+
+    test("refuses to run without the versions to install", () => {
+        for (const variable of ["CAPI_VERSION", "CAPT_VERSION"]) {
+            const { [variable]: _dropped, ...without } = env;
+            const result = sandbox.run("pivot-move", without);
+            expect(result.status).not.toBe(0);
+            expect(result.stderr).toContain(`${variable} is required`);
+        }
+        expect(sandbox.calls("clusterctl")).toEqual([]);
     });
 
     test("the Cluster in both clusters (a move stopped half-way) is an error; in neither, too", () => {
