@@ -21,7 +21,14 @@ import {
 import { sha256 } from "./harness";
 
 // Set or cleared by the scripts themselves, or bash's own.
-const NOT_INPUTS = new Set(["BASH_SOURCE", "BASH_REMATCH", "PIPESTATUS", "SECONDS", "TMPDIR", "CLUSTERCTL_DISABLE_VERSIONCHECK"]);
+const NOT_INPUTS = new Set([
+    "BASH_SOURCE",
+    "BASH_REMATCH",
+    "PIPESTATUS",
+    "SECONDS",
+    "TMPDIR",
+    "CLUSTERCTL_DISABLE_VERSIONCHECK",
+]);
 
 function headerAndBody(text: string): { header: string; body: string } {
     const lines = text.split("\n");
