@@ -2,7 +2,12 @@
  * The capt-playground program: validated config -> plan -> components, wired in dependency order:
  *
  *   network -> { KinD -> { Tinkerbell chart, clusterctl init }, BMC container, pool/volumes/domains }
- *     -> BMC registrations -> hardware inventory -> Cluster API objects -> workload API -> CNI
+ *     -> BMC registrations -> hardware inventory -> Cluster API objects -> workload API -> CNI [-> pivot]
+ *
+ * The modes (README "Modes", plan.modes) swap pieces: an existing management cluster replaces the
+ * network and KinD, an external Tinkerbell cluster takes the chart's place and the inventory, real
+ * machines replace the VMs and the virtual BMC, the registry mirror comes before KinD, the operator
+ * replaces clusterctl init.
  *
  * The program touches the host only through resources and the preflight (config `preflight`).
  */
@@ -138,12 +143,11 @@ function createLab(config: LabConfig, plan: LabPlan) {
     const inManagement = { providers: [management.provider], deletedWith: management.kindCluster };
 
     // Hardware and BMC objects go where Tinkerbell runs: the management cluster or the external one.
-    const tinkerbell =
-        plan.modes.tinkerbell === "local"
-            ? new TinkerbellStack("tinkerbell", { config, plan }, inManagement)
-            : new ClusterConnection("tinkerbell", { kubeconfig: pulumi.secret(config.tinkerbellKubeconfig!) });
     const tinkerbellKubeconfig =
         plan.modes.tinkerbell === "external" ? pulumi.secret(config.tinkerbellKubeconfig!) : undefined;
+    const tinkerbell = tinkerbellKubeconfig
+        ? new ClusterConnection("tinkerbell", { kubeconfig: tinkerbellKubeconfig })
+        : new TinkerbellStack("tinkerbell", { config, plan }, inManagement);
     const clusterApi = new ClusterApi(
         "capi",
         {
@@ -193,7 +197,7 @@ function createLab(config: LabConfig, plan: LabPlan) {
         });
     }
 
-    if (management.kindCluster) {
+    if (management.kindCluster && files.kindKubeconfig) {
         new LocalFile("kind-kubeconfig-file", { path: files.kindKubeconfig, content: management.kubeconfig });
     }
     if (workload.kubeconfig) {

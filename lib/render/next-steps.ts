@@ -6,14 +6,15 @@ import { LabPlan } from "../plan";
 import { TINKERBELL_HTTP_PORT } from "./tinkerbell-values";
 
 export interface LabFiles {
-    kindKubeconfig: string;
+    /** Only when the lab creates KinD (an existing management cluster's kubeconfig is the user's). */
+    kindKubeconfig?: string;
     workloadKubeconfig: string;
     sshPrivateKey?: string;
 }
 
 export function labFiles(plan: LabPlan, config: Pick<LabConfig, "sshPublicKey">): LabFiles {
     return {
-        kindKubeconfig: path.join(plan.outputDir, "kind.kubeconfig"),
+        ...(plan.modes.management === "kind" ? { kindKubeconfig: path.join(plan.outputDir, "kind.kubeconfig") } : {}),
         workloadKubeconfig: path.join(plan.outputDir, `${plan.labName}.kubeconfig`),
         sshPrivateKey: config.sshPublicKey ? undefined : path.join(plan.outputDir, "ssh", "id_ed25519"),
     };

@@ -113,6 +113,8 @@ inBothModes(
             expect(commandNames(run)).not.toContain("kind-cluster");
             expect(commandNames(run)).not.toContain("kind-kubeconfig-file-write");
             expect(run.outputs.kindKubeconfig).toBeUndefined();
+            expect(run.outputs.files).not.toHaveProperty("kindKubeconfig");
+            expect((run.outputs.nextSteps as string[]).join("\n")).toContain("KUBECONFIG=<your managementKubeconfig>");
         });
 
         test("Tinkerbell, clusterctl and every object go to the given cluster through its provider", () => {
