@@ -1,12 +1,12 @@
 /**
  * Every mode's rendered objects against the upstream schemas (strict: unknown fields fail), in one
  * table, so a mode that changes an object shape is checked where the others are. Core kinds
- * (Secret) have no CRD schema; the operator's provider objects are checked field by field in
- * cluster-api-operator.test.ts (../shared/schemas has no operator CRDs).
+ * (Secret) have no CRD schema; the operator's provider objects are checked field by field, and the
+ * external Tinkerbell Secret's shape, in cluster-api-operator.test.ts (../shared/schemas has no
+ * operator CRDs).
  */
 import { RawConfig } from "../../lib/config";
 import { objectId } from "../../lib/render/kube-object";
-import { externalTinkerbellSecret } from "../../lib/render/external-tinkerbell";
 import { REAL_MACHINES, REAL_MACHINES_CONFIG, labPlan, sampleKubeconfig } from "../fixtures";
 import { describeWithSchemas, renderedObjects, schemaErrors } from "./support";
 
@@ -55,19 +55,5 @@ describeWithSchemas("each mode's objects against the upstream schemas (strict)",
             .flatMap((o) => schemaErrors(o).map((e) => `${objectId(o)}: ${e}`));
         expect(failures).toEqual([]);
         expect(objects.filter((o) => o.kind === "Hardware")).toHaveLength(plan.machines.length);
-    });
-});
-
-test("the external Tinkerbell Secret is the playground's shape, with clusterctl's move labels", () => {
-    expect(externalTinkerbellSecret("KUBECONFIG")).toEqual({
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: {
-            name: "external-tinkerbell-kubeconfig",
-            namespace: "capt-system",
-            labels: { "clusterctl.cluster.x-k8s.io/move": "", "clusterctl.cluster.x-k8s.io": "" },
-        },
-        type: "Opaque",
-        stringData: { kubeconfig: "KUBECONFIG" },
     });
 });
