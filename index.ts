@@ -27,7 +27,7 @@ import { RegistryMirror } from "./components/registry-mirror";
 import { TinkerbellStack } from "./components/tinkerbell-stack";
 import { VirtualBmc } from "./components/virtual-bmc";
 import { WorkloadCluster } from "./components/workload-cluster";
-import { LabConfig, parseLabConfig, projectKeys } from "./lib/config";
+import { ENCRYPTED_VALUE, LabConfig, parseLabConfig, projectKeys } from "./lib/config";
 import { formatFindings, preflightFailed } from "./lib/preflight";
 import { runPreflight } from "./lib/host-facts";
 import { LabPlan, planLab, planSummary } from "./lib/plan";
@@ -60,13 +60,27 @@ async function checkHost(config: LabConfig, plan: LabPlan): Promise<void> {
     pulumi.log.info(report);
 }
 
-function bmcPassword(config: LabConfig, plan: LabPlan): pulumi.Output<string> {
+/** The shared BMC password; none for real machines that each have their own (config requires it otherwise). */
+function bmcPassword(config: LabConfig, plan: LabPlan): pulumi.Output<string> | undefined {
     if (config.bmcPassword) {
         return pulumi.secret(config.bmcPassword);
+    }
+    if (plan.modes.machines === "real") {
+        return undefined;
     }
     // IPMI passwords hold at most 20 characters; letters and digits survive every BMC protocol.
     const generated = new random.RandomPassword(`${plan.labName}-bmc-password`, { length: 16, special: false });
     return pulumi.secret(generated.result);
+}
+
+/** Real machines' own BMC passwords, each a secret Output from the start. */
+function machineBmcPasswords(config: LabConfig): Record<string, pulumi.Output<string>> {
+    const passwords = config.machineBmcPasswords;
+    if (passwords === ENCRYPTED_VALUE) {
+        // Only an offline read of the stack file leaves it encrypted; the engine decrypts config.
+        throw new Error("machineBmcPasswords is still encrypted; run the program through pulumi");
+    }
+    return Object.fromEntries(Object.entries(passwords ?? {}).map(([name, value]) => [name, pulumi.secret(value)]));
 }
 
 function sshKey(
@@ -114,14 +128,17 @@ function virtualMachines(
     config: LabConfig,
     plan: LabPlan,
     network: LabNetwork | undefined,
-    password: pulumi.Output<string>,
+    password: pulumi.Output<string> | undefined,
 ): pulumi.Resource[] {
     if (plan.modes.machines === "real") {
         return [];
     }
-    if (!network) {
-        // parseLabConfig refuses VMs without the lab's network; the program guards its own invariant.
-        throw new Error("VMs need the lab's docker network (managementKubeconfig requires machines)");
+    if (!network || !password) {
+        // parseLabConfig refuses VMs without the lab's network, and VMs always get a password; the
+        // program guards its own invariants.
+        throw new Error(
+            "VMs need the lab's docker network (managementKubeconfig requires machines) and a BMC password",
+        );
     }
     // The machines and the BMC need only the lab network (the bridge), not KinD: they start at once.
     const machines = new Machines("machines", { config, plan }, { dependsOn: [network] });
@@ -168,7 +185,7 @@ function createLab(config: LabConfig, plan: LabPlan) {
     const bmcReady = virtualMachines(config, plan, management.network, password);
     const inventory = new HardwareInventory(
         "inventory",
-        { config, plan, bmcPassword: password },
+        { config, plan, bmcPassword: password, machineBmcPasswords: machineBmcPasswords(config) },
         tinkerbell instanceof ClusterConnection
             ? { providers: [tinkerbell.provider], dependsOn: bmcReady }
             : { ...inManagement, dependsOn: [tinkerbell, ...bmcReady] },

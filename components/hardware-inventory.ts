@@ -1,5 +1,5 @@
 /**
- * What Tinkerbell knows about the machines: the BMC credentials Secret, one Rufio BMC Machine and
+ * What Tinkerbell knows about the machines: the BMC credentials Secrets, one Rufio BMC Machine and
  * one Hardware per machine, each its own resource on the KinD provider.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -14,8 +14,10 @@ import { childOptions } from "./options";
 export interface HardwareInventoryArgs {
     config: LabConfig;
     plan: LabPlan;
-    /** Secret. */
-    bmcPassword: pulumi.Output<string>;
+    /** Secret: the shared BMC password; absent when every machine has its own. */
+    bmcPassword?: pulumi.Output<string>;
+    /** Secrets: real machines' own BMC passwords by machine name. */
+    machineBmcPasswords?: Readonly<Record<string, pulumi.Output<string>>>;
 }
 
 function ignoredAfterCreate(object: KubeObject): string[] | undefined {
@@ -32,20 +34,33 @@ export class HardwareInventory extends pulumi.ComponentResource {
      */
     constructor(name: string, args: HardwareInventoryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("capt-playground:index:HardwareInventory", name, {}, opts);
-        const objects = inventoryObjects(args.config, args.plan, pulumi.secret(args.bmcPassword));
+        const machinePasswords = Object.fromEntries(
+            Object.entries(args.machineBmcPasswords ?? {}).map(([machine, password]) => [
+                machine,
+                pulumi.secret(password),
+            ]),
+        );
+        const objects = inventoryObjects(
+            args.config,
+            args.plan,
+            args.bmcPassword === undefined ? undefined : pulumi.secret(args.bmcPassword),
+            machinePasswords,
+        );
         const created: pulumi.CustomResource[] = [];
+        const secrets: pulumi.CustomResource[] = [];
         for (const object of objects as KubeObject[]) {
-            // Objects come after what they reference (Secret, BMC Machines, Hardware).
-            created.push(
-                applyKubeObject(
-                    kubeResourceName(name, object),
-                    object,
-                    childOptions(this, opts, {
-                        dependsOn: created.length > 0 ? [created[0]] : undefined,
-                        ignoreChanges: ignoredAfterCreate(object),
-                    }),
-                ),
+            // Objects come after what they reference (Secrets, BMC Machines, Hardware).
+            const isSecret = object.apiVersion === "v1" && object.kind === "Secret";
+            const resource = applyKubeObject(
+                kubeResourceName(name, object),
+                object,
+                childOptions(this, opts, {
+                    dependsOn: !isSecret && secrets.length > 0 ? [...secrets] : undefined,
+                    ignoreChanges: ignoredAfterCreate(object),
+                }),
             );
+            created.push(resource);
+            if (isSecret) secrets.push(resource);
         }
         this.resources = created;
         this.registerOutputs({});

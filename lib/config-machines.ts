@@ -29,6 +29,8 @@ export interface MachineBmcConfig {
      * whose Name matches (not its Id) and acts on every System when none does.
      */
     systemName?: string;
+    /** This BMC's own user name; unset = bmcUsername. */
+    username?: string;
 }
 
 export interface MachineConfig {
@@ -54,7 +56,16 @@ const MAC = /^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$/;
 const DISK = /^\/dev\/[A-Za-z0-9/_.-]+$/;
 const SYSTEM_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
 const MACHINE_FIELDS = ["name", "mac", "ip", "role", "disk", "bmc"];
-const BMC_FIELDS = ["address", "port", "protocol", "insecureTLS", "systemName"];
+const BMC_FIELDS = ["address", "port", "protocol", "insecureTLS", "systemName", "username"];
+/** BMC user names: IPMI 2.0 holds at most 16 bytes; Redfish BMCs allow longer ones. */
+export const BMC_USERNAME: Readonly<Record<BmcProtocol, RegExp>> = {
+    ipmi: /^[A-Za-z0-9._-]{1,16}$/,
+    redfish: /^[A-Za-z0-9._-]{1,64}$/,
+};
+const BMC_USERNAME_ALLOWED: Readonly<Record<BmcProtocol, string>> = {
+    ipmi: "1 to 16 letters, digits, '.', '_' or '-' (IPMI limit)",
+    redfish: "1 to 64 letters, digits, '.', '_' or '-'",
+};
 
 function isIPv4(value: string): boolean {
     return /^\d{1,3}(\.\d{1,3}){3}$/.test(value) && Address4.isValid(value);
@@ -148,7 +159,8 @@ function parseBmc(problems: MachinesProblem[], path: string, value: unknown): Ma
     if (!isObject(value)) {
         problems.push({
             key: `${path}.bmc`,
-            message: "is required; expected {address, protocol: ipmi|redfish, port?, insecureTLS?, systemName?}",
+            message:
+                "is required; expected {address, protocol: ipmi|redfish, port?, insecureTLS?, systemName?, username?}",
         });
         return undefined;
     }
@@ -159,10 +171,19 @@ function parseBmc(problems: MachinesProblem[], path: string, value: unknown): Ma
     const port = p.port("port", DEFAULT_BMC_PORT[protocol ?? "ipmi"]);
     const insecureTLS = p.flag("insecureTLS", true);
     const systemName = p.text("systemName", SYSTEM_NAME, "a Redfish System Name", false);
+    const userLimit = protocol ?? "ipmi";
+    const username = p.text("username", BMC_USERNAME[userLimit], BMC_USERNAME_ALLOWED[userLimit], false);
     if (address === undefined || protocol === undefined || port === undefined || insecureTLS === undefined) {
         return undefined;
     }
-    return { address, port, protocol, insecureTLS, ...(systemName ? { systemName } : {}) };
+    return {
+        address,
+        port,
+        protocol,
+        insecureTLS,
+        ...(systemName ? { systemName } : {}),
+        ...(username ? { username } : {}),
+    };
 }
 
 function parseMachine(problems: MachinesProblem[], index: number, value: unknown): MachineConfig | undefined {

@@ -299,8 +299,16 @@ export const CONFIG_SCHEMA = {
     machines: {
         type: "objects",
         description:
-            "Real machines instead of VMs: a list of {name, mac, ip?, role?, disk?, bmc: {address, port?, protocol: ipmi|redfish, insecureTLS?, systemName?}}; empty = libvirt VMs. Credentials: bmcUsername and bmcPassword (secret).",
+            "Real machines instead of VMs: a list of {name, mac, ip?, role?, disk?, bmc: {address, port?, protocol: ipmi|redfish, insecureTLS?, systemName?, username?}}; empty = libvirt VMs. Credentials: bmc.username (else bmcUsername) and machineBmcPasswords (else bmcPassword).",
         default: [],
+    },
+    machineBmcPasswords: {
+        type: "string",
+        description:
+            'Per-machine BMC passwords of real machines: a JSON object from machine name to password, e.g. {"rack1-a": "..."}, set only with `pulumi config set --secret`; machines without an entry use bmcPassword.',
+        // Optional like bmcPassword, so not declared `secret` in Pulumi.yaml; plaintext is refused.
+        secret: true,
+        default: "",
     },
     registryMirror: {
         type: "boolean",

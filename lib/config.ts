@@ -17,7 +17,7 @@ import {
     VBMC_OFFSET,
     machineCapacity,
 } from "./address-layout";
-import { MachineConfig, parseMachines, roleProblem } from "./config-machines";
+import { BmcProtocol, MachineConfig, parseMachines, roleProblem } from "./config-machines";
 import { CONFIG_SCHEMA, ConfigKey, PROJECT_NAME } from "./config-schema";
 import { labName, machineName } from "./naming";
 
@@ -79,6 +79,12 @@ export interface LabConfig {
     bmcUsername: string;
     /** Plain text only inside this object; index.ts wraps it with pulumi.secret at once. */
     bmcPassword?: string;
+    /**
+     * Real machines' own BMC passwords by machine name (machines without an entry use bmcPassword).
+     * Plain text only inside this object, ENCRYPTED_VALUE offline (set, but which machines it names
+     * is unknown); index.ts wraps each value with pulumi.secret at once.
+     */
+    machineBmcPasswords?: Readonly<Record<string, string>> | typeof ENCRYPTED_VALUE;
     preflight: boolean;
     /** Plain text only inside this object (or ENCRYPTED_VALUE offline); index.ts wraps it at once. */
     managementKubeconfig?: string;
@@ -142,6 +148,11 @@ const BMC_USERNAME = /^[A-Za-z0-9._-]{1,16}$/;
 // IPMI 2.0 passwords hold at most 20 bytes; printable ASCII without spaces travels safely
 // through IPMI, htpasswd and the Secret object.
 const BMC_PASSWORD = /^[\x21-\x7e]{8,20}$/;
+// A machine's own password: what its BMC accepts (IPMI 2.0: at most 20 bytes), same characters.
+const MACHINE_BMC_PASSWORD: Readonly<Record<BmcProtocol, RegExp>> = {
+    ipmi: /^[\x21-\x7e]{1,20}$/,
+    redfish: /^[\x21-\x7e]{1,127}$/,
+};
 const HELM_VALUE_PATH = /^[A-Za-z0-9_-]+(\[\d+\])?(\.[A-Za-z0-9_-]+(\[\d+\])?)*$/;
 const KUBE_OS_VERSION = /^\d{2,4}$/;
 const MAX_MACHINES = 1000;
@@ -385,6 +396,76 @@ function secretKubeconfig(
     return value;
 }
 
+const MACHINE_PASSWORDS_HOWTO =
+    'set it from a file holding {"<machine name>": "<password>", ...}: `pulumi config set --secret machineBmcPasswords < passwords.json`';
+
+/**
+ * `machineBmcPasswords`: set only as a secret, a JSON object from machine names to their BMC
+ * passwords. Problems name the key and the machine, never a password (nor a key that is no machine
+ * name: it could be a password put in the wrong place).
+ */
+function secretMachinePasswords(
+    c: Collector,
+    raw: RawConfig,
+    context: ConfigContext,
+    machines: MachineConfig[],
+    machinesComplete: boolean,
+): Readonly<Record<string, string>> | typeof ENCRYPTED_VALUE | undefined {
+    const key = "machineBmcPasswords";
+    const value = raw[key];
+    if (value === undefined || value === null || value === "") {
+        return undefined;
+    }
+    if (machines.length === 0 && machinesComplete) {
+        c.failRule(key, "is set but machines is empty; per-machine BMC passwords are for real machines");
+        return undefined;
+    }
+    if (typeof value === "object" && "secure" in value) {
+        return ENCRYPTED_VALUE;
+    }
+    if (typeof value !== "string" || !(context.isSecret?.(key) ?? false)) {
+        c.failRule(key, `is stored in plaintext; ${MACHINE_PASSWORDS_HOWTO}`);
+        return undefined;
+    }
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(value);
+    } catch {
+        parsed = undefined;
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        c.failRule(key, `is not a JSON object (value not shown); ${MACHINE_PASSWORDS_HOWTO}`);
+        return undefined;
+    }
+    const byName = new Map(machines.map((m) => [m.name, m]));
+    const passwords: Record<string, string> = {};
+    let valid = true;
+    for (const [name, password] of Object.entries(parsed as Record<string, unknown>)) {
+        const machine = byName.get(name);
+        if (!machine) {
+            // A machine that failed to parse is reported under machines[i] already.
+            if (!machinesComplete) continue;
+            const shown =
+                DNS_LABEL.test(name) && name.length <= 63 ? `"${name}"` : "a key that is no machine name (not shown)";
+            c.failRule(key, `names ${shown}; expected names from machines: ${machines.map((m) => m.name).join(", ")}`);
+            valid = false;
+            continue;
+        }
+        const protocol = machine.bmc.protocol;
+        if (typeof password !== "string" || !MACHINE_BMC_PASSWORD[protocol].test(password)) {
+            const limit = protocol === "ipmi" ? "1 to 20" : "1 to 127";
+            c.failRule(
+                key,
+                `the password of "${name}" (not shown) is not ${limit} printable ASCII characters without spaces${protocol === "ipmi" ? " (IPMI limit)" : ""}`,
+            );
+            valid = false;
+            continue;
+        }
+        passwords[name] = password;
+    }
+    return valid ? passwords : undefined;
+}
+
 function kubeconfigProblem(text: string): string | undefined {
     let document: unknown;
     try {
@@ -424,6 +505,8 @@ interface ModeChoices {
     waitForWorkload?: boolean;
     cni?: Cni;
     bmcPassword?: string;
+    /** Names of the machines with their own password; "all" when machineBmcPasswords is set but unknown (offline). */
+    machinesWithOwnPassword?: ReadonlySet<string> | "all";
     bootMode?: BootMode;
     machineArch?: MachineArch;
     domainType?: DomainTypeChoice;
@@ -456,10 +539,12 @@ function checkModes(c: Collector, m: ModeChoices): void {
             "is set but externalTinkerbell is false; set externalTinkerbell: true or remove it",
         );
     }
-    if (m.machines.length > 0 && !m.bmcPassword) {
+    const own = m.machinesWithOwnPassword;
+    const sharing = own === "all" ? [] : m.machines.filter((machine) => !own?.has(machine.name));
+    if (sharing.length > 0 && !m.bmcPassword) {
         c.failRule(
             "bmcPassword",
-            "is required with machines: the real BMCs' password (with bmcUsername); set it with `pulumi config set --secret bmcPassword`",
+            `is required with machines that have no entry in machineBmcPasswords (${sharing.map((machine) => machine.name).join(", ")}): their BMCs' password (with bmcUsername or their bmc.username); set it with \`pulumi config set --secret bmcPassword\``,
         );
     }
     if (m.bootMode === "isoboot") {
@@ -754,6 +839,7 @@ export function parseLabConfig(raw: RawConfig, context: ConfigContext): LabConfi
     if (bmcPassword !== undefined && !(context.isSecret?.("bmcPassword") ?? false)) {
         c.failRule("bmcPassword", "is stored in plaintext; set it with `pulumi config set --secret bmcPassword`");
     }
+    const machineBmcPasswords = secretMachinePasswords(c, raw, context, machines, realMachines.problems.length === 0);
     const preflight = c.boolean("preflight");
 
     const managementKubeconfig = secretKubeconfig(c, raw, "managementKubeconfig", context);
@@ -808,6 +894,13 @@ export function parseLabConfig(raw: RawConfig, context: ConfigContext): LabConfi
         waitForWorkload,
         cni,
         bmcPassword: bmcPassword ?? (passwordIsEncrypted ? ENCRYPTED_VALUE : undefined),
+        machinesWithOwnPassword:
+            machineBmcPasswords === ENCRYPTED_VALUE
+                ? "all"
+                : isSet(raw.machineBmcPasswords) && machineBmcPasswords === undefined
+                  ? // Refused above: do not also ask for bmcPassword because of it.
+                    "all"
+                  : new Set(Object.keys(machineBmcPasswords ?? {})),
         bootMode,
         machineArch,
         domainType,
@@ -871,6 +964,7 @@ export function parseLabConfig(raw: RawConfig, context: ConfigContext): LabConfi
         sshPublicKey,
         bmcUsername: bmcUsername!,
         bmcPassword,
+        machineBmcPasswords,
         preflight: preflight!,
         managementKubeconfig,
         externalTinkerbell: externalTinkerbell!,

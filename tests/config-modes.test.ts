@@ -173,9 +173,14 @@ describe("machines (real machines)", () => {
         ]);
     });
 
-    test("needs the BMC password, set as a secret", () => {
+    test("needs the BMC password, set as a secret, while some machine has no password of its own", () => {
         expect(keysOf({ machines: REAL_MACHINES })).toEqual(["bmcPassword"]);
         expect(problemsOf(REAL_MACHINES_CONFIG, () => false).map((p) => p.key)).toEqual(["bmcPassword"]);
+        const some = problemsOf({ machines: REAL_MACHINES, machineBmcPasswords: '{"rack1-a":"pw-a"}' });
+        expect(some.map((p) => p.key)).toEqual(["bmcPassword"]);
+        expect(some[0].message).toMatch(/no entry in machineBmcPasswords \(rack1-b, rack1-c\)/);
+        const all = JSON.stringify({ "rack1-a": "pw-a", "rack1-b": "pw-b", "rack1-c": "pw-c" });
+        expect(labConfig({ machines: REAL_MACHINES, machineBmcPasswords: all }).bmcPassword).toBeUndefined();
     });
 
     test("a machine without an ip whose planned address is taken is told to set one", () => {
@@ -187,6 +192,133 @@ describe("machines (real machines)", () => {
         expect(problems[0].message).toMatch(
             /planned address 10\.71\.0\.34 is already machine rack1-a's address; set ip/,
         );
+    });
+});
+
+describe("per-machine BMC credentials (machineBmcPasswords, machines[i].bmc.username)", () => {
+    // Redfish passwords may be longer than IPMI's 20.
+    const PASSWORDS = { "rack1-a": "Ipmi-Pass-A1", "rack1-b": "A_much_longer_Redfish-passphrase" };
+    const withPasswords = (passwords: unknown, raw: RawConfig = {}): RawConfig => ({
+        ...REAL_MACHINES_CONFIG,
+        machineBmcPasswords: typeof passwords === "string" ? passwords : JSON.stringify(passwords),
+        ...raw,
+    });
+    const machine = (i: number, bmc: Record<string, unknown>) => ({
+        ...REAL_MACHINES[i],
+        bmc: { ...REAL_MACHINES[i].bmc, ...bmc },
+    });
+    /** Every password text any refusal below could leak. */
+    const SECRET_TEXTS = ["Ipmi-Pass-A1", "Much-Too-Long-For-Ipmi-1234", "has space", "hunter2-pw", "bmc-secret-1"];
+
+    test("parse: passwords by machine name, own user names, plaintext only inside LabConfig", () => {
+        const config = labConfig(
+            withPasswords(PASSWORDS, {
+                machines: [REAL_MACHINES[0], machine(1, { username: "root" }), REAL_MACHINES[2]],
+            }),
+        );
+        expect(config.machineBmcPasswords).toEqual(PASSWORDS);
+        expect(config.machines.map((m) => m.bmc.username)).toEqual([undefined, "root", undefined]);
+        expect(labConfig(REAL_MACHINES_CONFIG).machineBmcPasswords).toBeUndefined();
+    });
+
+    test("an encrypted value read offline counts as set, for every machine", () => {
+        const config = labConfig({ machines: REAL_MACHINES, machineBmcPasswords: { secure: "v1:abc" } });
+        expect(config.machineBmcPasswords).toBe(ENCRYPTED_VALUE);
+        // Which machines it names is unknown, so bmcPassword is not asked for.
+        expect(config.bmcPassword).toBeUndefined();
+    });
+
+    const REFUSED: [string, RawConfig, string, RegExp][] = [
+        [
+            "plaintext",
+            withPasswords(PASSWORDS),
+            "machineBmcPasswords",
+            /is stored in plaintext; set it from a file .*`pulumi config set --secret machineBmcPasswords < passwords.json`/,
+        ],
+        [
+            "a plaintext YAML map",
+            { ...REAL_MACHINES_CONFIG, machineBmcPasswords: { "rack1-a": "hunter2-pw" } },
+            "machineBmcPasswords",
+            /is stored in plaintext/,
+        ],
+        ["not JSON", withPasswords("{rack1-a: hunter2-pw"), "machineBmcPasswords", /is not a JSON object/],
+        ["a JSON list", withPasswords(["hunter2-pw"]), "machineBmcPasswords", /is not a JSON object/],
+        [
+            "an unknown machine name",
+            withPasswords({ "rack9-z": "hunter2-pw" }),
+            "machineBmcPasswords",
+            /names "rack9-z"; expected names from machines: rack1-a, rack1-b, rack1-c/,
+        ],
+        [
+            "a key that is no machine name (a password in the wrong place)",
+            withPasswords({ "hunter2-pw!": "rack1-a" }),
+            "machineBmcPasswords",
+            /names a key that is no machine name \(not shown\)/,
+        ],
+        [
+            "a password too long for IPMI",
+            withPasswords({ "rack1-a": "Much-Too-Long-For-Ipmi-1234" }),
+            "machineBmcPasswords",
+            /the password of "rack1-a" \(not shown\) is not 1 to 20 printable ASCII characters without spaces \(IPMI limit\)/,
+        ],
+        [
+            "a password with a space",
+            withPasswords({ "rack1-b": "has space" }),
+            "machineBmcPasswords",
+            /the password of "rack1-b" \(not shown\) is not 1 to 127 printable ASCII/,
+        ],
+        [
+            "a password too long for Redfish",
+            withPasswords({ "rack1-b": "x".repeat(128) }),
+            "machineBmcPasswords",
+            /the password of "rack1-b" \(not shown\) is not 1 to 127/,
+        ],
+        ["an empty password", withPasswords({ "rack1-a": "" }), "machineBmcPasswords", /the password of "rack1-a"/],
+        ["a password that is no string", withPasswords({ "rack1-a": 12345678 }), "machineBmcPasswords", /"rack1-a"/],
+        [
+            "VMs (no machines)",
+            { machineBmcPasswords: JSON.stringify({ "rack1-a": "hunter2-pw" }) },
+            "machineBmcPasswords",
+            /is set but machines is empty/,
+        ],
+        [
+            "a user name too long for IPMI",
+            {
+                ...REAL_MACHINES_CONFIG,
+                machines: [machine(0, { username: "a".repeat(17) }), ...REAL_MACHINES.slice(1)],
+            },
+            "machines[0].bmc.username",
+            /expected 1 to 16 letters, digits, '\.', '_' or '-' \(IPMI limit\)/,
+        ],
+        [
+            "a user name too long for Redfish",
+            { ...REAL_MACHINES_CONFIG, machines: [REAL_MACHINES[0], machine(1, { username: "a".repeat(65) })] },
+            "machines[1].bmc.username",
+            /expected 1 to 64 letters/,
+        ],
+        [
+            "a user name with a space",
+            { ...REAL_MACHINES_CONFIG, machines: [machine(0, { username: "ad min" }), ...REAL_MACHINES.slice(1)] },
+            "machines[0].bmc.username",
+            /got "ad min"/,
+        ],
+    ];
+    test.each(REFUSED)("refuses %s, naming the key and never a password", (title, raw, key, message) => {
+        const problems = problemsOf(raw, (k) => (title === "plaintext" ? k !== "machineBmcPasswords" : true));
+        expect(problems.map((p) => p.key)).toEqual([key]);
+        expect(problems[0].message).toMatch(message);
+        const text = JSON.stringify(problems) + new ConfigError(problems).message;
+        for (const secret of SECRET_TEXTS) {
+            expect(text).not.toContain(secret);
+        }
+    });
+
+    test("Redfish user names may be longer than IPMI's 16", () => {
+        const config = labConfig({
+            ...REAL_MACHINES_CONFIG,
+            machines: [REAL_MACHINES[0], machine(1, { username: "redfish-operator-account" }), REAL_MACHINES[2]],
+        });
+        expect(config.machines[1].bmc.username).toBe("redfish-operator-account");
     });
 });
 

@@ -135,7 +135,13 @@ describe("config validation accepts good input", () => {
         const config = parseLabConfig({}, { stack: "dev" });
         for (const [key, spec] of Object.entries(CONFIG_SCHEMA)) {
             const value = (config as unknown as Record<string, unknown>)[key];
-            const optional = ["sshPublicKey", "bmcPassword", "managementKubeconfig", "tinkerbellKubeconfig"];
+            const optional = [
+                "sshPublicKey",
+                "bmcPassword",
+                "managementKubeconfig",
+                "tinkerbellKubeconfig",
+                "machineBmcPasswords",
+            ];
             if (spec.default === "" && optional.includes(key)) {
                 expect(value).toBeUndefined();
             } else {

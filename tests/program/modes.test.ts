@@ -102,6 +102,87 @@ inBothModes("real machines", REAL, ["bmcPassword"], (get) => {
     });
 });
 
+const OWN_PASSWORD = "Own-Rack1-A-Pass";
+const SECRET = "kubernetes:core/v1:Secret";
+const OWN_CREDENTIALS = { ...REAL, machineBmcPasswords: JSON.stringify({ "rack1-a": OWN_PASSWORD }) };
+
+inBothModes(
+    "real machines, one with its own BMC password",
+    OWN_CREDENTIALS,
+    ["bmcPassword", "machineBmcPasswords"],
+    (get) => {
+        test("two Secrets: the shared one and rack1-a's own, each Rufio Machine pointing at its own", () => {
+            const run = get();
+            expect(
+                byType(run, SECRET)
+                    .map((r) => (r.inputs.metadata as { name: string }).name)
+                    .sort(),
+            ).toEqual(["bmc-creds", "bmc-creds-rack1-a"]);
+            const refs = byType(run, BMC_MACHINE).map((r) => {
+                const { metadata, spec } = r.inputs as {
+                    metadata: { name: string };
+                    spec: { connection: { authSecretRef: { name: string } } };
+                };
+                return [metadata.name, spec.connection.authSecretRef.name];
+            });
+            expect(refs.sort()).toEqual([
+                ["rack1-a", "bmc-creds-rack1-a"],
+                ["rack1-b", "bmc-creds"],
+                ["rack1-c", "bmc-creds"],
+            ]);
+        });
+
+        test("the Rufio Machines wait for both Secrets", () => {
+            const run = get();
+            for (const machine of byType(run, BMC_MACHINE)) {
+                const before = transitiveDependencies(run, machine.urn);
+                for (const secret of byType(run, SECRET)) expect(before.has(secret.urn)).toBe(true);
+            }
+        });
+
+        test("the passwords appear only inside secret values", () => {
+            const run = get();
+            const plain = plainStrings([run.registrations.map((r) => r.inputs), run.outputs]).join("\n");
+            expect(plain).not.toContain(OWN_PASSWORD);
+            expect(plain).not.toContain(BMC_PASSWORD);
+            // A secret value makes the whole stringData secret on the wire; inside it, each Secret's own password.
+            const passwords = byType(run, SECRET).map((secret) => {
+                const stringData = secret.inputs.stringData as { value: { password: string } };
+                expect(isSecretValue(stringData)).toBe(true);
+                return [(secret.inputs.metadata as { name: string }).name, stringData.value.password];
+            });
+            expect(passwords.sort()).toEqual([
+                ["bmc-creds", BMC_PASSWORD],
+                ["bmc-creds-rack1-a", OWN_PASSWORD],
+            ]);
+            expect(byType(run, "random:index/randomPassword:RandomPassword")).toEqual([]);
+        });
+    },
+);
+
+inBothModes(
+    "real machines, every one with its own BMC password",
+    {
+        machines: JSON.stringify(REAL_MACHINES),
+        machineBmcPasswords: JSON.stringify({ "rack1-a": "Own-A-1", "rack1-b": "Own-B-1", "rack1-c": "Own-C-1" }),
+    },
+    ["machineBmcPasswords"],
+    (get) => {
+        test("no shared Secret, no shared password output, no generated password", () => {
+            const run = get();
+            expect(
+                byType(run, SECRET)
+                    .map((r) => (r.inputs.metadata as { name: string }).name)
+                    .sort(),
+            ).toEqual(["bmc-creds-rack1-a", "bmc-creds-rack1-b", "bmc-creds-rack1-c"]);
+            expect(run.outputs.bmcPassword).toBeUndefined();
+            expect(byType(run, "random:index/randomPassword:RandomPassword")).toEqual([]);
+            const plain = plainStrings([run.registrations.map((r) => r.inputs), run.outputs]).join("\n");
+            for (const password of ["Own-A-1", "Own-B-1", "Own-C-1"]) expect(plain).not.toContain(password);
+        });
+    },
+);
+
 inBothModes(
     "existing management cluster",
     { ...REAL, managementKubeconfig: MANAGEMENT_KUBECONFIG, controlPlaneVip: "10.71.0.200" },

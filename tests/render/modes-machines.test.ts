@@ -3,8 +3,18 @@
  * and at its own BMC, IPMI and Redfish each with the options Rufio reads; every object conformant; the
  * VMs' objects (behind the virtual BMC) as before.
  */
+import { ENCRYPTED_VALUE } from "../../lib/config";
 import { REAL_MACHINES, REAL_MACHINES_CONFIG, labPlan } from "../fixtures";
-import { BMC_PROVIDER, BMC_SECRET_NAME, bmcMachine } from "../../lib/render/bmc";
+import {
+    BMC_PROVIDER,
+    BMC_SECRET_NAME,
+    CLUSTERCTL_MOVE_LABELS,
+    REDACTED_BMC_PASSWORD,
+    bmcMachine,
+    machineBmcSecretName,
+    redactedMachineBmcPassword,
+} from "../../lib/render/bmc";
+import { inventoryObjects } from "../../lib/render/manifests";
 import { hardware } from "../../lib/render/hardware";
 import { KubeObject, objectId } from "../../lib/render/kube-object";
 import { describeWithSchemas, renderedObjects, schemaErrors } from "./support";
@@ -128,6 +138,93 @@ describe("real machines: Rufio Machines point at the real BMCs", () => {
     });
 });
 
+describe("real machines with their own BMC credentials", () => {
+    // rack1-a: its own password; rack1-b: its own user name; rack1-c: shares bmc-creds.
+    const OWN = {
+        machineBmcPasswords: JSON.stringify({ "rack1-a": "Own-Pass-A1" }),
+        machines: [
+            REAL_MACHINES[0],
+            { ...REAL_MACHINES[1], bmc: { ...REAL_MACHINES[1].bmc, username: "root" } },
+            REAL_MACHINES[2],
+        ],
+    };
+    const { config, plan, objects } = realLab(OWN);
+    const secretRef = (name: string) => connection(objects, name).authSecretRef;
+
+    test("each Rufio Machine points at the Secret with its credentials", () => {
+        expect(secretRef("rack1-a")).toEqual({ name: "bmc-creds-rack1-a", namespace: config.namespace });
+        expect(secretRef("rack1-b")).toEqual({ name: "bmc-creds-rack1-b", namespace: config.namespace });
+        expect(secretRef("rack1-c")).toEqual({ name: BMC_SECRET_NAME, namespace: config.namespace });
+        expect(machineBmcSecretName("rack1-a")).toBe("bmc-creds-rack1-a");
+    });
+
+    test("the Secrets: shared first, then each machine's own, all basic-auth with clusterctl's move labels", () => {
+        const secrets = objects.filter((o) => o.kind === "Secret") as Loose[];
+        expect(
+            secrets.map((s) => [
+                s.metadata.name,
+                s.type,
+                s.stringData.username,
+                s.stringData.password,
+                s.metadata.labels,
+            ]),
+        ).toEqual([
+            [BMC_SECRET_NAME, "kubernetes.io/basic-auth", "admin", REDACTED_BMC_PASSWORD, CLUSTERCTL_MOVE_LABELS],
+            [
+                "bmc-creds-rack1-a",
+                "kubernetes.io/basic-auth",
+                "admin",
+                redactedMachineBmcPassword("rack1-a"),
+                CLUSTERCTL_MOVE_LABELS,
+            ],
+            // Its own user, the shared password.
+            ["bmc-creds-rack1-b", "kubernetes.io/basic-auth", "root", REDACTED_BMC_PASSWORD, CLUSTERCTL_MOVE_LABELS],
+        ]);
+        expect(JSON.stringify(objects)).not.toContain("Own-Pass-A1");
+    });
+
+    test("order: Secrets, then Rufio Machines, then Hardware", () => {
+        expect(
+            objects
+                .filter(
+                    (o) =>
+                        o.metadata.namespace === config.namespace && ["Secret", "Machine", "Hardware"].includes(o.kind),
+                )
+                .map((o) => o.kind),
+        ).toEqual(["Secret", "Secret", "Secret", "Machine", "Machine", "Machine", "Hardware", "Hardware", "Hardware"]);
+    });
+
+    test("passwords are parameters: what the caller passes lands in the Secrets, untouched", () => {
+        const shared = { secret: "shared" };
+        const own = { secret: "rack1-a" };
+        const [first, ...rest] = inventoryObjects(config, plan, shared, { "rack1-a": own });
+        const secrets = [first, ...rest].filter((o) => o.kind === "Secret") as Loose[];
+        expect(secrets.map((s) => s.stringData.password)).toEqual([shared, own, shared]);
+        expect(() => inventoryObjects(config, plan, shared, {})).toThrow(/rack1-a has its own BMC password/);
+    });
+
+    test("with every machine its own password, no shared Secret (and no bmcPassword needed)", () => {
+        const passwords = { "rack1-a": "Own-Pass-A1", "rack1-b": "Own-Pass-B1", "rack1-c": "Own-Pass-C1" };
+        const { objects: all } = realLab({ bmcPassword: undefined, machineBmcPasswords: JSON.stringify(passwords) });
+        expect(all.filter((o) => o.kind === "Secret").map((o) => o.metadata.name)).toEqual([
+            "bmc-creds-rack1-a",
+            "bmc-creds-rack1-b",
+            "bmc-creds-rack1-c",
+        ]);
+        for (const name of Object.keys(passwords)) {
+            expect(connection(all, name).authSecretRef.name).toBe(`bmc-creds-${name}`);
+        }
+    });
+
+    test("offline, an encrypted machineBmcPasswords gives every machine its own Secret", () => {
+        const { config: offline, objects: encrypted } = realLab({ machineBmcPasswords: { secure: "v1:abc" } });
+        expect(offline.machineBmcPasswords).toBe(ENCRYPTED_VALUE);
+        expect(encrypted.filter((o) => o.kind === "Secret").map((o) => o.metadata.name)).toEqual(
+            REAL_MACHINES.map((m) => `bmc-creds-${m.name}`),
+        );
+    });
+});
+
 describe("VMs behind the virtual BMC: as before", () => {
     const { config, plan } = labPlan({});
 
@@ -162,6 +259,17 @@ describeWithSchemas("real machines against the upstream schemas (strict)", () =>
             },
         ],
         ["3 control planes", { controlPlanes: 3, workers: 0 }],
+        [
+            "own credentials",
+            {
+                machineBmcPasswords: JSON.stringify({ "rack1-a": "Own-Pass-A1" }),
+                machines: [
+                    REAL_MACHINES[0],
+                    { ...REAL_MACHINES[1], bmc: { ...REAL_MACHINES[1].bmc, username: "root" } },
+                    REAL_MACHINES[2],
+                ],
+            },
+        ],
     ])("%s", (_title, raw) => {
         const { objects } = realLab(raw);
         const failures = objects
