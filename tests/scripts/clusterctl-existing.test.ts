@@ -44,18 +44,11 @@ function seed(providers: Record<string, string>): void {
 }
 
 function inventory(): string[] {
-    const dir = sandbox.stateFile("inventory");
-    return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+    return sandbox.listState("inventory");
 }
 
 function deleteLast(): Record<string, string> {
-    const text = sandbox.readState("clusterctl-delete.last") ?? "";
-    return Object.fromEntries(
-        text
-            .split("\n")
-            .filter((line) => line.includes("="))
-            .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-    );
+    return sandbox.readRecord("clusterctl-delete.last");
 }
 
 describe("clusterctl-init against an existing management cluster", () => {

@@ -43,13 +43,7 @@ beforeEach(() => {
 afterEach(() => sandbox.cleanup());
 
 function lastInit(): Record<string, string> {
-    const text = sandbox.readState("clusterctl-init.last") ?? "";
-    return Object.fromEntries(
-        text
-            .split("\n")
-            .filter((line) => line.includes("="))
-            .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-    );
+    return sandbox.readRecord("clusterctl-init.last");
 }
 
 describe("clusterctl-init", () => {

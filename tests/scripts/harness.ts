@@ -518,6 +518,21 @@ export class Sandbox {
         return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
     }
 
+    /** A `key=value` record a fake tool wrote (its last call's inputs), as an object; {} when absent. */
+    readRecord(name: string): Record<string, string> {
+        return Object.fromEntries(
+            lines(this.readState(name))
+                .filter((line) => line.includes("="))
+                .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+        );
+    }
+
+    /** The entries of a state directory (a fake cluster's inventory or objects), sorted; [] when absent. */
+    listState(dir: string): string[] {
+        const full = this.stateFile(dir);
+        return fs.existsSync(full) ? fs.readdirSync(full).sort() : [];
+    }
+
     writeState(name: string, content: string): void {
         fs.mkdirSync(path.dirname(this.stateFile(name)), { recursive: true });
         fs.writeFileSync(this.stateFile(name), content);

@@ -39,23 +39,15 @@ beforeEach(() => {
 afterEach(() => sandbox.cleanup());
 
 function objectsIn(cluster: "management" | "workload"): string[] {
-    const dir = sandbox.stateFile(cluster === "management" ? "objects/tink" : "clusters/workload/objects/tink");
-    return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+    return sandbox.listState(cluster === "management" ? "objects/tink" : "clusters/workload/objects/tink");
 }
 
 function workloadInventory(): string[] {
-    const dir = sandbox.stateFile("clusters/workload/inventory");
-    return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+    return sandbox.listState("clusters/workload/inventory");
 }
 
 function lastMove(): Record<string, string> {
-    const text = sandbox.readState("clusterctl-move.last") ?? "";
-    return Object.fromEntries(
-        text
-            .split("\n")
-            .filter((line) => line.includes("="))
-            .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-    );
+    return sandbox.readRecord("clusterctl-move.last");
 }
 
 describe("pivot-move", () => {

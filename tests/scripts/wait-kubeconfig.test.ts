@@ -30,13 +30,7 @@ beforeEach(() => {
 afterEach(() => sandbox.cleanup());
 
 function lastGet(file = "clusterctl-get.last"): Record<string, string> {
-    const text = sandbox.readState(file) ?? "";
-    return Object.fromEntries(
-        text
-            .split("\n")
-            .filter((line) => line.includes("="))
-            .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-    );
+    return sandbox.readRecord(file);
 }
 
 describe("wait-kubeconfig", () => {
