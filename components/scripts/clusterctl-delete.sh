@@ -43,11 +43,7 @@ else
         log "kubectl is required to read the Cluster API providers of the management cluster; install it"
         exit 2
     fi
-    xdg="${state_dir}/xdg"
-    mkdir -p -- "$xdg"
-    export XDG_CONFIG_HOME="$xdg" XDG_CONFIG_DIRS="$xdg" XDG_STATE_HOME="$xdg" XDG_CACHE_HOME="$xdg" \
-        XDG_RUNTIME_DIR="$xdg" XDG_DATA_HOME="$xdg" XDG_DATA_DIRS="$xdg"
-    export CLUSTERCTL_DISABLE_VERSIONCHECK=true
+    clusterctl_environment "${state_dir}/xdg"
 
     umask 077
     kubeconfig=""

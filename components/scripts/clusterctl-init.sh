@@ -97,12 +97,8 @@ fi
 
 mkdir -p -- "$STATE_DIR"
 state_dir="$(cd -- "$STATE_DIR" && pwd)"
-xdg="${state_dir}/xdg"
-mkdir -p -- "$xdg"
 # clusterctl otherwise writes ~/.config/cluster-api and reads /etc/xdg/cluster-api.
-export XDG_CONFIG_HOME="$xdg" XDG_CONFIG_DIRS="$xdg" XDG_STATE_HOME="$xdg" XDG_CACHE_HOME="$xdg" \
-    XDG_RUNTIME_DIR="$xdg" XDG_DATA_HOME="$xdg" XDG_DATA_DIRS="$xdg"
-export CLUSTERCTL_DISABLE_VERSIONCHECK=true
+clusterctl_environment "${state_dir}/xdg"
 export TINKERBELL_IP
 
 umask 077

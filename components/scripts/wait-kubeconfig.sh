@@ -28,6 +28,8 @@
 set -euo pipefail
 
 log() { printf 'wait-kubeconfig: %s\n' "$*" >&2; }
+# shellcheck source-path=SCRIPTDIR source=lib/clusterctl-providers.sh
+source "${BASH_SOURCE[0]%/*}/lib/clusterctl-providers.sh"
 
 : "${KUBECONFIG_CONTENT:?KUBECONFIG_CONTENT is required}"
 : "${CLUSTER_NAME:?CLUSTER_NAME is required}"
@@ -53,11 +55,7 @@ fi
 mkdir -p -- "$STATE_DIR"
 state_dir="$(cd -- "$STATE_DIR" && pwd)"
 mgmt_kubeconfig="${MGMT_KUBECONFIG_PATH:-${state_dir}/kind.kubeconfig}"
-xdg="${state_dir}/xdg"
-mkdir -p -- "$xdg"
-export XDG_CONFIG_HOME="$xdg" XDG_CONFIG_DIRS="$xdg" XDG_STATE_HOME="$xdg" XDG_CACHE_HOME="$xdg" \
-    XDG_RUNTIME_DIR="$xdg" XDG_DATA_HOME="$xdg" XDG_DATA_DIRS="$xdg"
-export CLUSTERCTL_DISABLE_VERSIONCHECK=true
+clusterctl_environment "${state_dir}/xdg"
 
 umask 077
 kubeconfig=""

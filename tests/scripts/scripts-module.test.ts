@@ -96,9 +96,9 @@ describe("command script catalogue", () => {
             },
             addPreviousOutputInEnv: false,
         });
-        const createOnly = scriptCommandArgs({ create: "wait-kubeconfig", environment: {} });
+        const createOnly = scriptCommandArgs({ create: "vbmc-register", environment: {} });
         expect(createOnly).not.toHaveProperty("delete");
-        expect(createOnly.environment).toEqual({ SCRIPT_SHA256: sha256(commandScript("wait-kubeconfig")) });
+        expect(createOnly.environment).toEqual({ SCRIPT_SHA256: sha256(commandScript("vbmc-register")) });
     });
 
     test.each([...COMMAND_SCRIPT_NAMES])("%s starts with the bash shebang and strict mode", (name) => {

@@ -1,6 +1,7 @@
 # shellcheck shell=bash disable=SC2154 # log, errors, CLUSTER_NAME and NAMESPACE come from the sourcing script
-# Shared by clusterctl-init, clusterctl-delete, pivot-move and pivot-back: reading clusterctl's provider
-# inventory and the lab's Cluster, and removing the providers a stack recorded as its own.
+# Shared by the scripts that run clusterctl (clusterctl-init, clusterctl-delete, wait-kubeconfig,
+# pivot-move, pivot-back): clusterctl's environment, reading its provider inventory and the lab's
+# Cluster, removing the providers a stack recorded as its own, and the pivot's private work directory.
 #
 # Sourced, never run. The caller defines `log` (messages to stderr) and `errors` (a temp file for
 # kubectl's stderr), and for has_cluster CLUSTER_NAME and NAMESPACE. Kubeconfigs are file paths.
@@ -97,6 +98,15 @@ remove_recorded_providers() {
     log "cert-manager, if clusterctl init installed it, stays: clusterctl never removes it"
 }
 
+# clusterctl's environment: its XDG directories (config, cache, state; it otherwise writes to ~/.config
+# and /etc/xdg) all in directory $1, created if needed, and no version check against GitHub.
+clusterctl_environment() {
+    mkdir -p -- "$1"
+    export XDG_CONFIG_HOME="$1" XDG_CONFIG_DIRS="$1" XDG_STATE_HOME="$1" XDG_CACHE_HOME="$1" \
+        XDG_RUNTIME_DIR="$1" XDG_DATA_HOME="$1" XDG_DATA_DIRS="$1"
+    export CLUSTERCTL_DISABLE_VERSIONCHECK=true
+}
+
 # The pivot scripts' private work directory: both kubeconfigs and the clusterctl config written from
 # their variables into a 0700 temp directory (removed on exit) and the variables unset, clusterctl's
 # XDG directories inside it, its version check off. Sets work, mgmt, workload, config and errors.
@@ -116,9 +126,5 @@ pivot_workdir() {
     printf '%s' "$WORKLOAD_KUBECONFIG_CONTENT" >"$workload"
     printf '%s' "$CLUSTERCTL_CONFIG_CONTENT" >"$config"
     unset KUBECONFIG_CONTENT WORKLOAD_KUBECONFIG_CONTENT CLUSTERCTL_CONFIG_CONTENT
-    local xdg="${work}/xdg"
-    mkdir -p -- "$xdg"
-    export XDG_CONFIG_HOME="$xdg" XDG_CONFIG_DIRS="$xdg" XDG_STATE_HOME="$xdg" XDG_CACHE_HOME="$xdg" \
-        XDG_RUNTIME_DIR="$xdg" XDG_DATA_HOME="$xdg" XDG_DATA_DIRS="$xdg"
-    export CLUSTERCTL_DISABLE_VERSIONCHECK=true
+    clusterctl_environment "${work}/xdg"
 }
