@@ -508,9 +508,6 @@ interface ModeChoices {
     /** Names of the machines with their own password; "all" when machineBmcPasswords is set but unknown (offline). */
     machinesWithOwnPassword?: ReadonlySet<string> | "all";
     bootMode?: BootMode;
-    machineArch?: MachineArch;
-    domainType?: DomainTypeChoice;
-    libvirtUri?: string;
 }
 
 /** Combinations of modes that cannot work, refused before anything exists. */
@@ -567,19 +564,6 @@ function checkModes(c: Collector, m: ModeChoices): void {
         c.failRule(
             "pivot",
             "got true with cni: none; Cluster API and Tinkerbell cannot run in the workload cluster before a CNI does (set cni: cilium or kube-router)",
-        );
-    }
-    const localLibvirt = /^qemu(\+unix)?:\/\/\//.test(m.libvirtUri ?? "");
-    if (
-        m.machineArch === "aarch64" &&
-        m.machines.length === 0 &&
-        m.domainType === "kvm" &&
-        localLibvirt &&
-        process.arch !== "arm64"
-    ) {
-        c.failRule(
-            "domainType",
-            `got "kvm" with machineArch: aarch64 on an ${process.arch} host; arm64 VMs run emulated here: use domainType: qemu or auto`,
         );
     }
 }
@@ -902,9 +886,6 @@ export function parseLabConfig(raw: RawConfig, context: ConfigContext): LabConfi
                     "all"
                   : new Set(Object.keys(machineBmcPasswords ?? {})),
         bootMode,
-        machineArch,
-        domainType,
-        libvirtUri,
     });
     if (subnet) {
         checkAddresses(c, subnet, {
