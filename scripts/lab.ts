@@ -22,17 +22,57 @@ const COMMANDS: Record<string, string[]> = {
     destroy: ["destroy"],
 };
 
+export const STATE_DIR = path.join(PROJECT_DIR, ".pulumi-state");
+
+/**
+ * A file backend's URL. `metadata=skip` stops the blob store writing a `<file>.attrs` sidecar next
+ * to each state file: it rewrites that sidecar in place (truncate, then write), so an `up` killed at
+ * that moment leaves it empty, and every later command fails with "failed to load checkpoint: EOF".
+ * The state files themselves are written to a temporary file and renamed, which a kill cannot tear.
+ */
+export function fileBackendUrl(dir: string): string {
+    return `file://${dir}?metadata=skip`;
+}
+export const STATE_BACKEND_URL = fileBackendUrl(STATE_DIR);
+
 export function labEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-    const stateDir = path.join(PROJECT_DIR, ".pulumi-state");
     const result: NodeJS.ProcessEnv = { ...env, PULUMI_SKIP_UPDATE_CHECK: "true" };
     if (!env.PULUMI_BACKEND_URL) {
-        fs.mkdirSync(stateDir, { recursive: true });
-        result.PULUMI_BACKEND_URL = `file://${stateDir}`;
+        fs.mkdirSync(STATE_DIR, { recursive: true });
+        result.PULUMI_BACKEND_URL = STATE_BACKEND_URL;
     }
     if (env.PULUMI_CONFIG_PASSPHRASE === undefined && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
         result.PULUMI_CONFIG_PASSPHRASE = DEFAULT_PASSPHRASE;
     }
     return result;
+}
+
+/**
+ * Removes the sidecars under the lab's own state directory that a killed run left unreadable (state
+ * written before `metadata=skip`, or by a `pulumi` run with the plain URL). A missing sidecar is read
+ * as "no metadata", so removing one loses nothing; a torn one makes the stack unreadable. Returns
+ * the paths removed, relative to the state directory.
+ */
+export function removeTornSidecars(stateDir: string): string[] {
+    const removed: string[] = [];
+    const files = fs.existsSync(stateDir) ? fs.readdirSync(stateDir, { recursive: true, encoding: "utf8" }) : [];
+    for (const relative of files.filter((file) => file.endsWith(".attrs"))) {
+        const file = path.join(stateDir, relative);
+        if (fs.statSync(file).isFile() && !parsesAsJson(fs.readFileSync(file, "utf8"))) {
+            fs.rmSync(file);
+            removed.push(relative);
+        }
+    }
+    return removed.sort();
+}
+
+function parsesAsJson(text: string): boolean {
+    try {
+        JSON.parse(text);
+        return true;
+    } catch {
+        return false;
+    }
 }
 
 /** Split `--stack <name>` (or STACK in the environment) from the flags passed through to pulumi. */
@@ -191,6 +231,13 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`note: ${cli.note}\n`);
     }
     const env = cliEnvironment(cli.path, labEnvironment(process.env));
+    if (env.PULUMI_BACKEND_URL === STATE_BACKEND_URL) {
+        for (const sidecar of removeTornSidecars(STATE_DIR)) {
+            process.stderr.write(
+                `note: removed ${sidecar} from .pulumi-state: an interrupted run left it unreadable\n`,
+            );
+        }
+    }
     if (env.PULUMI_CONFIG_PASSPHRASE === DEFAULT_PASSPHRASE && process.env.PULUMI_CONFIG_PASSPHRASE === undefined) {
         process.stderr.write(
             `note: state secrets use the default passphrase "${DEFAULT_PASSPHRASE}"; export PULUMI_CONFIG_PASSPHRASE to choose your own\n`,

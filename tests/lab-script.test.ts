@@ -9,6 +9,7 @@ import {
     DEFAULT_PASSPHRASE,
     cliEnvironment,
     labEnvironment,
+    removeTornSidecars,
     resolvePulumiCli,
     stackAndFlags,
 } from "../scripts/lab";
@@ -17,7 +18,7 @@ import { PROJECT_DIR } from "./fixtures";
 
 test("a file backend inside the project and the documented default passphrase", () => {
     const env = labEnvironment({ PATH: "/usr/bin" });
-    expect(env.PULUMI_BACKEND_URL).toBe(`file://${path.join(PROJECT_DIR, ".pulumi-state")}`);
+    expect(env.PULUMI_BACKEND_URL).toBe(`file://${path.join(PROJECT_DIR, ".pulumi-state")}?metadata=skip`);
     expect(env.PULUMI_CONFIG_PASSPHRASE).toBe(DEFAULT_PASSPHRASE);
     expect(env.PATH).toBe("/usr/bin");
 });
@@ -29,6 +30,30 @@ test("the user's backend and passphrase (or passphrase file) win", () => {
     const withFile = labEnvironment({ PULUMI_CONFIG_PASSPHRASE_FILE: "/secret" });
     expect(withFile.PULUMI_CONFIG_PASSPHRASE).toBeUndefined();
     expect(labEnvironment({ PULUMI_CONFIG_PASSPHRASE: "" }).PULUMI_CONFIG_PASSPHRASE).toBe("");
+});
+
+test("only the sidecars a killed run tore are removed from the state directory", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lab-state-"));
+    const stacks = path.join(".pulumi", "stacks", "capt-playground");
+    fs.mkdirSync(path.join(dir, stacks), { recursive: true });
+    const write = (relative: string, text: string) => fs.writeFileSync(path.join(dir, relative), text);
+    write(path.join(stacks, "dev.json"), "");
+    write(path.join(stacks, "dev.json.attrs"), "");
+    write(path.join(stacks, "dev.json.bak.attrs"), '{"user.content_type":"application/octet-stream"}\n');
+    write(path.join(stacks, "big.json.attrs"), '{"user.content_type":"appl');
+    write(path.join(".pulumi", "meta.yaml.attrs"), "{}\n");
+    try {
+        expect(removeTornSidecars(dir)).toEqual([
+            path.join(stacks, "big.json.attrs"),
+            path.join(stacks, "dev.json.attrs"),
+        ]);
+        expect(fs.readdirSync(path.join(dir, stacks)).sort()).toEqual(["dev.json", "dev.json.bak.attrs"]);
+        expect(fs.existsSync(path.join(dir, ".pulumi", "meta.yaml.attrs"))).toBe(true);
+        expect(removeTornSidecars(dir)).toEqual([]);
+        expect(removeTornSidecars(path.join(dir, "absent"))).toEqual([]);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
 });
 
 test("--stack selects the stack, default dev, STACK from the environment; other flags pass through", () => {

@@ -557,6 +557,11 @@ describeE2e("libvirt machines under the real Pulumi engine", [missingToolchain, 
         const volumesAtKill = plan.machines.filter((m) => volumePath(plan.libvirt.poolName, machineVolumeName(m)));
         findings.push(`killed up: pool existed, 0 of 3 domains, ${volumesAtKill.length} of 3 disks at the kill`);
 
+        // The file backend writes no metadata sidecars (`metadata=skip`): one rewritten in place at the
+        // kill would leave the stack unreadable ("failed to load checkpoint: EOF").
+        const stateFiles = fs.readdirSync(path.join(ws.tmp, "state"), { recursive: true, encoding: "utf8" });
+        expect(stateFiles.filter((file) => file.endsWith(".attrs"))).toEqual([]);
+
         // 1. The file backend keeps the killed update's lock: the next up refuses until `pulumi cancel`.
         const locked = await stack.run(["up", "--yes"]);
         expect(locked.code).not.toBe(0);

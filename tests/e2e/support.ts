@@ -16,6 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describeWhenReady } from "../prerequisites";
 import * as pulumiSdk from "@pulumi/pulumi";
+import { fileBackendUrl } from "../../scripts/lab";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 export const LIBVIRT_URI = process.env.LIBVIRT_TEST_URI ?? "qemu:///system";
@@ -133,7 +134,7 @@ export function createWorkspace(projectDir: string): PulumiWorkspace {
     fs.mkdirSync(path.join(tmp, "state"));
     const env: NodeJS.ProcessEnv = {
         ...toolchainEnv(),
-        PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`,
+        PULUMI_BACKEND_URL: fileBackendUrl(path.join(tmp, "state")),
         PULUMI_CONFIG_PASSPHRASE: "capt-e2e",
         PULUMI_SKIP_CONFIRMATIONS: "true",
         LC_ALL: "C",
