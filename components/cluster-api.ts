@@ -29,9 +29,9 @@ import {
     operatorObjects,
 } from "../lib/render/cluster-api-operator";
 import { clusterctlYaml } from "../lib/render/clusterctl";
-import { CAPT_NAMESPACE, externalTinkerbellSecret } from "../lib/render/external-tinkerbell";
+import { CAPT_NAMESPACE } from "../lib/render/external-tinkerbell";
 import { KubeObject } from "../lib/render/kube-object";
-import { applyKubeObject, kubeResourceName } from "./kube-objects";
+import { applyExternalTinkerbellSecret, applyKubeObject, kubeResourceName } from "./kube-objects";
 import { childOptions } from "./options";
 import { scriptCommandArgs } from "./scripts";
 
@@ -141,10 +141,13 @@ export class ClusterApi extends pulumi.ComponentResource {
         const external = plan.modes.tinkerbell === "external";
         const operator = plan.modes.clusterApiInstaller === "operator";
         if ((external || operator) && !args.provider) {
-            throw new Error("ClusterApi: the operator installer and an external Tinkerbell need args.provider");
+            throw new pulumi.ResourceError(
+                "ClusterApi: the operator installer and an external Tinkerbell need args.provider",
+                this,
+            );
         }
         if (external && args.tinkerbellKubeconfig === undefined) {
-            throw new Error("ClusterApi: an external Tinkerbell needs args.tinkerbellKubeconfig");
+            throw new pulumi.ResourceError("ClusterApi: an external Tinkerbell needs args.tinkerbellKubeconfig", this);
         }
         const inCluster = (extra: pulumi.CustomResourceOptions = {}) =>
             childOptions(this, opts, { provider: args.provider, deletedWith: args.kindCluster, ...extra });
@@ -165,18 +168,11 @@ export class ClusterApi extends pulumi.ComponentResource {
         }
         let before: pulumi.Resource[] = [];
         if (external) {
-            const namespace =
-                namespaces.get(CAPT_NAMESPACE) ??
-                new k8s.core.v1.NamespacePatch(
-                    `${name}-namespace-${CAPT_NAMESPACE}`,
-                    { metadata: { name: CAPT_NAMESPACE } },
-                    inCluster(),
-                );
-            const secret = externalTinkerbellSecret(pulumi.secret(args.tinkerbellKubeconfig!));
-            this.externalTinkerbellSecret = new k8s.core.v1.Secret(
-                kubeResourceName(name, secret),
-                secret as k8s.core.v1.SecretArgs,
-                inCluster({ dependsOn: [namespace] }),
+            this.externalTinkerbellSecret = applyExternalTinkerbellSecret(
+                name,
+                args.tinkerbellKubeconfig!,
+                inCluster(),
+                namespaces.get(CAPT_NAMESPACE),
             );
             before = [this.externalTinkerbellSecret];
         }

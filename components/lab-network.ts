@@ -4,7 +4,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { LabPlan } from "../lib/plan";
+import { LabPlan, stackDockerLabels } from "../lib/plan";
 import { childOptions } from "./options";
 
 export const BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";
@@ -17,10 +17,7 @@ export function labNetworkArgs(plan: LabPlan): docker.NetworkArgs {
             { subnet: plan.network.subnet, gateway: plan.network.gateway, ipRange: plan.network.dockerRange },
         ],
         options: { [BRIDGE_NAME_OPTION]: plan.network.bridge },
-        labels: [
-            { label: "capt-playground.project", value: plan.project },
-            { label: "capt-playground.stack", value: plan.stack },
-        ],
+        labels: stackDockerLabels(plan),
     };
 }
 

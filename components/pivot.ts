@@ -11,9 +11,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { LabConfig } from "../lib/config";
 import { LabPlan } from "../lib/plan";
 import { clusterctlYaml } from "../lib/render/clusterctl";
-import { CAPT_NAMESPACE, externalTinkerbellSecret } from "../lib/render/external-tinkerbell";
 import { workloadTinkerbellValues } from "../lib/render/tinkerbell-values";
-import { kubeResourceName } from "./kube-objects";
+import { applyExternalTinkerbellSecret } from "./kube-objects";
 import { childOptions } from "./options";
 import { scriptCommandArgs } from "./scripts";
 import { tinkerbellReleaseArgs } from "./tinkerbell-stack";
@@ -82,19 +81,13 @@ export class Pivot extends pulumi.ComponentResource {
         let before: pulumi.Resource;
         if (plan.modes.tinkerbell === "external") {
             if (args.tinkerbellKubeconfig === undefined) {
-                throw new Error("Pivot: an external Tinkerbell needs args.tinkerbellKubeconfig");
+                throw new pulumi.ResourceError("Pivot: an external Tinkerbell needs args.tinkerbellKubeconfig", this);
             }
             // CAPT in the workload cluster must find its kubeconfig when it first starts, as in KinD.
-            const namespace = new k8s.core.v1.NamespacePatch(
-                `${name}-namespace-${CAPT_NAMESPACE}`,
-                { metadata: { name: CAPT_NAMESPACE } },
+            this.externalTinkerbellSecret = applyExternalTinkerbellSecret(
+                name,
+                args.tinkerbellKubeconfig,
                 inWorkload(),
-            );
-            const secret = externalTinkerbellSecret(pulumi.secret(args.tinkerbellKubeconfig));
-            this.externalTinkerbellSecret = new k8s.core.v1.Secret(
-                kubeResourceName(name, secret),
-                secret as k8s.core.v1.SecretArgs,
-                inWorkload({ dependsOn: [...args.prerequisites, namespace] }),
             );
             before = this.externalTinkerbellSecret;
         } else {

@@ -14,7 +14,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfig } from "../lib/config";
-import { LabPlan } from "../lib/plan";
+import { LabPlan, stackDockerLabels } from "../lib/plan";
 import {
     REGISTRY_CONFIG_PATH,
     REGISTRY_STORAGE_PATH,
@@ -37,16 +37,8 @@ export interface RegistryMirrorArgs {
     networkName: pulumi.Input<string>;
 }
 
-/** The stack's labels, as on the lab network and the BMC container (volumes and containers alike). */
-function stackLabels(plan: LabPlan): { label: string; value: string }[] {
-    return [
-        { label: "capt-playground.project", value: plan.project },
-        { label: "capt-playground.stack", value: plan.stack },
-    ];
-}
-
 export function mirrorVolumeArgs(plan: LabPlan, cache: PlannedRegistryCache): docker.VolumeArgs {
-    return { name: cache.volumeName, driver: "local", labels: stackLabels(plan) };
+    return { name: cache.volumeName, driver: "local", labels: stackDockerLabels(plan) };
 }
 
 export function mirrorContainerArgs(
@@ -63,7 +55,7 @@ export function mirrorContainerArgs(
         networksAdvanced: [{ name: networkName, ipv4Address: mirror.cache.ip }],
         mounts: [{ type: "volume", source: volumeName, target: REGISTRY_STORAGE_PATH }],
         uploads: [{ file: REGISTRY_CONFIG_PATH, content: registryConfigYaml(mirror) }],
-        labels: stackLabels(plan),
+        labels: stackDockerLabels(plan),
     };
 }
 
@@ -78,7 +70,10 @@ export class RegistryMirror extends pulumi.ComponentResource {
         const { plan } = args;
         const mirror: RegistryMirrorPlan | undefined = plan.registryMirror;
         if (!mirror) {
-            throw new Error("RegistryMirror needs a plan with the registry mirror on (registryMirror: true)");
+            throw new pulumi.ResourceError(
+                "RegistryMirror needs a plan with the registry mirror on (registryMirror: true)",
+                this,
+            );
         }
         this.volumes = [];
         this.containers = [];

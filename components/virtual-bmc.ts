@@ -8,7 +8,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { LabConfig } from "../lib/config";
-import { LabPlan, PlannedMachine } from "../lib/plan";
+import { LabPlan, PlannedMachine, stackDockerLabels } from "../lib/plan";
 import { labReference } from "../lib/render/registry-mirror";
 import {
     LIBVIRT_SOCKET_DIR,
@@ -131,10 +131,7 @@ export class VirtualBmc extends pulumi.ComponentResource {
                 mounts: [{ type: "bind", source: LIBVIRT_SOCKET_DIR, target: LIBVIRT_SOCKET_DIR }],
                 envs: [`SUSHY_EMULATOR_CONFIG=${SUSHY_CONFIG_PATH}`],
                 uploads: bmcUploads(plan, { htpasswd, tlsKeyPem: key.privateKeyPem, tlsCertPem: cert.certPem }),
-                labels: [
-                    { label: "capt-playground.project", value: plan.project },
-                    { label: "capt-playground.stack", value: plan.stack },
-                ],
+                labels: stackDockerLabels(plan),
             },
             childOptions(this, opts, { deleteBeforeReplace: true }),
         );

@@ -127,6 +127,14 @@ export function machineMac(project: string, stack: string, name: string, attempt
 /** The VMs' virtio disk. */
 export const VM_DISK = "/dev/vda";
 
+/** The labels every docker object of the stack carries (network, BMC container, mirror caches): whose it is. */
+export function stackDockerLabels(plan: Pick<LabPlan, "project" | "stack">): { label: string; value: string }[] {
+    return [
+        { label: "capt-playground.project", value: plan.project },
+        { label: "capt-playground.stack", value: plan.stack },
+    ];
+}
+
 function planRealMachines(config: LabConfig, network: Address4): PlannedMachine[] {
     const roles = assignRoles(config.machines, config);
     return config.machines.map((machine: MachineConfig, i) => ({

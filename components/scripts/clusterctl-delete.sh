@@ -30,7 +30,7 @@ source "${BASH_SOURCE[0]%/*}/lib/clusterctl-providers.sh"
 : "${STATE_DIR:?STATE_DIR is required}"
 previous="${PULUMI_COMMAND_STDOUT:-}"
 unset PULUMI_COMMAND_STDOUT
-recorded="$(sed -n 's/^installed=//p' <<<"$previous" | tr ',' '\n' | sed '/^$/d' | sort -u)"
+recorded="$(recorded_providers "$previous")"
 
 mkdir -p -- "$STATE_DIR"
 state_dir="$(cd -- "$STATE_DIR" && pwd)"
@@ -39,20 +39,11 @@ if [ -z "$recorded" ]; then
     log "this stack installed no Cluster API provider in the management cluster; leaving the providers as they are"
     unset KUBECONFIG_CONTENT
 else
-    if ! command -v kubectl >/dev/null; then
-        log "kubectl is required to read the Cluster API providers of the management cluster; install it"
-        exit 2
-    fi
+    require_tools "to read the Cluster API providers of the management cluster" kubectl
     clusterctl_environment "${state_dir}/xdg"
 
-    umask 077
-    kubeconfig=""
-    errors=""
-    trap 'rm -f -- ${kubeconfig:+"$kubeconfig"} ${errors:+"$errors"}' EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
-    kubeconfig="$(mktemp -- "${TMPDIR:-/tmp}/clusterctl-delete-kubeconfig.XXXXXX")"
-    errors="$(mktemp -- "${TMPDIR:-/tmp}/clusterctl-delete-errors.XXXXXX")"
+    private_workdir clusterctl-delete
+    kubeconfig="${work}/kubeconfig"
     printf '%s' "$KUBECONFIG_CONTENT" >"$kubeconfig"
     unset KUBECONFIG_CONTENT
 

@@ -178,8 +178,7 @@ fi
 
 if [ "$adopted" = no ]; then
     # The providers init asks for, each at the version the operator installer pins.
-    providers=(--core "cluster-api:${CAPI_VERSION}" --bootstrap "kubeadm:${CAPI_VERSION}"
-        --control-plane "kubeadm:${CAPI_VERSION}" --infrastructure "tinkerbell:${CAPT_VERSION}")
+    mapfile -t providers < <(pinned_provider_flags)
     if [ "$management" = existing ] && [ -n "$(version_in "$before" cluster-api)" ]; then
         # The user's core and kubeadm providers stay at whatever version they are; only missing ones are added.
         providers=()
@@ -222,10 +221,7 @@ fi
 
 if [ "$management" = existing ]; then
     # What an earlier run recorded stays recorded while it is still installed.
-    earlier="$(sed -n 's/^installed=//p' <<<"$previous" | tr ',' '\n' | sed '/^$/d')"
-    present="$(cut -d' ' -f1 <<<"$after" | sed '/^$/d')"
-    kept="$(comm -12 <(sort <<<"$earlier") <(sort <<<"$present"))"
-    installed="$(printf '%s\n%s\n' "$kept" "$added" | sed '/^$/d' | sort -u | paste -sd, -)"
+    installed="$(installed_record "$(recorded_providers "$previous")" "$(cut -d' ' -f1 <<<"$after")" "$added")"
     log "providers installed by this stack (removed again on destroy): ${installed:-none}"
     printf 'installed=%s\n' "$installed"
 fi

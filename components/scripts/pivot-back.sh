@@ -37,12 +37,7 @@ source "${BASH_SOURCE[0]%/*}/lib/clusterctl-providers.sh"
 : "${NAMESPACE:?NAMESPACE is required}"
 previous="${PULUMI_COMMAND_STDOUT:-}"
 unset PULUMI_COMMAND_STDOUT
-for tool in clusterctl kubectl; do
-    if ! command -v "$tool" >/dev/null; then
-        log "${tool} is required to move the cluster back; install it and run again"
-        exit 2
-    fi
-done
+require_tools "to move the cluster back" clusterctl kubectl
 
 pivot_workdir pivot-back
 
@@ -68,6 +63,6 @@ yes/yes)
     ;;
 esac
 
-recorded="$(sed -n 's/^installed=//p' <<<"$previous" | tr ',' '\n')"
+recorded="$(recorded_providers "$previous")"
 log "removing from the workload cluster the Cluster API providers the pivot installed there"
 remove_recorded_providers "$workload" "$recorded"

@@ -55,19 +55,14 @@ if ! [[ "$wait_timeout" =~ ^[1-9][0-9]*$ ]]; then
 fi
 previous="${PULUMI_COMMAND_STDOUT:-}"
 unset PULUMI_COMMAND_STDOUT
-for tool in clusterctl kubectl; do
-    if ! command -v "$tool" >/dev/null; then
-        log "${tool} is required to pivot; install it and run up again"
-        exit 2
-    fi
-done
+require_tools "to pivot" clusterctl kubectl
 
 pivot_workdir pivot-move
 export TINKERBELL_IP
 
 in_source="$(has_cluster "$mgmt" management)"
 in_target="$(has_cluster "$workload" workload)"
-earlier="$(sed -n 's/^installed=//p' <<<"$previous" | tr ',' '\n' | sed '/^$/d' | sort -u)"
+earlier="$(recorded_providers "$previous")"
 added=""
 case "${in_source}/${in_target}" in
 no/yes)
@@ -76,8 +71,7 @@ no/yes)
     ;;
 yes/no)
     before="$(provider_names "$workload")"
-    providers=(--core "cluster-api:${CAPI_VERSION}" --bootstrap "kubeadm:${CAPI_VERSION}"
-        --control-plane "kubeadm:${CAPI_VERSION}" --infrastructure "tinkerbell:${CAPT_VERSION}")
+    mapfile -t providers < <(pinned_provider_flags)
     log "clusterctl init --infrastructure tinkerbell against the workload cluster (${providers[*]})"
     clusterctl init --config "$config" --kubeconfig "$workload" "${providers[@]}" \
         --wait-providers --wait-provider-timeout "$wait_timeout" >&2
@@ -102,6 +96,4 @@ esac
 
 # What an earlier run recorded stays recorded while it is still installed.
 present="$(provider_names "$workload")"
-kept="$(comm -12 <(sed '/^$/d' <<<"$earlier") <(sed '/^$/d' <<<"$present"))"
-installed="$(printf '%s\n%s\n' "$kept" "$added" | sed '/^$/d' | sort -u | paste -sd, -)"
-printf 'installed=%s\n' "$installed"
+printf 'installed=%s\n' "$(installed_record "$earlier" "$present" "$added")"

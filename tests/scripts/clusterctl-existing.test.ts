@@ -5,17 +5,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Sandbox, expectSecretKept } from "./harness";
+import { Sandbox, clusterctlConfig, expectSecretKept } from "./harness";
 
 const MGMT_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- user:\n    token: existing-secret-token-4c4c\n";
-const clusterctlYaml = (captVersion: string) =>
-    [
-        "providers:",
-        "  - name: tinkerbell",
-        `    url: https://github.com/tinkerbell/cluster-api-provider-tinkerbell/releases/${captVersion}/infrastructure-components.yaml`,
-        "    type: InfrastructureProvider",
-        "",
-    ].join("\n");
 const ALL = ["bootstrap-kubeadm", "cluster-api", "control-plane-kubeadm", "infrastructure-tinkerbell"];
 
 let sandbox: Sandbox;
@@ -26,7 +18,7 @@ beforeEach(() => {
     stateDir = path.join(sandbox.root, "project", ".lab", "dev");
     env = {
         KUBECONFIG_CONTENT: MGMT_KUBECONFIG,
-        CLUSTERCTL_CONFIG_CONTENT: clusterctlYaml("v0.7.0"),
+        CLUSTERCTL_CONFIG_CONTENT: clusterctlConfig(),
         STATE_DIR: stateDir,
         TINKERBELL_IP: "10.10.0.74",
         MANAGEMENT_CLUSTER: "existing",

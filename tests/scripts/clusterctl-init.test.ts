@@ -1,20 +1,9 @@
 /** clusterctl-init.sh against a fake clusterctl that installs like clusterctl >= v1.2 (skips installed providers). */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Sandbox, expectSecretKept, sha256 } from "./harness";
+import { Sandbox, clusterctlConfig, expectSecretKept, expectVersionsRequired, sha256 } from "./harness";
 
 const MGMT_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- user:\n    token: mgmt-secret-token-1f2e3d\n";
-const clusterctlYaml = (captVersion: string) =>
-    [
-        "providers:",
-        "  - name: tinkerbell",
-        `    url: https://github.com/tinkerbell/cluster-api-provider-tinkerbell/releases/${captVersion}/infrastructure-components.yaml`,
-        "    type: InfrastructureProvider",
-        "images:",
-        "  infrastructure-tinkerbell:",
-        `    tag: ${captVersion}`,
-        "",
-    ].join("\n");
 const XDG = [
     "XDG_CACHE_HOME",
     "XDG_CONFIG_DIRS",
@@ -33,7 +22,7 @@ beforeEach(() => {
     stateDir = path.join(sandbox.root, "project", ".lab", "dev");
     env = {
         KUBECONFIG_CONTENT: MGMT_KUBECONFIG,
-        CLUSTERCTL_CONFIG_CONTENT: clusterctlYaml("v0.7.0"),
+        CLUSTERCTL_CONFIG_CONTENT: clusterctlConfig(),
         STATE_DIR: stateDir,
         TINKERBELL_IP: "172.30.0.74",
         CAPI_VERSION: "v1.12.5",
@@ -55,7 +44,7 @@ describe("clusterctl-init", () => {
             "cluster-api\nbootstrap-kubeadm\ncontrol-plane-kubeadm\ninfrastructure-tinkerbell\n",
         );
         const configPath = path.join(stateDir, "clusterctl.yaml");
-        expect(fs.readFileSync(configPath, "utf8")).toBe(clusterctlYaml("v0.7.0"));
+        expect(fs.readFileSync(configPath, "utf8")).toBe(clusterctlConfig());
         const seen = lastInit();
         expect(seen.config).toBe(configPath);
         expect(seen["kubeconfig-sha256"]).toBe(sha256(MGMT_KUBECONFIG));
@@ -105,7 +94,7 @@ describe("clusterctl-init", () => {
         expect(sandbox.run("clusterctl-init", env).status).toBe(0);
         const bumped = sandbox.run("clusterctl-init", {
             ...env,
-            CLUSTERCTL_CONFIG_CONTENT: clusterctlYaml("v0.8.0"),
+            CLUSTERCTL_CONFIG_CONTENT: clusterctlConfig("v0.8.0"),
             CAPT_VERSION: "v0.8.0",
         });
         expect(bumped.status).not.toBe(0);
@@ -167,13 +156,7 @@ describe("clusterctl-init", () => {
     });
 
     test("refuses to run without the versions to install", () => {
-        for (const variable of ["CAPI_VERSION", "CAPT_VERSION"]) {
-            const { [variable]: _dropped, ...without } = env;
-            const result = sandbox.run("clusterctl-init", without);
-            expect(result.status).not.toBe(0);
-            expect(result.stderr).toContain(`${variable} is required`);
-        }
-        expect(sandbox.calls("clusterctl")).toEqual([]);
+        expectVersionsRequired(sandbox, "clusterctl-init", env);
     });
 
     test("WAIT_PROVIDER_TIMEOUT is passed through and validated", () => {

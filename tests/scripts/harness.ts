@@ -567,6 +567,31 @@ function lines(text: string | undefined): string[] {
     return (text ?? "").split("\n").filter((line) => line !== "");
 }
 
+/** A clusterctl.yaml as the lab renders it: CAPT from its release at captVersion, the manager image pinned. */
+export function clusterctlConfig(captVersion = "v0.7.0"): string {
+    return [
+        "providers:",
+        "  - name: tinkerbell",
+        `    url: https://github.com/tinkerbell/cluster-api-provider-tinkerbell/releases/${captVersion}/infrastructure-components.yaml`,
+        "    type: InfrastructureProvider",
+        "images:",
+        "  infrastructure-tinkerbell:",
+        `    tag: ${captVersion}`,
+        "",
+    ].join("\n");
+}
+
+/** Asserts a script that installs providers refuses to run, and runs no clusterctl, without either version. */
+export function expectVersionsRequired(sandbox: Sandbox, script: CommandScriptName, env: Record<string, string>): void {
+    for (const variable of ["CAPI_VERSION", "CAPT_VERSION"]) {
+        const { [variable]: _dropped, ...without } = env;
+        const result = sandbox.run(script, without);
+        expect(result.status).not.toBe(0);
+        expect(result.stderr).toContain(`${variable} is required`);
+    }
+    expect(sandbox.calls("clusterctl")).toEqual([]);
+}
+
 /** Asserts a secret is nowhere in the fakes' argv log or in a run's stderr, and no fake inherited it. */
 export function expectSecretKept(sandbox: Sandbox, secret: string, results: RunResult[]): void {
     for (const line of sandbox.argvLines()) {

@@ -4,13 +4,11 @@
  * with a `# fake-cluster: workload` line); objects are files under objects/<namespace>/.
  */
 import * as fs from "node:fs";
-import { Sandbox, expectSecretKept } from "./harness";
+import { Sandbox, clusterctlConfig, expectSecretKept, expectVersionsRequired } from "./harness";
 
 const MGMT_KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- user:\n    token: pivot-mgmt-secret-1a1a\n";
 const WORKLOAD_KUBECONFIG =
     "# fake-cluster: workload\napiVersion: v1\nkind: Config\nusers:\n- user:\n    client-key-data: pivot-workload-secret-2b2b\n";
-const CLUSTERCTL_YAML =
-    "providers:\n  - name: tinkerbell\n    url: https://github.com/tinkerbell/cluster-api-provider-tinkerbell/releases/v0.7.0/infrastructure-components.yaml\n    type: InfrastructureProvider\n";
 const OBJECTS = ["cluster.capt-dev", "hardware.node-1", "machine.node-1", "secret.bmc-creds"];
 const ALL = "bootstrap-kubeadm,cluster-api,control-plane-kubeadm,infrastructure-tinkerbell";
 
@@ -21,7 +19,7 @@ beforeEach(() => {
     env = {
         KUBECONFIG_CONTENT: MGMT_KUBECONFIG,
         WORKLOAD_KUBECONFIG_CONTENT: WORKLOAD_KUBECONFIG,
-        CLUSTERCTL_CONFIG_CONTENT: CLUSTERCTL_YAML,
+        CLUSTERCTL_CONFIG_CONTENT: clusterctlConfig(),
         TINKERBELL_IP: "172.30.0.74",
         CLUSTER_NAME: "capt-dev",
         NAMESPACE: "tink",
@@ -122,13 +120,7 @@ describe("pivot-move", () => {
     });
 
     test("refuses to run without the versions to install", () => {
-        for (const variable of ["CAPI_VERSION", "CAPT_VERSION"]) {
-            const { [variable]: _dropped, ...without } = env;
-            const result = sandbox.run("pivot-move", without);
-            expect(result.status).not.toBe(0);
-            expect(result.stderr).toContain(`${variable} is required`);
-        }
-        expect(sandbox.calls("clusterctl")).toEqual([]);
+        expectVersionsRequired(sandbox, "pivot-move", env);
     });
 
     test("the Cluster in both clusters (a move stopped half-way) is an error; in neither, too", () => {

@@ -1,10 +1,12 @@
 # shellcheck shell=bash disable=SC2154 # log, errors, CLUSTER_NAME and NAMESPACE come from the sourcing script
 # Shared by the scripts that run clusterctl (clusterctl-init, clusterctl-delete, wait-kubeconfig,
-# pivot-move, pivot-back): clusterctl's environment, reading its provider inventory and the lab's
-# Cluster, removing the providers a stack recorded as its own, and the pivot's private work directory.
+# pivot-move, pivot-back): clusterctl's environment, the provider versions the lab pins, reading its
+# provider inventory and the lab's Cluster, the record of the providers a stack installed (its
+# Command's stdout `installed=<names>`) and removing them, and a private work directory for secrets.
 #
 # Sourced, never run. The caller defines `log` (messages to stderr) and `errors` (a temp file for
-# kubectl's stderr), and for has_cluster CLUSTER_NAME and NAMESPACE. Kubeconfigs are file paths.
+# kubectl's stderr; private_workdir sets one), and for has_cluster CLUSTER_NAME and NAMESPACE.
+# Kubeconfigs are file paths.
 
 # "yes" when the cluster behind kubeconfig $1 has the lab's Cluster, "no" when not (or it has no Cluster
 # API at all). $2 names that cluster in the error message.
@@ -53,6 +55,38 @@ provider_names() {
     local inventory
     inventory="$(provider_inventory "$1")" || return 1
     sed -n 's/ .*//p' <<<"$inventory"
+}
+
+# The providers clusterctl init is asked for, each at the version the lab pins (core and kubeadm at
+# CAPI_VERSION, tinkerbell at CAPT_VERSION), never clusterctl's newest release: one argument a line.
+pinned_provider_flags() {
+    printf '%s\n' --core "cluster-api:${CAPI_VERSION}" --bootstrap "kubeadm:${CAPI_VERSION}" \
+        --control-plane "kubeadm:${CAPI_VERSION}" --infrastructure "tinkerbell:${CAPT_VERSION}"
+}
+
+# The providers an earlier run recorded: the `installed=a,b` line of its stdout $1, one name a line, sorted.
+recorded_providers() {
+    sed -n 's/^installed=//p' <<<"$1" | tr ',' '\n' | sed '/^$/d' | sort -u
+}
+
+# The record a run leaves (comma-separated): what was recorded before ($1) and is still installed ($2),
+# and what this run added ($3); each of them names one a line.
+installed_record() {
+    local kept
+    kept="$(comm -12 <(sed '/^$/d' <<<"$1" | sort -u) <(sed '/^$/d' <<<"$2" | sort -u))"
+    printf '%s\n%s\n' "$kept" "$3" | sed '/^$/d' | sort -u | paste -sd, -
+}
+
+# Exits 2 with one message when a tool named after $1 (what it is needed for) is not on PATH.
+require_tools() {
+    local purpose="$1" tool
+    shift
+    for tool in "$@"; do
+        if ! command -v "$tool" >/dev/null; then
+            log "${tool} is required ${purpose}; install it and run again"
+            exit 2
+        fi
+    done
 }
 
 # clusterctl delete's flag for an inventory name ("" for a kind clusterctl delete has no flag for).
@@ -107,21 +141,27 @@ clusterctl_environment() {
     export CLUSTERCTL_DISABLE_VERSIONCHECK=true
 }
 
-# The pivot scripts' private work directory: both kubeconfigs and the clusterctl config written from
-# their variables into a 0700 temp directory (removed on exit) and the variables unset, clusterctl's
-# XDG directories inside it, its version check off. Sets work, mgmt, workload, config and errors.
-# $1 names the directory. Call it from the script itself (not in a subshell): it installs the traps.
-pivot_workdir() {
+# A private work directory for secrets: a 0700 temp directory named after $1, removed on exit, with
+# `errors` (kubectl's stderr) inside it. Sets work and errors. Call it from the script itself (not in a
+# subshell): it installs the traps.
+private_workdir() {
     umask 077
     work=""
     trap 'rm -rf -- ${work:+"$work"}' EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
     work="$(mktemp -d -- "${TMPDIR:-/tmp}/$1.XXXXXX")"
+    errors="${work}/errors"
+}
+
+# The pivot scripts' work directory: both kubeconfigs and the clusterctl config written from their
+# variables into a private work directory (private_workdir) and the variables unset, clusterctl's XDG
+# directories inside it, its version check off. Sets work, mgmt, workload, config and errors.
+pivot_workdir() {
+    private_workdir "$1"
     mgmt="${work}/management.kubeconfig"
     workload="${work}/workload.kubeconfig"
     config="${work}/clusterctl.yaml"
-    errors="${work}/errors"
     printf '%s' "$KUBECONFIG_CONTENT" >"$mgmt"
     printf '%s' "$WORKLOAD_KUBECONFIG_CONTENT" >"$workload"
     printf '%s' "$CLUSTERCTL_CONFIG_CONTENT" >"$config"
