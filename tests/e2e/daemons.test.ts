@@ -491,15 +491,23 @@ describeE2e(
             expect(fs.readdirSync(stateDir).sort()).toEqual(["clusterctl-init.log", "clusterctl.yaml", "xdg"]);
             // In the cluster: the CRDs the workload objects need, and the providers recorded.
             await expectEstablished(kubeconfig, crdFiles([...CLUSTER_API_CRDS, ...CAPT_CRDS]), 5);
-            const inventory = session.standInProvider(kubeconfig, "infrastructure-tinkerbell");
+            const inventory = session.installedProvider(kubeconfig, "infrastructure-tinkerbell");
             expect(inventory).toBe(`capt-system ${big.config.captVersion}`);
             kubectlOk(kubeconfig, ["create", "namespace", big.config.namespace]);
             const objects = labObjects(big.config, big.plan, { bmcPassword: password, sshAuthorizedKey: sshKey });
             expect(applyObjects(kubeconfig, objects.clusterApi).status).toBe(0);
 
-            // A second `up` re-runs it (an edited script): clusterctl skips what is installed.
-            const again = expectScriptOk(await runScript("clusterctl-init again", args, "create"));
-            expect(again.stderr).toContain('Skipping installing "infrastructure-tinkerbell"');
+            // A second `up` re-runs it (an edited script): clusterctl skips what is installed, so the
+            // Provider objects the product reads are not touched (same resourceVersions).
+            const installed = session.providerInventory(kubeconfig);
+            expect(installed.map((l) => l.split(" ")[0])).toEqual([
+                "capi-kubeadm-bootstrap-system/bootstrap-kubeadm",
+                "capi-kubeadm-control-plane-system/control-plane-kubeadm",
+                "capi-system/cluster-api",
+                "capt-system/infrastructure-tinkerbell",
+            ]);
+            expectScriptOk(await runScript("clusterctl-init again", args, "create"));
+            expect(session.providerInventory(kubeconfig)).toEqual(installed);
 
             // get kubeconfig: absent -> non-zero; present -> the Secret's `value`.
             const ns = big.config.namespace;
@@ -616,7 +624,7 @@ describeE2e(
             expect(stderr).toMatch(/not there yet after \d+s \(kubectl: .*\)/);
 
             // The workload API server comes up (the stand-in starts it again from its data and certificates).
-            const restart = run("kind", ["create", "cluster", "--name", workloadName]);
+            const restart = run("kind", ["start", "cluster", "--name", workloadName]);
             expect(restart.stderr).toContain(`Starting stopped cluster "${workloadName}" again`);
             const done = await waiting.done;
             session.timings.push(["wait-kubeconfig until API", Number(process.hrtime.bigint() - started) / 1e9]);

@@ -245,6 +245,9 @@ export class DaemonSession {
             CAPT_E2E_STATE: path.join(this.tmp, "stand-ins"),
             CAPT_E2E_KUBE_BIN: KUBE_BIN,
             CAPT_SCHEMAS_DIR: SCHEMAS_DIR,
+            // These suites move objects through their states themselves; a node-agent (and the workload
+            // API servers it makes for Cluster objects) runs only under the whole program (program.test.ts).
+            CAPT_E2E_NODE_AGENT: "0",
             LC_ALL: "C",
         };
         delete this.env.KUBECONFIG;
@@ -399,17 +402,27 @@ export class DaemonSession {
         );
     };
 
-    /** What the clusterctl stand-in recorded as installed for `provider` ("<namespace> <version>"). */
-    standInProvider = (kubeconfig: string, provider: string): string =>
+    /**
+     * clusterctl's inventory as the product reads it: one "<namespace>/<provider> <version> <resourceVersion>"
+     * line per Provider object (providers.clusterctl.cluster.x-k8s.io), sorted.
+     */
+    providerInventory = (kubeconfig: string): string[] =>
         this.kubectlOk(kubeconfig, [
             "get",
-            "configmap",
-            "-n",
-            "kube-system",
-            "clusterctl-stand-in-inventory",
+            "providers.clusterctl.cluster.x-k8s.io",
+            "-A",
             "-o",
-            `jsonpath={.data.${provider}}`,
-        ]);
+            'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {.version} {.metadata.resourceVersion}{"\\n"}{end}',
+        ])
+            .split("\n")
+            .filter(Boolean)
+            .sort();
+
+    /** The Provider object `provider` as "<namespace> <version>", or "" when clusterctl has not installed it. */
+    installedProvider = (kubeconfig: string, provider: string): string => {
+        const line = this.providerInventory(kubeconfig).find((l) => l.split(" ")[0].endsWith(`/${provider}`));
+        return line ? `${line.split("/")[0]} ${line.split(" ")[1]}` : "";
+    };
 
     // -----------------------------------------------------------------------------------------
     // the lab's host side, from the product's specs

@@ -577,7 +577,7 @@ describeE2e(
             for (const file of crdFiles([...CLUSTER_API_CRDS, ...CAPT_CRDS])) {
                 expect(session.establishedStatus(second.file, file)).toBe("True");
             }
-            expect(session.standInProvider(second.file, "infrastructure-tinkerbell")).toBe(
+            expect(session.installedProvider(second.file, "infrastructure-tinkerbell")).toBe(
                 `capt-system ${config.captVersion}`,
             );
             // Nothing moved: the Cluster and the inventory are still (only) in the management cluster.

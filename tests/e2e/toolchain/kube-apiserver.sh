@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# kube-apiserver.sh: build kube-apiserver (and kubectl when the host has no suitable one) from the
-# Go module proxy, cached outside the clone, and make sure there is an etcd the apiserver accepts.
+# kube-apiserver.sh: build kube-apiserver, kube-controller-manager and kube-scheduler (and kubectl
+# when the host has no suitable one) from the Go module proxy, cached outside the clone, and make sure
+# there is an etcd the apiserver accepts. The controller manager and scheduler run beside the kind
+# stand-in's API server for the whole-program suite, so that Deployments, DaemonSets and volume claims
+# really roll out (tests/e2e/stand-ins/README.md).
 #
 # Usage: tests/e2e/toolchain/kube-apiserver.sh
 # Environment:
@@ -16,7 +19,8 @@
 #
 # Cache layout ($CAPT_E2E_CACHE/kubernetes/<version>/):
 #   build/    the wrapper module (go.mod, go.sum) and build log
-#   bin/      kube-apiserver, kubectl (if built), etcd (symlink to the host's or a built one)
+#   bin/      kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (if built), etcd
+#             (symlink to the host's or a built one)
 #
 # Idempotent: a cached binary that reports the wanted version is reused; a build that died half-way
 # leaves no binary in bin/ (the output is moved into place only after it succeeded), so the next run
@@ -93,7 +97,9 @@ host_kubectl_ok() {
 }
 
 targets=()
-has_version "$bin/kube-apiserver" || targets+=(kube-apiserver)
+for t in kube-apiserver kube-controller-manager kube-scheduler; do
+    has_version "$bin/$t" || targets+=("$t")
+done
 if [ -L "$bin/kubectl" ] && host_kubectl_ok; then
     : # linked to a suitable host kubectl earlier
 elif has_version "$bin/kubectl" && [ ! -L "$bin/kubectl" ]; then
@@ -119,7 +125,8 @@ if [ "${#targets[@]}" -gt 0 ]; then
     # release, which is the same source the release was cut from.
     cd "$build"
     export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
-    if [ ! -f go.mod ] || ! grep -q "k8s.io/kubernetes ${kube_version}\$" go.mod; then
+    if [ ! -f go.mod ] || ! grep -q "k8s.io/kubernetes ${kube_version}\$" go.mod ||
+        ! grep -q kube-scheduler tools.go 2>/dev/null; then
         rm -f go.mod go.sum
         go mod init capt-e2e/kubernetes-build >/dev/null 2>&1
         go mod edit -go=1.25.0
@@ -147,6 +154,8 @@ package tools
 
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 EOF
@@ -176,10 +185,12 @@ EOF
     done
     log "build finished in $(e2e_elapsed "$start")s"
 fi
-has_version "$bin/kube-apiserver" || {
-    log "${bin}/kube-apiserver does not report ${kube_version}"
-    exit 1
-}
+for t in kube-apiserver kube-controller-manager kube-scheduler; do
+    has_version "$bin/$t" || {
+        log "${bin}/$t does not report ${kube_version}"
+        exit 1
+    }
+done
 
 # etcd: Debian bookworm's etcd-server is 3.4.23. kube-apiserver v1.35 talks to it with the v3.6
 # client; it has no hard minimum-version check and switches off features the server lacks (it

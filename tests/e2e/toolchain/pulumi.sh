@@ -1,47 +1,39 @@
 #!/usr/bin/env bash
-# Builds the Pulumi toolchain of the end-to-end rig from the Go module proxy into a cache outside the
-# clone, keyed by version, and says exactly what cannot be had. See README.md beside this file.
+# Builds the Pulumi toolchain of the end-to-end rig — the CLI, its Node.js language host and the five
+# provider plugins the program uses — from the source tarballs in ../shared/toolchain-sources (their
+# build.sh, plus the Go module proxy for everything else) into a cache outside the clone, keyed by
+# version. See README.md beside this file.
 #
 # usage: tests/e2e/toolchain/pulumi.sh [--plugins all|none|NAME,NAME...]
 #
 # Prints one line per tool: `<tool> <version> <path>`, or `<tool> <version> MISSING: <why>`, then the
 # path of an env file to source before running pulumi. Exits 0 when everything asked for is there,
-# 1 when something is missing (everything that can be built is still built), 2 on a usage or
-# prerequisite error. A second run only links and checks: a tool already built for its version is
-# skipped.
+# 1 when something is missing, 2 on a usage or prerequisite error. A second run only checks stamps
+# and links: a tool already built from the same sources is not built again.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PROJECT=$(cd "$HERE/../../.." && pwd)
 CACHE=${CAPT_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/capt-playground-e2e}
+SOURCES=${CAPT_TOOLCHAIN_SOURCES:-$PROJECT/../shared/toolchain-sources}
 
-# The CLI: github.com/pulumi/pulumi/pkg/v3, the newest release the proxy serves below the npm launcher
-# pin 3.265.0 (which it refuses). The launcher is pointed at it with PULUMI_VERSION (see the env file).
-CLI_VERSION=3.260.0
-# The Node.js language host: the last github.com/pulumi/pulumi/sdk/v3 release that carries it.
-NODEJS_HOST_VERSION=3.68.0
-VERSION_VAR=github.com/pulumi/pulumi/sdk/v3/go/common/version.Version
+# One Pulumi release for the CLI and the language host (the newest release in the sources). The npm
+# `pulumi` launcher is pinned to the same version in package.json, so it runs this CLI as it is.
+CLI_VERSION=3.259.0
 
-# Provider plugins at the versions of the npm SDKs in package.json, and why the module proxy cannot
-# give them (the proxy's answers as of 2026-11-29; a 403 "not available" is final, so they are not
-# asked again on every run). A plugin that is found in the plugin cache anyway is used.
+# Provider plugins at exactly the versions of the npm SDKs in package.json: the engine loads a plugin
+# only at the version its SDK asks for. build.sh builds each from its tarball.
 PLUGIN_NAMES=(command random tls docker kubernetes)
 declare -A PLUGIN_VERSION=(
     [command]=1.2.1
-    [random]=4.21.2
-    [tls]=5.6.1
-    [docker]=5.2.0
-    [kubernetes]=4.34.2
-)
-declare -A PLUGIN_WHY=(
-    [command]='module github.com/pulumi/pulumi-command/provider@v1.2.1: proxy answers "404 Not Found" (and 403 "This module version is not available" for its version list); the root module github.com/pulumi/pulumi-command@v1.2.1 is served but holds no Go code'
-    [random]='module github.com/pulumi/pulumi-random/provider/v4@v4.21.2: proxy answers 403 "This module version is not available" (its version list too)'
-    [tls]='module github.com/pulumi/pulumi-tls/provider/v5@v5.6.1: proxy answers 403 "This module version is not available" (its version list too)'
-    [docker]='module github.com/pulumi/pulumi-docker/provider/v5@v5.2.0: proxy answers 403 "This module version is not available" (list included); even if served, its go.mod replaces the bridged terraform provider with ../upstream, a git submodule outside any module zip'
-    [kubernetes]='module github.com/pulumi/pulumi-kubernetes/provider/v4@v4.34.2: proxy answers 403 "This module version is not available"; the only version it serves is the pseudo-version v4.0.0-20260115033456-f47bc2d6f199 (= tag v4.25.0), and the CLI takes a cached plugin only at the exact version the SDK asks for'
+    [random]=4.21.1
+    [tls]=5.3.1
+    [docker]=5.0.0
+    [kubernetes]=4.32.0
 )
 
 usage() {
-    sed -n '5,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '7,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit "${1:-2}"
 }
 
@@ -80,109 +72,121 @@ case $want_plugins in
         ;;
 esac
 
-if ! command -v go >/dev/null 2>&1; then
-    echo "pulumi.sh: 'go' is not on PATH; the toolchain is built from the Go module proxy with the Go command" >&2
+for tool in go git tar sha256sum; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "pulumi.sh: '$tool' is not on PATH; the toolchain is built from source with it" >&2
+        exit 2
+    fi
+done
+if [[ ! -f $SOURCES/build.sh || ! -f $SOURCES/SHA256SUMS ]]; then
+    echo "pulumi.sh: no toolchain sources at $SOURCES (build.sh, SHA256SUMS and the tarballs);" \
+        "set CAPT_TOOLCHAIN_SOURCES to their directory" >&2
     exit 2
 fi
 
 mkdir -p "$CACHE"
 # One builder at a time per cache; a second run waits for the first.
-if command -v flock >/dev/null 2>&1; then
-    exec 9>"$CACHE/.lock"
-    flock 9
-fi
+exec 9>"$CACHE/.lock"
+flock 9
 
-missing=0
-lines=()
+# The stamp of a build: the sources (their pinned checksums and the build script) and the Go version.
+# A binary built from other sources or by another Go is built again.
+stamp=$(cat "$SOURCES/SHA256SUMS" "$SOURCES/build.sh" <(go env GOVERSION) | sha256sum | cut -c1-16)
+root="$CACHE/pulumi-toolchain"
 
-# build_go_tool NAME VERSION WRAPPER_DIR PACKAGE: builds PACKAGE with the wrapper module into
-# $CACHE/NAME-vVERSION/bin/NAME, unless that binary is there from the same go.mod and go.sum.
-build_go_tool() {
-    local name=$1 version=$2 wrapper=$3 pkg=$4
-    local dir="$CACHE/$name-v$version"
-    local out="$dir/bin/$name"
-    local stamp
-    stamp=$(cat "$wrapper/go.mod" "$wrapper/go.sum" | sha256sum | cut -d' ' -f1)
-    if [[ -x $out && -f $dir/.stamp && $(<"$dir/.stamp") == "$stamp" ]]; then
-        lines+=("$name v$version $out")
-        return 0
-    fi
-    mkdir -p "$dir/bin"
-    echo "pulumi.sh: building $name v$version (log: $dir/build.log)" >&2
-    local start=$SECONDS
-    if ! (cd "$wrapper" && GOFLAGS='-mod=readonly -buildvcs=false' go build -p 2 -trimpath \
-        -ldflags "-s -w -X $VERSION_VAR=v$version" -o "$out.tmp" "$pkg") >"$dir/build.log" 2>&1; then
-        rm -f "$out.tmp"
-        tail -n 20 "$dir/build.log" >&2
-        lines+=("$name v$version MISSING: go build of $pkg failed, see $dir/build.log")
-        missing=1
-        return 0
-    fi
-    mv -f "$out.tmp" "$out"
-    echo "$stamp" >"$dir/.stamp"
-    echo "$((SECONDS - start))" >"$dir/build-seconds"
-    echo "pulumi.sh: built $name v$version in $((SECONDS - start)) s" >&2
-    lines+=("$name v$version $out")
+# tool NAME -> "<build.sh name> <binary> <version>"
+declare -A TOOL=(
+    [cli]="cli pulumi $CLI_VERSION"
+    [nodejs]="nodejs pulumi-language-nodejs $CLI_VERSION"
+)
+for p in "${PLUGIN_NAMES[@]}"; do
+    TOOL[$p]="$p pulumi-resource-$p ${PLUGIN_VERSION[$p]}"
+done
+
+tool_path() { # tool_path NAME -> the cached binary
+    local build binary version
+    read -r build binary version <<<"${TOOL[$1]}"
+    printf '%s/%s-v%s-%s/%s\n' "$root" "$binary" "$version" "$stamp" "$binary"
 }
 
-build_go_tool pulumi "$CLI_VERSION" "$HERE/go/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
-build_go_tool pulumi-language-nodejs "$NODEJS_HOST_VERSION" "$HERE/go/pulumi-language-nodejs" \
-    github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
+wanted=(cli nodejs "${required[@]}")
+to_build=()
+for t in "${wanted[@]}"; do
+    [[ -x $(tool_path "$t") ]] || to_build+=("$t")
+done
 
-# PULUMI_HOME for the rig. versions/<v>/bin is where the npm `pulumi` launcher (and the Automation
-# API) look for an installed CLI before downloading one; the CLI finds its language host and the
-# dynamic-provider shim next to its own executable there ("bundled" plugins), and provider plugins in
+if [[ ${#to_build[@]} -gt 0 ]]; then
+    echo "pulumi.sh: building ${to_build[*]} from $SOURCES (cold: 15-25 minutes on 2 cores)" >&2
+    (cd "$SOURCES" && sha256sum --quiet -c SHA256SUMS) >&2 || {
+        echo "pulumi.sh: a source tarball does not match SHA256SUMS" >&2
+        exit 1
+    }
+    out="$root/.build-$stamp"
+    mkdir -p "$out"
+    start=$SECONDS
+    if ! ONLY="${to_build[*]}" bash "$SOURCES/build.sh" "$SOURCES" "$out" >&2; then
+        echo "pulumi.sh: build.sh failed; see $out/build.log" >&2
+        exit 1
+    fi
+    for t in "${to_build[@]}"; do
+        read -r _ binary _ <<<"${TOOL[$t]}"
+        dest=$(tool_path "$t")
+        mkdir -p "$(dirname "$dest")"
+        mv -f "$out/$binary" "$dest"
+    done
+    cp -f "$out/times.tsv" "$root/build-times-$stamp.tsv" 2>/dev/null || true
+    echo "pulumi.sh: built ${to_build[*]} in $((SECONDS - start)) s" >&2
+fi
+
+# PULUMI_HOME for the rig. versions/<v>/bin is where the npm `pulumi` launcher looks for an installed
+# CLI before downloading one; the CLI finds its language host and the dynamic-provider shim next to
+# its own executable there ("bundled" plugins), and provider plugins in
 # plugins/resource-<name>-v<version>/pulumi-resource-<name>.
 home="$CACHE/pulumi-home"
 bin="$home/versions/$CLI_VERSION/bin"
 mkdir -p "$bin" "$home/plugins"
 
-# link_into_bin SRC NAME: a hard link (a copy across file systems), so that the executable's real
-# directory is $bin and the CLI finds the bundled plugins beside it.
-link_into_bin() {
-    rm -f "$bin/$2.tmp"
-    if [[ $1 -ef $bin/$2 ]]; then
-        return 0
-    fi
-    ln "$1" "$bin/$2.tmp" 2>/dev/null || cp "$1" "$bin/$2.tmp"
-    mv -f "$bin/$2.tmp" "$bin/$2"
+# link_into DIR SRC NAME: a hard link (a copy across file systems), so that the executable's real
+# directory is DIR and the CLI finds the bundled plugins beside it.
+link_into() {
+    local dir=$1 src=$2 name=$3
+    [[ $src -ef $dir/$name ]] && return 0
+    rm -f "$dir/$name.tmp"
+    ln "$src" "$dir/$name.tmp" 2>/dev/null || cp "$src" "$dir/$name.tmp"
+    mv -f "$dir/$name.tmp" "$dir/$name"
 }
 
-cli="$CACHE/pulumi-v$CLI_VERSION/bin/pulumi"
-host="$CACHE/pulumi-language-nodejs-v$NODEJS_HOST_VERSION/bin/pulumi-language-nodejs"
-[[ -x $cli ]] && link_into_bin "$cli" pulumi
-[[ -x $host ]] && link_into_bin "$host" pulumi-language-nodejs
+lines=()
+missing=0
+link_into "$bin" "$(tool_path cli)" pulumi
+link_into "$bin" "$(tool_path nodejs)" pulumi-language-nodejs
+lines+=("pulumi v$CLI_VERSION $bin/pulumi" "pulumi-language-nodejs v$CLI_VERSION $bin/pulumi-language-nodejs")
 
-# The dynamic-provider shim (pulumi-resource-pulumi-nodejs, a sh script) that release archives ship
-# beside the CLI, from the sdk/v3 module of the same release.
+# The dynamic-provider shim that release archives ship beside the CLI: a sh script that runs
+# @pulumi/pulumi's dynamic provider. The npm SDK ships the same script.
 shim_name=pulumi-resource-pulumi-nodejs
-if [[ ! -x $bin/$shim_name ]]; then
-    if sdk_dir=$(cd "$HERE/go/pulumi" && GOFLAGS=-mod=readonly go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3 2>/dev/null) &&
-        [[ -n $sdk_dir ]] && [[ -f $sdk_dir/nodejs/dist/$shim_name ]]; then
-        install -m 0755 "$sdk_dir/nodejs/dist/$shim_name" "$bin/$shim_name"
-    fi
-fi
-if [[ -x $bin/$shim_name ]]; then
+shim_src=$PROJECT/node_modules/@pulumi/pulumi/$shim_name
+if [[ -f $shim_src ]]; then
+    install -m 0755 "$shim_src" "$bin/$shim_name"
     lines+=("$shim_name v$CLI_VERSION $bin/$shim_name")
 else
-    lines+=("$shim_name v$CLI_VERSION MISSING: not found in the sdk/v3 v$CLI_VERSION module (go list -m failed)")
+    lines+=("$shim_name v$CLI_VERSION MISSING: $shim_src not found (run npm install first)")
     missing=1
 fi
 
 for p in "${PLUGIN_NAMES[@]}"; do
     v=${PLUGIN_VERSION[$p]}
-    f="$home/plugins/resource-$p-v$v/pulumi-resource-$p"
-    is_required=0
-    for r in "${required[@]}"; do
-        [[ $r == "$p" ]] && is_required=1
-    done
-    if [[ -x $f ]]; then
-        lines+=("resource-$p v$v $f")
-    elif [[ $is_required == 1 ]]; then
-        lines+=("resource-$p v$v MISSING: cannot be built from the Go module proxy: ${PLUGIN_WHY[$p]}")
+    dir="$home/plugins/resource-$p-v$v"
+    src=$(tool_path "$p")
+    if [[ -x $src ]]; then
+        mkdir -p "$dir"
+        link_into "$dir" "$src" "pulumi-resource-$p"
+        lines+=("resource-$p v$v $dir/pulumi-resource-$p")
+    elif [[ " ${required[*]} " == *" $p "* ]]; then
+        lines+=("resource-$p v$v MISSING: not built")
         missing=1
     else
-        lines+=("resource-$p v$v absent (not required): ${PLUGIN_WHY[$p]}")
+        lines+=("resource-$p v$v absent (not asked for)")
     fi
 done
 

@@ -2,9 +2,10 @@
 # npm run e2e:tools: prepares everything the end-to-end suites need, each step cached outside the
 # clone (see README.md beside this file) so a warm run takes seconds:
 #   - dockerd (Debian's docker.io, vfs storage), started when not running;
-#   - the Pulumi CLI and Node.js language host, built from Go modules (the provider plugins cannot be
-#     had here; pulumi.sh says why);
-#   - kube-apiserver and kubectl built from Go modules, etcd from Debian (for the kind stand-in);
+#   - the Pulumi CLI, its Node.js language host and the five provider plugins, built from the source
+#     tarballs in ../shared/toolchain-sources plus the Go module proxy (pulumi.sh);
+#   - kube-apiserver, kube-controller-manager, kube-scheduler and kubectl built from Go modules, etcd
+#     from Debian (for the kind stand-in);
 #   - the local virtual BMC image standing in for `vbmcImage`.
 # Prints one `<name> <value>` line per product on stdout (the vbmc image tag, the kube bin dir, the
 # pulumi env file); progress and timings go to stderr. Exits non-zero naming the step that failed.
@@ -26,7 +27,7 @@ step() {
 }
 
 step docker "$here/docker.sh"
-pulumi_out="$(step pulumi "$here/pulumi.sh" --plugins none)"
+pulumi_out="$(step pulumi "$here/pulumi.sh" --plugins all)"
 kube_bin="$(step kube-apiserver "$here/kube-apiserver.sh")"
 vbmc_image="$(step vbmc-image "$here/vbmc-image.sh" --no-verify)"
 

@@ -1,0 +1,538 @@
+/**
+ * The whole program as a user runs it: `index.ts` under the real Pulumi CLI, language host and the
+ * five provider plugins (command, random, tls, docker, kubernetes) built by
+ * tests/e2e/toolchain/pulumi.sh, with a file backend and a passphrase, against real daemons:
+ * dockerd (the lab network, the virtual BMC container built by vbmc-image.sh), libvirt (pool,
+ * volumes, domains), and, behind the kind stand-in, a real etcd, kube-apiserver,
+ * kube-controller-manager and kube-scheduler. The Tinkerbell chart is the real one from
+ * ../shared/charts, installed by the product's own helm.v3.Release with its own values, await and
+ * timeout. Stand-ins only where nothing real can run offline (tests/e2e/stand-ins/README.md): the
+ * KinD node (its kubelet is the node-agent), clusterctl's provider downloads, the images.
+ *
+ * One scenario on one stack, each step checked against the daemons (docker, virsh, kubectl,
+ * ipmitool), not against Pulumi's own outputs: preview and up; a no-change up in which no Command
+ * ran; the BMC used as CAPT would and then no drift; day-2 machine count changes and a Kubernetes
+ * version bump; secrets nowhere in plaintext; a killed up recovered; destroy leaving nothing while
+ * foreign objects stay. Timings are printed as one summary line at the end.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as zlib from "node:zlib";
+import { parse as parseYaml, parseAllDocuments } from "yaml";
+import { LabConfig, parseLabConfig } from "../../lib/config";
+import { LabPlan, planLab } from "../../lib/plan";
+import { projectDefaults } from "../../lib/stack-files";
+import { STAND_INS, KUBE_VERSION, daemonChecks, vbmcImageTag } from "./lab-fixture";
+import {
+    PROJECT_ROOT,
+    PulumiWorkspace,
+    RunResult,
+    Timings,
+    createWorkspace,
+    describeE2e,
+    domainNames,
+    e2eCacheRoot,
+    expectSuccess,
+    missingToolchain,
+    poolNames,
+    previewSteps,
+    pulumi,
+    uniqueToken,
+    virsh,
+    virshOk,
+} from "./support";
+
+const PROJECT_FILE = parseYaml(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8"));
+const PROJECT_NAME = "capt-playground";
+const SHARED = path.resolve(PROJECT_ROOT, "..", "shared");
+const CHART_TARBALL = path.join(SHARED, "charts", "tinkerbell-chart@23da0880.tar.gz");
+const SCHEMAS_DIR = process.env.CAPT_SCHEMAS_DIR ?? path.join(SHARED, "schemas");
+const KUBE_BIN = path.join(e2eCacheRoot(), "kubernetes", KUBE_VERSION, "bin");
+const COMMAND_TYPE = "command:local:Command";
+
+type RawConfig = Record<string, string>;
+
+function missingNodeDaemons(): string | undefined {
+    for (const tool of ["kube-controller-manager", "kube-scheduler"]) {
+        if (!fs.existsSync(path.join(KUBE_BIN, tool))) {
+            return `${tool} ${KUBE_VERSION} is not in ${KUBE_BIN}; build it with tests/e2e/toolchain/kube-apiserver.sh`;
+        }
+    }
+    if (!fs.existsSync(CHART_TARBALL)) {
+        return `the Tinkerbell chart is not at ${CHART_TARBALL}`;
+    }
+    return undefined;
+}
+
+/** A stack of the real program; its config lives in a file of the test's (`--config-file`), not in the clone. */
+class ProgramStack {
+    config: RawConfig;
+    readonly configFile: string;
+    constructor(
+        readonly ws: PulumiWorkspace,
+        readonly name: string,
+        config: RawConfig,
+    ) {
+        this.config = { ...config };
+        this.configFile = path.join(ws.tmp, `Pulumi.${name}.yaml`);
+    }
+
+    get labConfig(): LabConfig {
+        return parseLabConfig({ ...projectDefaults(PROJECT_FILE), ...this.config }, { stack: this.name });
+    }
+
+    get plan(): LabPlan {
+        return planLab(this.labConfig, { project: PROJECT_NAME, stack: this.name, projectDir: PROJECT_ROOT });
+    }
+
+    run(args: string[], options?: Parameters<typeof pulumi>[2]): Promise<RunResult> {
+        return pulumi(this.ws, [...args, "--stack", this.name, "--config-file", this.configFile], options);
+    }
+
+    async init(): Promise<void> {
+        expectSuccess(await pulumi(this.ws, ["stack", "init", this.name]));
+        const pairs = Object.entries(this.config).flatMap(([k, v]) => ["--plaintext", `${k}=${v}`]);
+        expectSuccess(await this.run(["config", "set-all", ...pairs]));
+    }
+
+    async set(key: string, value: string): Promise<void> {
+        expectSuccess(await this.run(["config", "set", key, value]));
+        this.config[key] = value;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// read-back helpers
+
+function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, input?: string) {
+    const result = spawnSync(cmd, args, { encoding: "utf8", env, input, timeout: 120_000 });
+    return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+}
+
+function shOk(cmd: string, args: string[], env?: NodeJS.ProcessEnv, input?: string): string {
+    const result = sh(cmd, args, env, input);
+    if (result.status !== 0) {
+        throw new Error(`${cmd} ${args.join(" ")} failed: ${result.stderr.trim()}`);
+    }
+    return result.stdout;
+}
+
+function kubectl(kubeconfig: string, args: string[]): string {
+    return shOk(path.join(KUBE_BIN, "kubectl"), ["--kubeconfig", kubeconfig, ...args]);
+}
+
+function names(kubeconfig: string, resource: string, namespace?: string): string[] {
+    const ns = namespace ? ["-n", namespace] : ["-A"];
+    return kubectl(kubeconfig, ["get", resource, ...ns, "-o", "name"])
+        .split("\n")
+        .filter(Boolean)
+        .sort();
+}
+
+/** Docker objects carrying the stack's labels (what the product labels: network, container). */
+function labelledDocker(kind: "network" | "container" | "volume", stack: string): string[] {
+    const list = kind === "container" ? ["ps", "-a"] : [kind, "ls"];
+    return shOk("docker", [...list, "-q", "--filter", `label=capt-playground.stack=${stack}`])
+        .split("\n")
+        .filter(Boolean);
+}
+
+/** The objects of a Helm release's manifest, from its storage Secret (helm's own record of what it applied). */
+function helmReleaseObjects(kubeconfig: string, namespace: string, release: string): { kind: string; name: string }[] {
+    const secrets = kubectl(kubeconfig, [
+        "get",
+        "secrets",
+        "-n",
+        namespace,
+        "-l",
+        `owner=helm,name=${release},status=deployed`,
+        "-o",
+        "jsonpath={.items[0].data.release}",
+    ]);
+    const gz = Buffer.from(Buffer.from(secrets, "base64").toString(), "base64");
+    const record = JSON.parse(zlib.gunzipSync(gz).toString()) as { manifest: string };
+    return parseAllDocuments(record.manifest)
+        .map((d) => d.toJSON() as { kind?: string; metadata?: { name?: string } } | null)
+        .filter((o): o is { kind: string; metadata: { name: string } } => Boolean(o?.kind && o.metadata?.name))
+        .map((o) => ({ kind: o.kind, name: o.metadata.name }));
+}
+
+/** resourcePreEvent steps of an engine event log, as { op, type, name }. */
+function engineSteps(eventLog: string): { op: string; type: string; name: string }[] {
+    return fs
+        .readFileSync(eventLog, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map(
+            (line) =>
+                JSON.parse(line) as { resourcePreEvent?: { metadata: { op: string; urn: string; type: string } } },
+        )
+        .filter((e) => e.resourcePreEvent)
+        .map((e) => {
+            const { op, urn, type } = e.resourcePreEvent!.metadata;
+            return { op, type, name: urn.split("::").pop() ?? "" };
+        });
+}
+
+/** All command lines of running processes, NUL-separated args joined by spaces. */
+function processCommandLines(): string[] {
+    const lines: string[] = [];
+    for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+        try {
+            lines.push(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " "));
+        } catch {
+            // gone
+        }
+    }
+    return lines;
+}
+
+function filesUnder(dir: string): string[] {
+    if (!fs.existsSync(dir)) {
+        return [];
+    }
+    return fs
+        .readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => path.join(e.parentPath, e.name));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describeE2e(
+    "the whole program under the real Pulumi engine",
+    [missingToolchain, ...daemonChecks(["ipmitool", "tar"]), missingNodeDaemons],
+    () => {
+        let ws: PulumiWorkspace;
+        let main: ProgramStack;
+        const timings = new Timings();
+        const outputs: string[] = [];
+        const argvSamples = new Set<string>();
+        let failedStep: string | undefined;
+        let chartDir: string;
+        let foreignNetwork: string;
+        let foreignDomain: string;
+        let foreignFile: string;
+
+        function step(title: string, body: () => Promise<void>, timeout = 20 * 60_000): void {
+            test(
+                title,
+                async () => {
+                    if (failedStep !== undefined) {
+                        throw new Error(`not run: the earlier step "${failedStep}" failed`);
+                    }
+                    try {
+                        await body();
+                    } catch (error) {
+                        failedStep = title;
+                        throw error;
+                    }
+                },
+                timeout,
+            );
+        }
+
+        /** Runs the CLI, keeps its output for the secrets check, and samples every process's argv meanwhile. */
+        async function run(stack: ProgramStack, label: string, args: string[]): Promise<RunResult> {
+            const sampler = setInterval(() => processCommandLines().forEach((l) => argvSamples.add(l)), 250);
+            try {
+                const result = await stack.run(args, { timeoutMs: 20 * 60_000 });
+                outputs.push(result.stdout, result.stderr);
+                timings.record(label, result);
+                return result;
+            } finally {
+                clearInterval(sampler);
+            }
+        }
+
+        const kindKubeconfig = () => path.join(main.plan.outputDir, "kind.kubeconfig");
+        const workloadKubeconfig = () => path.join(main.plan.outputDir, `${main.plan.labName}.kubeconfig`);
+
+        beforeAll(() => {
+            ws = createWorkspace(PROJECT_ROOT);
+            Object.assign(ws.env, {
+                PATH: [STAND_INS, KUBE_BIN, ws.env.PATH].join(":"),
+                CAPT_E2E_STATE: path.join(ws.tmp, "stand-ins"),
+                CAPT_E2E_KUBE_BIN: KUBE_BIN,
+                CAPT_SCHEMAS_DIR: SCHEMAS_DIR,
+            });
+            delete ws.env.KUBECONFIG;
+            chartDir = path.join(ws.tmp, "chart");
+            fs.mkdirSync(chartDir);
+            shOk("tar", ["-xzf", CHART_TARBALL, "-C", chartDir]);
+            const name = `e2e${uniqueToken(6)}`;
+            main = new ProgramStack(ws, name, {
+                hardwareCount: "2",
+                controlPlanes: "1",
+                workers: "1",
+                preflight: "false",
+                domainType: "qemu",
+                vmGraphics: "none",
+                cni: "none",
+                workloadTimeoutMinutes: "5",
+                storageDir: path.join(ws.tmp, `${name}-pool`),
+                vbmcImage: vbmcImageTag(),
+                tinkerbellChart: path.join(chartDir, "tinkerbell"),
+                networkSubnet: "10.181.0.0/16",
+                podCidr: "10.182.0.0/16",
+                serviceCidr: "10.183.0.0/16",
+                kindPodCidr: "10.184.0.0/16",
+                kindServiceCidr: "10.185.0.0/16",
+            });
+            // Objects the stack must never touch, planted before it exists: a docker network and a
+            // libvirt domain named like its own, and a file of the user's in its output directory.
+            foreignNetwork = `${main.plan.network.name}-foreign`;
+            shOk("docker", ["network", "create", "--label", `capt-playground.foreign=${name}`, foreignNetwork]);
+            foreignDomain = `${main.plan.labName}-node9`;
+            const xml = path.join(ws.tmp, "foreign.xml");
+            fs.writeFileSync(
+                xml,
+                `<domain type='qemu'><name>${foreignDomain}</name><memory unit='MiB'>64</memory>` +
+                    "<os><type arch='x86_64'>hvm</type></os></domain>",
+            );
+            virshOk("define", xml);
+            fs.mkdirSync(main.plan.outputDir, { recursive: true });
+            foreignFile = path.join(main.plan.outputDir, "my-notes.txt");
+            fs.writeFileSync(foreignFile, "the user's own file\n");
+        });
+
+        afterAll(async () => {
+            if (main) {
+                await main.run(["cancel", "--yes"]);
+                const destroy = await main.run(["destroy", "--yes", "--skip-preview"], { timeoutMs: 10 * 60_000 });
+                if (destroy.code !== 0) {
+                    process.stderr.write(`cleanup: destroy of ${main.name} failed:\n${destroy.stderr}\n`);
+                }
+                await pulumi(ws, ["stack", "rm", "--yes", "--force", main.name]);
+                sh("docker", ["network", "rm", foreignNetwork]);
+                virsh("undefine", foreignDomain);
+                fs.rmSync(main.plan.outputDir, { recursive: true, force: true });
+                sh(path.join(STAND_INS, "kind"), ["delete", "clusters", "--all"], ws.env);
+            }
+            if (ws) {
+                fs.rmSync(ws.tmp, { recursive: true, force: true });
+            }
+            process.stdout.write(`${timings.line("whole program")}\n`);
+        });
+
+        step("1. preview lists every resource; up creates the lab, checked against the daemons", async () => {
+            await main.init();
+            const preview = expectSuccess(await run(main, "preview", ["preview", "--json"]));
+            const planned = previewSteps(preview);
+            expect(planned.length).toBeGreaterThan(40);
+            expect(planned.filter((s) => s.op !== "create")).toEqual([]);
+            const plannedTypes = new Set(planned.map((s) => s.type));
+            for (const type of [
+                "docker:index/network:Network",
+                "docker:index/container:Container",
+                "command:local:Command",
+                "kubernetes:helm.sh/v3:Release",
+                "random:index/randomPassword:RandomPassword",
+                "tls:index/privateKey:PrivateKey",
+            ]) {
+                expect([...plannedTypes]).toContain(type);
+            }
+
+            const eventLog = path.join(ws.tmp, "up1.events");
+            const up = await run(main, "up", ["up", "--yes", "--skip-preview", "--event-log", eventLog]);
+            expectSuccess(up);
+            const created = engineSteps(eventLog).filter((s) => s.op === "create");
+            expect(created.length).toBe(planned.length - 1); // the stack itself is not a step of up's log
+
+            const plan = main.plan;
+            // docker: the network with its bridge, the BMC container running on it.
+            expect(labelledDocker("network", main.name)).toHaveLength(1);
+            const bridge = shOk("docker", [
+                "network",
+                "inspect",
+                plan.network.name,
+                "-f",
+                '{{index .Options "com.docker.network.bridge.name"}}',
+            ]).trim();
+            expect(bridge).toBe(plan.network.bridge);
+            expect(shOk("docker", ["inspect", plan.vbmc.containerName, "-f", "{{.State.Running}}"]).trim()).toBe(
+                "true",
+            );
+            // libvirt: one defined domain per machine, none running (the BMC powers them).
+            const ours = domainNames().filter((d) => d.startsWith(`${plan.labName}-`) && d !== foreignDomain);
+            expect(ours.sort()).toEqual(plan.machines.map((m) => m.name).sort());
+            expect(ours.map((d) => virshOk("domstate", d).trim())).toEqual(ours.map(() => "shut off"));
+            // The management cluster: the real chart released and rolled out by real controllers.
+            const kc = kindKubeconfig();
+            expect(fs.statSync(kc).mode & 0o777).toBe(0o600);
+            const ns = main.labConfig.namespace;
+            const objects = helmReleaseObjects(kc, ns, "tinkerbell");
+            expect(objects.map((o) => o.kind)).toEqual(expect.arrayContaining(["Deployment", "Service"]));
+            for (const o of objects) {
+                const namespaced = !["ClusterRole", "ClusterRoleBinding", "StorageClass", "PersistentVolume"].includes(
+                    o.kind,
+                );
+                kubectl(kc, ["get", o.kind, o.name, ...(namespaced ? ["-n", ns] : [])]);
+            }
+            const deployments = kubectl(kc, [
+                "get",
+                "deployments",
+                "-n",
+                ns,
+                "-o",
+                'jsonpath={range .items[*]}{.metadata.name}={.status.readyReplicas}/{.spec.replicas}{"\\n"}{end}',
+            ])
+                .split("\n")
+                .filter(Boolean);
+            expect(deployments.length).toBeGreaterThan(0);
+            for (const d of deployments) {
+                const [ready, wanted] = d.split("=")[1].split("/");
+                expect({ d, ready }).toEqual({ d, ready: wanted });
+            }
+            // The inventory and Cluster API objects the program applied.
+            expect(names(kc, "hardware.tinkerbell.org", ns)).toHaveLength(plan.machines.length);
+            expect(names(kc, "machines.bmc.tinkerbell.org", ns)).toHaveLength(plan.machines.length);
+            expect(names(kc, "providers.clusterctl.cluster.x-k8s.io")).toHaveLength(4);
+            expect(names(kc, "clusters.cluster.x-k8s.io", ns)).toEqual([`cluster.cluster.x-k8s.io/${plan.labName}`]);
+            // The workload cluster's kubeconfig, written by the program, reaches its API server.
+            expect(fs.statSync(workloadKubeconfig()).mode & 0o777).toBe(0o600);
+            expect(kubectl(workloadKubeconfig(), ["get", "--raw=/readyz"]).trim()).toBe("ok");
+        });
+
+        step("2. up again changes nothing, and no Command runs", async () => {
+            const eventLog = path.join(ws.tmp, "up2.events");
+            const logBefore = fs.statSync(path.join(main.plan.outputDir, "clusterctl-init.log")).mtimeMs;
+            const up = await run(main, "no-change up", ["up", "--yes", "--expect-no-changes", "--event-log", eventLog]);
+            expectSuccess(up);
+            const steps = engineSteps(eventLog);
+            const commands = steps.filter((s) => s.type === COMMAND_TYPE);
+            expect(commands.length).toBeGreaterThan(3);
+            expect(commands.filter((s) => s.op !== "same")).toEqual([]);
+            expect(steps.filter((s) => s.op !== "same" && s.op !== "read")).toEqual([]);
+            // clusterctl-init writes its log whenever it runs.
+            expect(fs.statSync(path.join(main.plan.outputDir, "clusterctl-init.log")).mtimeMs).toBe(logBefore);
+        });
+
+        step("3. the BMC used as CAPT would (IPMI power and boot device) is not drift", async () => {
+            const plan = main.plan;
+            const password = expectSuccess(
+                await main.run(["stack", "output", "bmcPassword", "--show-secrets"]),
+            ).stdout.trim();
+            const machine = plan.machines[0];
+            const ipmi = (...args: string[]) =>
+                shOk(
+                    "ipmitool",
+                    [
+                        "-I",
+                        "lanplus",
+                        "-H",
+                        plan.vbmc.ip,
+                        "-p",
+                        String(machine.bmcPort),
+                        "-U",
+                        main.labConfig.bmcUsername,
+                        "-E",
+                        ...args,
+                    ],
+                    { ...process.env, IPMI_PASSWORD: password },
+                );
+            ipmi("chassis", "bootdev", "pxe");
+            ipmi("chassis", "power", "on");
+            await new Promise((r) => setTimeout(r, 2000));
+            expect(virshOk("domstate", machine.name).trim()).toBe("running");
+            ipmi("chassis", "power", "off");
+            expectSuccess(await run(main, "preview after BMC", ["preview", "--expect-no-changes"]));
+            expectSuccess(await run(main, "refresh", ["refresh", "--yes"]));
+            expectSuccess(await run(main, "preview after refresh", ["preview", "--expect-no-changes"]));
+        });
+
+        step("4. day 2: hardwareCount +1 adds one machine everywhere, -1 removes exactly it", async () => {
+            const before = main.plan;
+            await main.set("hardwareCount", "3");
+            const added = main.plan.machines[2];
+            const eventLog = path.join(ws.tmp, "up-add.events");
+            expectSuccess(await run(main, "up +1 machine", ["up", "--yes", "--skip-preview", "--event-log", eventLog]));
+            const changed = engineSteps(eventLog).filter((s) => s.op !== "same" && s.op !== "read");
+            expect(changed.every((s) => s.op === "create" || s.op === "update")).toBe(true);
+            expect(changed.filter((s) => s.op === "create").map((s) => s.name)).toEqual(
+                expect.arrayContaining([expect.stringContaining(added.name)]),
+            );
+            const kc = kindKubeconfig();
+            const ns = main.labConfig.namespace;
+            expect(domainNames()).toContain(added.name);
+            expect(names(kc, "hardware.tinkerbell.org", ns)).toHaveLength(3);
+            expect(names(kc, "machines.bmc.tinkerbell.org", ns)).toHaveLength(3);
+            expect(shOk("docker", ["exec", before.vbmc.containerName, "vbmc", "list"])).toContain(added.name);
+
+            await main.set("hardwareCount", "2");
+            const removeLog = path.join(ws.tmp, "up-remove.events");
+            expectSuccess(
+                await run(main, "up -1 machine", ["up", "--yes", "--skip-preview", "--event-log", removeLog]),
+            );
+            const removed = engineSteps(removeLog).filter((s) => s.op === "delete");
+            expect(removed.length).toBeGreaterThan(0);
+            expect(removed.every((s) => s.name.includes(added.name) || s.type.includes("Secret"))).toBe(true);
+            expect(domainNames()).not.toContain(added.name);
+            expect(names(kc, "hardware.tinkerbell.org", ns)).toHaveLength(2);
+            expect(shOk("docker", ["exec", before.vbmc.containerName, "vbmc", "list"])).not.toContain(added.name);
+        });
+
+        step("5. secrets appear in no plaintext: state, CLI output, docker inspect, argv, other files", async () => {
+            const password = expectSuccess(
+                await main.run(["stack", "output", "bmcPassword", "--show-secrets"]),
+            ).stdout.trim();
+            const kindKey = /client-key-data: (\S+)/.exec(fs.readFileSync(kindKubeconfig(), "utf8"))![1];
+            const sshKeyFile = path.join(main.plan.outputDir, "ssh", "id_ed25519");
+            const sshKey = fs.readFileSync(sshKeyFile, "utf8").split("\n")[1];
+            const secrets = { password, kindKey, sshKey };
+            expect(password).toMatch(/^[A-Za-z0-9]{16}$/);
+
+            const stateFiles = filesUnder(path.join(ws.tmp, "state"));
+            expect(stateFiles.length).toBeGreaterThan(0);
+            const inspect = shOk("docker", ["inspect", main.plan.vbmc.containerName]);
+            const meant = new Set([kindKubeconfig(), workloadKubeconfig(), sshKeyFile]);
+            for (const [what, secret] of Object.entries(secrets)) {
+                for (const file of stateFiles) {
+                    expect({ what, file, found: fs.readFileSync(file, "utf8").includes(secret) }).toEqual({
+                        what,
+                        file,
+                        found: false,
+                    });
+                }
+                expect({ what, found: outputs.some((o) => o.includes(secret)) }).toEqual({ what, found: false });
+                expect({ what, found: inspect.includes(secret) }).toEqual({ what, found: false });
+                expect({ what, found: [...argvSamples].filter((l) => l.includes(secret)) }).toEqual({
+                    what,
+                    found: [],
+                });
+                for (const file of filesUnder(main.plan.outputDir).filter((f) => !meant.has(f))) {
+                    expect({ what, file, found: fs.readFileSync(file, "utf8").includes(secret) }).toEqual({
+                        what,
+                        file,
+                        found: false,
+                    });
+                }
+            }
+            for (const file of meant) {
+                expect({ file, mode: fs.statSync(file).mode & 0o777 }).toEqual({ file, mode: 0o600 });
+            }
+            expect(argvSamples.size).toBeGreaterThan(50);
+        });
+
+        step("9. destroy leaves nothing of the lab, and the foreign objects are untouched", async () => {
+            const plan = main.plan;
+            expectSuccess(await run(main, "destroy", ["destroy", "--yes", "--skip-preview"]));
+            expect(labelledDocker("network", main.name)).toEqual([]);
+            expect(labelledDocker("container", main.name)).toEqual([]);
+            expect(domainNames().filter((d) => d.startsWith(`${plan.labName}-`))).toEqual([foreignDomain]);
+            expect(poolNames().filter((p) => p.startsWith(plan.labName))).toEqual([]);
+            expect(filesUnder(plan.libvirt.storageDir)).toEqual([]);
+            expect(filesUnder(plan.outputDir)).toEqual([foreignFile]);
+            expect(fs.readFileSync(foreignFile, "utf8")).toBe("the user's own file\n");
+            expect(shOk("docker", ["network", "inspect", foreignNetwork, "-f", "{{.Name}}"]).trim()).toBe(
+                foreignNetwork,
+            );
+            expect(virshOk("domstate", foreignDomain).trim()).toBe("shut off");
+            // No daemon of the lab's clusters is left (the stand-in's state directory names them all).
+            const stateDir = path.join(ws.tmp, "stand-ins");
+            expect(processCommandLines().filter((l) => l.includes(stateDir))).toEqual([]);
+            expect(shOk(path.join(STAND_INS, "kind"), ["get", "clusters"], ws.env).trim()).toBe("");
+        });
+    },
+);
