@@ -20,7 +20,7 @@ import { fileBackendUrl } from "../../scripts/lab";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 export const LIBVIRT_URI = process.env.LIBVIRT_TEST_URI ?? "qemu:///system";
-export const PULUMI_CLI_VERSION = "3.260.0";
+export const PULUMI_CLI_VERSION = "3.259.0";
 
 /** True when jest runs with tests/e2e/jest.config.js (it sets this global). */
 export function underE2eConfig(): boolean {
@@ -56,7 +56,7 @@ export function toolchainEnv(envFile = path.join(e2eCacheRoot(), "pulumi-env.sh"
 /** Why the Pulumi toolchain cannot be used here, or undefined when it can. */
 export function missingToolchain(): string | undefined {
     const envFile = path.join(e2eCacheRoot(), "pulumi-env.sh");
-    const build = "build it with `tests/e2e/toolchain/pulumi.sh --plugins none`";
+    const build = "build it with `tests/e2e/toolchain/pulumi.sh`";
     if (!fs.existsSync(envFile)) {
         return `the e2e Pulumi toolchain is not built (no ${envFile}); ${build}`;
     }
