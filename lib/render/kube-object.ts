@@ -46,9 +46,11 @@ export function refTo(object: Pick<KubeObject, "apiVersion" | "kind" | "metadata
  * YAML for one document. Long lines are never folded (a folded shell command or template is
  * still correct YAML, but much harder to review), and an object used twice is written out twice
  * rather than as an anchor and alias, which some consumers (cloud-init, kubectl diff) handle poorly.
+ * Strings that YAML 1.1 reads as something else (`on`, `off`, `yes`, `y`, dates) are quoted:
+ * kubectl and cloud-init read YAML 1.1, where an unquoted `powerState: on` is a boolean.
  */
 export function toYaml(value: unknown): string {
-    return stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
+    return stringify(value, { lineWidth: 0, aliasDuplicateObjects: false, version: "1.1" });
 }
 
 /** A multi-document YAML stream, as `kubectl apply -f` takes it. */
