@@ -19,88 +19,33 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
-import { parse as parseYaml, parseAllDocuments } from "yaml";
-import { LabConfig, parseLabConfig } from "../../lib/config";
-import { LabPlan, planLab } from "../../lib/plan";
-import { projectDefaults } from "../../lib/stack-files";
-import { STAND_INS, KUBE_VERSION, daemonChecks, vbmcImageTag } from "./lab-fixture";
+import { parseAllDocuments } from "yaml";
+import { STAND_INS, daemonChecks } from "./lab-fixture";
 import {
-    PROJECT_ROOT,
-    PulumiWorkspace,
+    KUBE_BIN,
+    ProgramStack,
+    ProgramWorkspace,
+    changedSteps,
+    engineSteps,
+    missingProgramParts,
+    programWorkspace,
+    rigConfig,
+} from "./program-rig";
+import {
     RunResult,
     Timings,
-    createWorkspace,
     describeE2e,
     domainNames,
-    e2eCacheRoot,
     expectSuccess,
     missingToolchain,
     poolNames,
     previewSteps,
-    pulumi,
     uniqueToken,
     virsh,
     virshOk,
 } from "./support";
 
-const PROJECT_FILE = parseYaml(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8"));
-const PROJECT_NAME = "capt-playground";
-const SHARED = path.resolve(PROJECT_ROOT, "..", "shared");
-const CHART_TARBALL = path.join(SHARED, "charts", "tinkerbell-chart@23da0880.tar.gz");
-const SCHEMAS_DIR = process.env.CAPT_SCHEMAS_DIR ?? path.join(SHARED, "schemas");
-const KUBE_BIN = path.join(e2eCacheRoot(), "kubernetes", KUBE_VERSION, "bin");
 const COMMAND_TYPE = "command:local:Command";
-
-type RawConfig = Record<string, string>;
-
-function missingNodeDaemons(): string | undefined {
-    for (const tool of ["kube-controller-manager", "kube-scheduler"]) {
-        if (!fs.existsSync(path.join(KUBE_BIN, tool))) {
-            return `${tool} ${KUBE_VERSION} is not in ${KUBE_BIN}; build it with tests/e2e/toolchain/kube-apiserver.sh`;
-        }
-    }
-    if (!fs.existsSync(CHART_TARBALL)) {
-        return `the Tinkerbell chart is not at ${CHART_TARBALL}`;
-    }
-    return undefined;
-}
-
-/** A stack of the real program; its config lives in a file of the test's (`--config-file`), not in the clone. */
-class ProgramStack {
-    config: RawConfig;
-    readonly configFile: string;
-    constructor(
-        readonly ws: PulumiWorkspace,
-        readonly name: string,
-        config: RawConfig,
-    ) {
-        this.config = { ...config };
-        this.configFile = path.join(ws.tmp, `Pulumi.${name}.yaml`);
-    }
-
-    get labConfig(): LabConfig {
-        return parseLabConfig({ ...projectDefaults(PROJECT_FILE), ...this.config }, { stack: this.name });
-    }
-
-    get plan(): LabPlan {
-        return planLab(this.labConfig, { project: PROJECT_NAME, stack: this.name, projectDir: PROJECT_ROOT });
-    }
-
-    run(args: string[], options?: Parameters<typeof pulumi>[2]): Promise<RunResult> {
-        return pulumi(this.ws, [...args, "--stack", this.name, "--config-file", this.configFile], options);
-    }
-
-    async init(): Promise<void> {
-        expectSuccess(await pulumi(this.ws, ["stack", "init", this.name]));
-        const pairs = Object.entries(this.config).flatMap(([k, v]) => ["--plaintext", `${k}=${v}`]);
-        expectSuccess(await this.run(["config", "set-all", ...pairs]));
-    }
-
-    async set(key: string, value: string): Promise<void> {
-        expectSuccess(await this.run(["config", "set", key, value]));
-        this.config[key] = value;
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // read-back helpers
@@ -158,23 +103,6 @@ function helmReleaseObjects(kubeconfig: string, namespace: string, release: stri
         .map((o) => ({ kind: o.kind, name: o.metadata.name }));
 }
 
-/** resourcePreEvent steps of an engine event log, as { op, type, name }. */
-function engineSteps(eventLog: string): { op: string; type: string; name: string }[] {
-    return fs
-        .readFileSync(eventLog, "utf8")
-        .split("\n")
-        .filter(Boolean)
-        .map(
-            (line) =>
-                JSON.parse(line) as { resourcePreEvent?: { metadata: { op: string; urn: string; type: string } } },
-        )
-        .filter((e) => e.resourcePreEvent)
-        .map((e) => {
-            const { op, urn, type } = e.resourcePreEvent!.metadata;
-            return { op, type, name: urn.split("::").pop() ?? "" };
-        });
-}
-
 /** All command lines of running processes, NUL-separated args joined by spaces. */
 function processCommandLines(): string[] {
     const lines: string[] = [];
@@ -202,15 +130,14 @@ function filesUnder(dir: string): string[] {
 
 describeE2e(
     "the whole program under the real Pulumi engine",
-    [missingToolchain, ...daemonChecks(["ipmitool", "tar"]), missingNodeDaemons],
+    [missingToolchain, ...daemonChecks(["ipmitool", "tar"]), missingProgramParts],
     () => {
-        let ws: PulumiWorkspace;
+        let ws: ProgramWorkspace;
         let main: ProgramStack;
         const timings = new Timings();
         const outputs: string[] = [];
         const argvSamples = new Set<string>();
         let failedStep: string | undefined;
-        let chartDir: string;
         let foreignNetwork: string;
         let foreignDomain: string;
         let foreignFile: string;
@@ -250,36 +177,9 @@ describeE2e(
         const workloadKubeconfig = () => path.join(main.plan.outputDir, `${main.plan.labName}.kubeconfig`);
 
         beforeAll(() => {
-            ws = createWorkspace(PROJECT_ROOT);
-            Object.assign(ws.env, {
-                PATH: [STAND_INS, KUBE_BIN, ws.env.PATH].join(":"),
-                CAPT_E2E_STATE: path.join(ws.tmp, "stand-ins"),
-                CAPT_E2E_KUBE_BIN: KUBE_BIN,
-                CAPT_SCHEMAS_DIR: SCHEMAS_DIR,
-            });
-            delete ws.env.KUBECONFIG;
-            chartDir = path.join(ws.tmp, "chart");
-            fs.mkdirSync(chartDir);
-            shOk("tar", ["-xzf", CHART_TARBALL, "-C", chartDir]);
+            ws = programWorkspace();
             const name = `e2e${uniqueToken(6)}`;
-            main = new ProgramStack(ws, name, {
-                hardwareCount: "2",
-                controlPlanes: "1",
-                workers: "1",
-                preflight: "false",
-                domainType: "qemu",
-                vmGraphics: "none",
-                cni: "none",
-                workloadTimeoutMinutes: "5",
-                storageDir: path.join(ws.tmp, `${name}-pool`),
-                vbmcImage: vbmcImageTag(),
-                tinkerbellChart: path.join(chartDir, "tinkerbell"),
-                networkSubnet: "10.181.0.0/16",
-                podCidr: "10.182.0.0/16",
-                serviceCidr: "10.183.0.0/16",
-                kindPodCidr: "10.184.0.0/16",
-                kindServiceCidr: "10.185.0.0/16",
-            });
+            main = new ProgramStack(ws, name, rigConfig(ws, name, 0));
             // Objects the stack must never touch, planted before it exists: a docker network and a
             // libvirt domain named like its own, and a file of the user's in its output directory.
             foreignNetwork = `${main.plan.network.name}-foreign`;
@@ -299,12 +199,10 @@ describeE2e(
 
         afterAll(async () => {
             if (main) {
-                await main.run(["cancel", "--yes"]);
-                const destroy = await main.run(["destroy", "--yes", "--skip-preview"], { timeoutMs: 10 * 60_000 });
-                if (destroy.code !== 0) {
-                    process.stderr.write(`cleanup: destroy of ${main.name} failed:\n${destroy.stderr}\n`);
+                const failed = await main.remove();
+                if (failed) {
+                    process.stderr.write(`cleanup: destroy of ${main.name} failed:\n${failed}\n`);
                 }
-                await pulumi(ws, ["stack", "rm", "--yes", "--force", main.name]);
                 sh("docker", ["network", "rm", foreignNetwork]);
                 virsh("undefine", foreignDomain);
                 fs.rmSync(main.plan.outputDir, { recursive: true, force: true });
@@ -404,7 +302,7 @@ describeE2e(
             const commands = steps.filter((s) => s.type === COMMAND_TYPE);
             expect(commands.length).toBeGreaterThan(3);
             expect(commands.filter((s) => s.op !== "same")).toEqual([]);
-            expect(steps.filter((s) => s.op !== "same" && s.op !== "read")).toEqual([]);
+            expect(changedSteps(eventLog)).toEqual([]);
             // clusterctl-init writes its log whenever it runs.
             expect(fs.statSync(path.join(main.plan.outputDir, "clusterctl-init.log")).mtimeMs).toBe(logBefore);
         });
@@ -448,7 +346,7 @@ describeE2e(
             const added = main.plan.machines[2];
             const eventLog = path.join(ws.tmp, "up-add.events");
             expectSuccess(await run(main, "up +1 machine", ["up", "--yes", "--skip-preview", "--event-log", eventLog]));
-            const changed = engineSteps(eventLog).filter((s) => s.op !== "same" && s.op !== "read");
+            const changed = changedSteps(eventLog);
             expect(changed.every((s) => s.op === "create" || s.op === "update")).toBe(true);
             expect(changed.filter((s) => s.op === "create").map((s) => s.name)).toEqual(
                 expect.arrayContaining([expect.stringContaining(added.name)]),
