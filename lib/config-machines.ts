@@ -3,13 +3,14 @@
  * holds (YAML objects, or a JSON string from `--set`) into MachineConfig items and reports every
  * problem under its own path (`machines[1].bmc.port`), so a user fixes the list in one pass.
  */
-import { Address4 } from "ip-address";
+import { z } from "zod";
+import { isBmcAddress, isDevicePath, isIPv4, isUnicastMac, showValue } from "./config-formats";
 
 export type MachineRole = "control-plane" | "worker" | "spare";
 export type BmcProtocol = "ipmi" | "redfish";
 
-export const MACHINE_ROLES: readonly MachineRole[] = ["control-plane", "worker", "spare"];
-export const BMC_PROTOCOLS: readonly BmcProtocol[] = ["ipmi", "redfish"];
+export const MACHINE_ROLES = ["control-plane", "worker", "spare"] as const satisfies readonly MachineRole[];
+export const BMC_PROTOCOLS = ["ipmi", "redfish"] as const satisfies readonly BmcProtocol[];
 
 /** IPMI over LAN listens on UDP 623; Redfish is HTTPS. */
 export const DEFAULT_BMC_PORT: Readonly<Record<BmcProtocol, number>> = { ipmi: 623, redfish: 443 };
@@ -50,13 +51,8 @@ export interface MachinesProblem {
 }
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const DNS_NAME =
-    /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const MAC = /^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$/;
-const DISK = /^\/dev\/[A-Za-z0-9/_.-]+$/;
 const SYSTEM_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
-const MACHINE_FIELDS = ["name", "mac", "ip", "role", "disk", "bmc"];
-const BMC_FIELDS = ["address", "port", "protocol", "insecureTLS", "systemName", "username"];
 /** BMC user names: IPMI 2.0 holds at most 16 bytes; Redfish BMCs allow longer ones. */
 export const BMC_USERNAME: Readonly<Record<BmcProtocol, RegExp>> = {
     ipmi: /^[A-Za-z0-9._-]{1,16}$/,
@@ -67,143 +63,150 @@ const BMC_USERNAME_ALLOWED: Readonly<Record<BmcProtocol, string>> = {
     redfish: "1 to 64 letters, digits, '.', '_' or '-'",
 };
 
-function isIPv4(value: string): boolean {
-    return /^\d{1,3}(\.\d{1,3}){3}$/.test(value) && Address4.isValid(value);
+/** Unset: absent, null or "" (a YAML key without a value, or `--set` with nothing after `=`). */
+function isUnset(value: unknown): boolean {
+    return value === undefined || value === null || value === "";
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-    return typeof value === "object" && value !== null && !Array.isArray(value);
+const unsetToUndefined = (value: unknown) => (isUnset(value) ? undefined : value);
+
+/** A string matching `test`; one message whatever part fails. */
+function field(test: (value: string) => boolean, allowed: string) {
+    const error = `expected ${allowed}`;
+    return z.string({ error }).refine(test, { error });
 }
 
-class ItemParser {
-    constructor(
-        private readonly problems: MachinesProblem[],
-        private readonly path: string,
-        private readonly item: Record<string, unknown>,
-    ) {}
-
-    fail(field: string, message: string): undefined {
-        this.problems.push({ key: `${this.path}.${field}`, message });
-        return undefined;
-    }
-
-    unknownFields(allowed: readonly string[]): void {
-        for (const field of Object.keys(this.item)) {
-            if (!allowed.includes(field)) {
-                this.fail(field, `unknown field; allowed: ${allowed.join(", ")}`);
-            }
-        }
-    }
-
-    text(field: string, pattern: RegExp, allowed: string, required: boolean): string | undefined {
-        const value = this.item[field];
-        if (value === undefined || value === null || value === "") {
-            return required ? this.fail(field, `is required; expected ${allowed}`) : undefined;
-        }
-        if (typeof value !== "string" || !pattern.test(value)) {
-            return this.fail(field, `got ${JSON.stringify(value)}; expected ${allowed}`);
-        }
-        return value;
-    }
-
-    ipv4(field: string): string | undefined {
-        const value = this.item[field];
-        if (value === undefined || value === null || value === "") {
-            return undefined;
-        }
-        if (typeof value !== "string" || !isIPv4(value)) {
-            return this.fail(field, `got ${JSON.stringify(value)}; expected an IPv4 address inside networkSubnet`);
-        }
-        return value;
-    }
-
-    oneOf<T extends string>(field: string, allowed: readonly T[], required: boolean): T | undefined {
-        const value = this.item[field];
-        if (value === undefined || value === null || value === "") {
-            return required ? this.fail(field, `is required; allowed values: ${allowed.join(", ")}`) : undefined;
-        }
-        if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
-            return this.fail(field, `got ${JSON.stringify(value)}; allowed values: ${allowed.join(", ")}`);
-        }
-        return value as T;
-    }
-
-    port(field: string, fallback: number): number | undefined {
-        const value = this.item[field];
-        if (value === undefined || value === null || value === "") {
-            return fallback;
-        }
-        const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
-        if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 65535) {
-            return this.fail(field, `got ${JSON.stringify(value)}; expected a port from 1 to 65535`);
-        }
-        return n;
-    }
-
-    flag(field: string, fallback: boolean): boolean | undefined {
-        const value = this.item[field];
-        if (value === undefined || value === null) {
-            return fallback;
-        }
-        if (typeof value === "boolean") {
-            return value;
-        }
-        if (value === "true" || value === "false") {
-            return value === "true";
-        }
-        return this.fail(field, `got ${JSON.stringify(value)}; expected true or false`);
-    }
+/** Required: unset is reported as "is required; <allowed>". */
+function required<T extends z.ZodType>(schema: T) {
+    return z.preprocess(unsetToUndefined, schema);
 }
 
-function parseBmc(problems: MachinesProblem[], path: string, value: unknown): MachineBmcConfig | undefined {
-    if (!isObject(value)) {
-        problems.push({
-            key: `${path}.bmc`,
-            message:
-                "is required; expected {address, protocol: ipmi|redfish, port?, insecureTLS?, systemName?, username?}",
-        });
-        return undefined;
+function optional<T extends z.ZodType>(schema: T) {
+    return z.preprocess(unsetToUndefined, schema.optional());
+}
+
+const BMC_SCHEMA = z
+    .strictObject(
+        {
+            address: required(
+                field(isBmcAddress, "the BMC's IPv4 unicast address or DNS name (not 0.0.0.0 or 255.255.255.255)"),
+            ),
+            protocol: required(z.enum(BMC_PROTOCOLS, { error: `allowed values: ${BMC_PROTOCOLS.join(", ")}` })),
+            port: optional(
+                z.preprocess(
+                    (value) => (typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value),
+                    z
+                        .number({ error: "expected a port from 1 to 65535" })
+                        .int({ error: "expected a port from 1 to 65535" })
+                        .min(1, { error: "expected a port from 1 to 65535" })
+                        .max(65535, { error: "expected a port from 1 to 65535" }),
+                ),
+            ),
+            insecureTLS: optional(
+                z.preprocess(
+                    (value) => (value === "true" ? true : value === "false" ? false : value),
+                    z.boolean({ error: "expected true or false" }),
+                ),
+            ),
+            systemName: optional(field((value) => SYSTEM_NAME.test(value), "a Redfish System Name")),
+            // The limit depends on the protocol: checked below, once the protocol is known.
+            username: optional(z.string({ error: `expected ${BMC_USERNAME_ALLOWED.redfish}` })),
+        },
+        { error: "expected {address, protocol: ipmi|redfish, port?, insecureTLS?, systemName?, username?}" },
+    )
+    .superRefine((bmc, ctx) => {
+        if (bmc.username !== undefined && !BMC_USERNAME[bmc.protocol].test(bmc.username)) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["username"],
+                message: `expected ${BMC_USERNAME_ALLOWED[bmc.protocol]}`,
+            });
+        }
+    });
+
+/** One real machine as a stack file lists it; every field's problem is reported under its own path. */
+export const MACHINE_SCHEMA = z.strictObject(
+    {
+        name: required(
+            field((value) => DNS_LABEL.test(value), "a DNS label (lowercase letters, digits, '-', at most 63)"),
+        ),
+        mac: required(
+            field(
+                (value) => MAC.test(value) && isUnicastMac(value),
+                "a unicast MAC address like 52:54:00:12:34:56 (not multicast, broadcast or all zeros)",
+            ),
+        ),
+        ip: optional(field(isIPv4, "an IPv4 address inside networkSubnet")),
+        role: optional(z.enum(MACHINE_ROLES, { error: `allowed values: ${MACHINE_ROLES.join(", ")}` })),
+        disk: optional(field(isDevicePath, "a device path like /dev/sda or /dev/nvme0n1, without . or ..")),
+        bmc: required(BMC_SCHEMA),
+    },
+    { error: "expected an object {name, mac, bmc: {...}, ip?, role?, disk?}" },
+);
+
+/** The `machines` key: a list of MACHINE_SCHEMA items (documentation and JSON schema; parsed item by item). */
+export const MACHINES_SCHEMA = z.array(MACHINE_SCHEMA);
+
+const FIELDS_OF: Readonly<Record<string, readonly string[]>> = {
+    machine: Object.keys(MACHINE_SCHEMA.shape),
+    bmc: Object.keys(BMC_SCHEMA.shape),
+};
+
+/** The value at `path` below `root`, own properties only. */
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+    let node = root;
+    for (const step of path) {
+        if (typeof node !== "object" || node === null || !Object.hasOwn(node, step)) return undefined;
+        node = (node as Record<PropertyKey, unknown>)[step];
     }
-    const p = new ItemParser(problems, `${path}.bmc`, value);
-    p.unknownFields(BMC_FIELDS);
-    const address = p.text("address", DNS_NAME, "the BMC's IPv4 address or DNS name", true);
-    const protocol = p.oneOf("protocol", BMC_PROTOCOLS, true);
-    const port = p.port("port", DEFAULT_BMC_PORT[protocol ?? "ipmi"]);
-    const insecureTLS = p.flag("insecureTLS", true);
-    const systemName = p.text("systemName", SYSTEM_NAME, "a Redfish System Name", false);
-    const userLimit = protocol ?? "ipmi";
-    const username = p.text("username", BMC_USERNAME[userLimit], BMC_USERNAME_ALLOWED[userLimit], false);
-    if (address === undefined || protocol === undefined || port === undefined || insecureTLS === undefined) {
-        return undefined;
-    }
+    return node;
+}
+
+/** One problem line per zod issue, keyed by its path (`machines[1].bmc.port`), shaped like every other key's. */
+function problemsOfIssues(index: number, item: unknown, issues: readonly z.core.$ZodIssue[]): MachinesProblem[] {
+    const base = `machines[${index}]`;
+    const keyOf = (path: readonly PropertyKey[]) => `${base}${path.map((step) => `.${String(step)}`).join("")}`;
+    return issues.flatMap((issue) => {
+        if (issue.code === "unrecognized_keys") {
+            const allowed = FIELDS_OF[issue.path.at(-1) === "bmc" ? "bmc" : "machine"];
+            return issue.keys.map((key) => ({
+                key: keyOf([...issue.path, key]),
+                message: `unknown field; allowed: ${allowed.join(", ")}`,
+            }));
+        }
+        const value = valueAt(item, issue.path);
+        const shown = isUnset(value) ? "is required" : `got ${showValue(value)}`;
+        return [{ key: keyOf(issue.path), message: `${shown}; ${issue.message}` }];
+    });
+}
+
+/** A parsed item with the defaults filled in and unset optional fields left out. */
+function machineOf(item: z.output<typeof MACHINE_SCHEMA>): MachineConfig {
+    const { bmc } = item;
     return {
-        address,
-        port,
-        protocol,
-        insecureTLS,
-        ...(systemName ? { systemName } : {}),
-        ...(username ? { username } : {}),
+        name: item.name,
+        mac: item.mac.toLowerCase(),
+        ...(item.ip ? { ip: item.ip } : {}),
+        ...(item.role ? { role: item.role } : {}),
+        disk: item.disk ?? DEFAULT_MACHINE_DISK,
+        bmc: {
+            address: bmc.address,
+            port: bmc.port ?? DEFAULT_BMC_PORT[bmc.protocol],
+            protocol: bmc.protocol,
+            insecureTLS: bmc.insecureTLS ?? true,
+            ...(bmc.systemName ? { systemName: bmc.systemName } : {}),
+            ...(bmc.username ? { username: bmc.username } : {}),
+        },
     };
 }
 
 function parseMachine(problems: MachinesProblem[], index: number, value: unknown): MachineConfig | undefined {
-    const path = `machines[${index}]`;
-    if (!isObject(value)) {
-        problems.push({ key: path, message: "expected an object {name, mac, bmc: {...}, ip?, role?, disk?}" });
+    const result = MACHINE_SCHEMA.safeParse(value);
+    if (!result.success) {
+        problems.push(...problemsOfIssues(index, value, result.error.issues));
         return undefined;
     }
-    const p = new ItemParser(problems, path, value);
-    p.unknownFields(MACHINE_FIELDS);
-    const name = p.text("name", DNS_LABEL, "a DNS label (lowercase letters, digits, '-', at most 63)", true);
-    const mac = p.text("mac", MAC, "a MAC address like 52:54:00:12:34:56", true);
-    const ip = p.ipv4("ip");
-    const role = p.oneOf("role", MACHINE_ROLES, false);
-    const disk = p.text("disk", DISK, "a device path like /dev/sda or /dev/nvme0n1", false) ?? DEFAULT_MACHINE_DISK;
-    const bmc = parseBmc(problems, path, value.bmc);
-    if (name === undefined || mac === undefined || bmc === undefined) {
-        return undefined;
-    }
-    return { name, mac: mac.toLowerCase(), ...(ip ? { ip } : {}), ...(role ? { role } : {}), disk, bmc };
+    return machineOf(result.data);
 }
 
 function duplicates(values: (string | undefined)[]): Set<string> {
@@ -222,7 +225,8 @@ function checkUnique(problems: MachinesProblem[], machines: MachineConfig[]): vo
         ["name", (m) => m.name],
         ["mac", (m) => m.mac],
         ["ip", (m) => m.ip],
-        ["bmc", (m) => `${m.bmc.address}:${m.bmc.port}${m.bmc.systemName ? `/${m.bmc.systemName}` : ""}`],
+        // DNS names are case-insensitive: BMC.example and bmc.example are one BMC.
+        ["bmc", (m) => `${m.bmc.address.toLowerCase()}:${m.bmc.port}${m.bmc.systemName ? `/${m.bmc.systemName}` : ""}`],
     ];
     for (const [field, valueOf] of fields) {
         for (const value of duplicates(machines.map(valueOf))) {

@@ -1,8 +1,11 @@
 /**
  * Stack config -> typed LabConfig. Pure: no Pulumi resources, no host access.
  *
- * Every problem becomes one line naming the key, the value given and what is allowed, and all
- * problems are reported together, so a user fixes a stack file in one pass.
+ * Each key is checked by its schema in config-schema.ts (type, format, range, allowed values); the
+ * rules that span keys (overlapping CIDRs, VIPs and addresses, capacity, modes, secrets) are the
+ * functions below, all run from parseLabConfig. Every problem becomes one line naming the key, the
+ * value given and what is allowed, and all problems are reported together, so a user fixes a stack
+ * file in one pass.
  */
 import { Address4 } from "ip-address";
 import { parse as parseYaml } from "yaml";
@@ -12,71 +15,46 @@ import {
     DOCKER_SLICE_PREFIX,
     FIRST_MACHINE_OFFSET,
     LAB_SERVICES_OFFSET,
-    LAB_SERVICES_SLOTS,
     TINKERBELL_VIP_OFFSET,
     VBMC_OFFSET,
     machineCapacity,
 } from "./address-layout";
+import { FORBIDDEN_OBJECT_KEYS, isForbiddenObjectKey, isIPv4, setOwn, showValue } from "./config-formats";
 import { BmcProtocol, MachineConfig, parseMachines, roleProblem } from "./config-machines";
-import { CONFIG_SCHEMA, ConfigKey, PROJECT_NAME } from "./config-schema";
+import { CONFIG_KEYS, CONFIG_SCHEMA, ConfigKey, ConfigValues, DNS_LABEL, PROJECT_NAME } from "./config-schema";
 import { labName, machineName } from "./naming";
 
-export type BootMode = "netboot" | "isoboot";
-export type DiskCache = "unsafe" | "none" | "writeback" | "writethrough" | "directsync";
-export type Graphics = "vnc" | "none";
-export type DomainTypeChoice = "auto" | "kvm" | "qemu";
-export type Cni = "cilium" | "kube-router" | "none";
-export type MachineArch = "x86_64" | "aarch64";
-export type ClusterApiInstaller = "clusterctl" | "operator";
+export type BootMode = ConfigValues["bootMode"];
+export type DiskCache = ConfigValues["vmDiskCache"];
+export type Graphics = ConfigValues["vmGraphics"];
+export type DomainTypeChoice = ConfigValues["domainType"];
+export type Cni = ConfigValues["cni"];
+export type MachineArch = ConfigValues["machineArch"];
+export type ClusterApiInstaller = ConfigValues["clusterApiInstaller"];
 export type { BmcProtocol, MachineBmcConfig, MachineConfig, MachineRole } from "./config-machines";
 
 /** What a secret key holds when the stack file is read offline: encrypted, so set but unknown. */
 export const ENCRYPTED_VALUE = "<encrypted>";
 
-export interface LabConfig {
+/** Keys whose value parseLabConfig derives or guards itself rather than taking from the schema as is. */
+type DerivedKey =
+    | "hardwareCount"
+    | "machines"
+    | "sshPublicKey"
+    | "bmcPassword"
+    | "machineBmcPasswords"
+    | "managementKubeconfig"
+    | "tinkerbellKubeconfig";
+
+/** The validated config: every key as its schema types it, and the derived and secret values. */
+export type LabConfig = Omit<ConfigValues, DerivedKey> & {
+    /** `hardwareCount`, or with real machines the length of `machines`. */
     hardwareCount: number;
-    controlPlanes: number;
-    workers: number;
     /** Derived: hardwareCount - controlPlanes - workers. */
     spares: number;
-    kubernetesVersion: string;
-    tinkerbellVersion: string;
-    captVersion: string;
-    clusterctlVersion: string;
-    kindNodeImage: string;
-    kubeVipVersion: string;
-    bootMode: BootMode;
-    networkSubnet: string;
-    podCidr: string;
-    serviceCidr: string;
-    kindPodCidr: string;
-    kindServiceCidr: string;
-    nameServers: string[];
-    vmCpus: number;
-    vmMemoryMiB: number;
-    vmDiskGiB: number;
-    vmDiskCache: DiskCache;
-    vmGraphics: Graphics;
-    domainType: DomainTypeChoice;
-    libvirtUri: string;
-    storageDir: string;
-    outputDir: string;
-    namespace: string;
-    nodeNamePrefix: string;
-    osImageRegistry: string;
-    osVersion: string;
-    tinkerbellChart: string;
-    captainosImage: string;
-    captainosKernelVersion: string;
-    tinkerbellExtraValues: string[];
-    vbmcImage: string;
-    cni: Cni;
-    ciliumVersion: string;
-    kubeRouterManifest: string;
-    waitForWorkload: boolean;
-    workloadTimeoutMinutes: number;
+    /** Real machines; empty = libvirt VMs. */
+    machines: MachineConfig[];
     sshPublicKey?: string;
-    bmcUsername: string;
     /** Plain text only inside this object; index.ts wraps it with pulumi.secret at once. */
     bmcPassword?: string;
     /**
@@ -85,30 +63,11 @@ export interface LabConfig {
      * is unknown); index.ts wraps each value with pulumi.secret at once.
      */
     machineBmcPasswords?: Readonly<Record<string, string>> | typeof ENCRYPTED_VALUE;
-    preflight: boolean;
     /** Plain text only inside this object (or ENCRYPTED_VALUE offline); index.ts wraps it at once. */
     managementKubeconfig?: string;
-    externalTinkerbell: boolean;
     /** Plain text only inside this object (or ENCRYPTED_VALUE offline); index.ts wraps it at once. */
     tinkerbellKubeconfig?: string;
-    /** "" = the planned address. */
-    tinkerbellVip: string;
-    artifactsVip: string;
-    controlPlaneVip: string;
-    networkGateway: string;
-    /** Real machines; empty = libvirt VMs. */
-    machines: MachineConfig[];
-    registryMirror: boolean;
-    registryMirrorKeepCache: boolean;
-    /** "" = the lab's own pull-through caches. */
-    registryMirrorHost: string;
-    registryMirrorImage: string;
-    registryMirrorUpstreams: string[];
-    pivot: boolean;
-    clusterApiInstaller: ClusterApiInstaller;
-    clusterApiOperatorVersion: string;
-    machineArch: MachineArch;
-}
+};
 
 export interface ConfigProblem {
     key: string;
@@ -132,47 +91,41 @@ export interface ConfigContext {
     isSecret?: (key: string) => boolean;
 }
 
-const SEMVER = /^v\d+\.\d+\.\d+$/;
-const CHART_VERSION = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
-const PLAIN_VERSION = /^\d+\.\d+\.\d+$/;
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-const NAME_PREFIX = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
-// A container image reference: registry/path[:tag][@digest], lowercase repository.
-const IMAGE_REF =
-    /^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
-const IMAGE_REPO = /^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
-const LIBVIRT_URI = /^(qemu(\+(ssh|libssh|libssh2|tcp|tls|unix|ext))?|test):\/\/[^\s]*\/[^\s]*$/;
-const SSH_PUBLIC_KEY =
-    /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/;
-const BMC_USERNAME = /^[A-Za-z0-9._-]{1,16}$/;
-// IPMI 2.0 passwords hold at most 20 bytes; printable ASCII without spaces travels safely
-// through IPMI, htpasswd and the Secret object.
-const BMC_PASSWORD = /^[\x21-\x7e]{8,20}$/;
 // A machine's own password: what its BMC accepts (IPMI 2.0: at most 20 bytes), same characters.
 const MACHINE_BMC_PASSWORD: Readonly<Record<BmcProtocol, RegExp>> = {
     ipmi: /^[\x21-\x7e]{1,20}$/,
     redfish: /^[\x21-\x7e]{1,127}$/,
 };
-const HELM_VALUE_PATH = /^[A-Za-z0-9_-]+(\[\d+\])?(\.[A-Za-z0-9_-]+(\[\d+\])?)*$/;
-const KUBE_OS_VERSION = /^\d{2,4}$/;
-const MAX_MACHINES = 1000;
 
-const RFC1918 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map((c) => new Address4(c));
+/** Whether `key` is one of ours (an own key of the schema, never one Object.prototype has). */
+function isConfigKey(key: string): key is ConfigKey {
+    return Object.hasOwn(CONFIG_SCHEMA, key);
+}
 
-/** How a value is shown in an error: secrets never, long values shortened. */
+function isSecretKey(key: string): boolean {
+    return isConfigKey(key) && (CONFIG_SCHEMA[key] as { secret?: boolean }).secret === true;
+}
+
+/** How a value is shown in an error: secrets and ciphertext never, long values shortened. */
 function show(key: string, value: unknown): string {
-    if ((CONFIG_SCHEMA as Record<string, { secret?: boolean }>)[key]?.secret) {
-        return "[secret]";
+    return isSecretKey(key) ? "[secret]" : showValue(value);
+}
+
+/** The value at `path` below `root`, own properties only. */
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+    let node = root;
+    for (const step of path) {
+        if (typeof node !== "object" || node === null || !Object.hasOwn(node, step)) return undefined;
+        node = (node as Record<PropertyKey, unknown>)[step];
     }
-    const text = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
-    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+    return node;
 }
 
 class Collector {
     readonly problems: ConfigProblem[] = [];
     constructor(private readonly raw: RawConfig) {}
 
-    fail(key: string, expected: string, value: unknown = this.raw[key]): undefined {
+    fail(key: string, expected: string, value: unknown = this.given(key)): undefined {
         this.problems.push({ key, message: `got ${show(key, value)}; ${expected}` });
         return undefined;
     }
@@ -181,112 +134,30 @@ class Collector {
         this.problems.push({ key, message });
     }
 
-    /** The value the user set, or the schema default. */
-    valueOf(key: ConfigKey): unknown {
-        const given = this.raw[key];
-        if (given === undefined || given === null) {
-            return (CONFIG_SCHEMA[key] as { default?: unknown }).default;
-        }
-        return given;
+    /** What the user set for `key` (an own key only), or undefined. */
+    given(key: string): unknown {
+        return Object.hasOwn(this.raw, key) ? this.raw[key] : undefined;
     }
 
-    string(key: ConfigKey, pattern: RegExp, allowed: string): string | undefined {
-        const value = this.valueOf(key);
-        if (typeof value !== "string" || !pattern.test(value)) {
-            return this.fail(key, `expected ${allowed}`, value);
+    /**
+     * The key's value as its schema gives it, the schema's default when unset; undefined (and one
+     * problem: the value and what is allowed, for a list the offending item) when it fails.
+     */
+    parse<K extends ConfigKey>(key: K): ConfigValues[K] | undefined {
+        const given = this.given(key);
+        const value = given === undefined || given === null ? CONFIG_SCHEMA[key].default : given;
+        const result = (CONFIG_SCHEMA[key].schema as { safeParse(input: unknown): ParseResult }).safeParse(value);
+        if (result.success) {
+            return result.data as ConfigValues[K];
         }
-        return value;
-    }
-
-    optionalString(key: ConfigKey, pattern: RegExp, allowed: string): string | undefined {
-        const value = this.raw[key];
-        if (value === undefined || value === null || value === "") {
-            return undefined;
-        }
-        if (typeof value !== "string" || !pattern.test(value)) {
-            return this.fail(key, `expected ${allowed}`, value);
-        }
-        return value;
-    }
-
-    oneOf<T extends string>(key: ConfigKey, allowed: readonly T[]): T | undefined {
-        const value = this.valueOf(key);
-        if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
-            return this.fail(key, `allowed values: ${allowed.join(", ")}`, value);
-        }
-        return value as T;
-    }
-
-    integer(key: ConfigKey, min: number, max: number): number | undefined {
-        const value = this.valueOf(key);
-        const n =
-            typeof value === "number"
-                ? value
-                : typeof value === "string" && /^-?\d+$/.test(value.trim())
-                  ? Number(value.trim())
-                  : NaN;
-        if (!Number.isSafeInteger(n) || n < min || n > max) {
-            return this.fail(key, `expected an integer from ${min} to ${max}`, value);
-        }
-        return n;
-    }
-
-    boolean(key: ConfigKey): boolean | undefined {
-        const value = this.valueOf(key);
-        if (typeof value === "boolean") {
-            return value;
-        }
-        if (value === "true" || value === "false") {
-            return value === "true";
-        }
-        return this.fail(key, "expected true or false", value);
-    }
-
-    stringArray(key: ConfigKey): string[] | undefined {
-        let value = this.valueOf(key);
-        if (typeof value === "string") {
-            try {
-                value = JSON.parse(value);
-            } catch {
-                return this.fail(key, 'expected a list, e.g. ["a", "b"]', value);
-            }
-        }
-        if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
-            return this.fail(key, "expected a list of strings", value);
-        }
-        return value as string[];
-    }
-
-    path(key: ConfigKey, mustBeAbsolute: boolean): string | undefined {
-        const value = this.valueOf(key);
-        if (typeof value !== "string" || /[\0\n]/.test(value)) {
-            return this.fail(key, "expected a directory path", value);
-        }
-        if (mustBeAbsolute && value !== "" && !value.startsWith("/")) {
-            return this.fail(key, "expected an absolute directory path or empty for the default", value);
-        }
-        return value;
-    }
-
-    cidr(key: ConfigKey, minPrefix: number, maxPrefix: number): Address4 | undefined {
-        const value = this.valueOf(key);
-        if (typeof value !== "string" || !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(value) || !Address4.isValid(value)) {
-            return this.fail(key, "expected an IPv4 CIDR such as 10.71.0.0/16", value);
-        }
-        const cidr = new Address4(value);
-        const network = cidr.startAddress().correctForm();
-        if (network !== cidr.addressMinusSuffix) {
-            return this.fail(key, `host bits are set; the network is ${network}/${cidr.subnetMask}`, value);
-        }
-        if (cidr.subnetMask < minPrefix || cidr.subnetMask > maxPrefix) {
-            return this.fail(key, `expected a prefix length from /${minPrefix} to /${maxPrefix}`, value);
-        }
-        if (!RFC1918.some((block) => cidr.isInSubnet(block))) {
-            return this.fail(key, "expected a private range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16", value);
-        }
-        return cidr;
+        const issue = result.error.issues[0];
+        return this.fail(key, issue.message, issue.path.length > 0 ? valueAt(value, issue.path) : value);
     }
 }
+
+type ParseResult =
+    | { success: true; data: unknown }
+    | { success: false; error: { issues: { message: string; path: PropertyKey[] }[] } };
 
 function overlaps(a: Address4, b: Address4): boolean {
     return a.isInSubnet(b) || b.isInSubnet(a);
@@ -327,7 +198,12 @@ function closestKey(unknown: string): string | undefined {
 
 function rejectUnknownKeys(raw: RawConfig, c: Collector): void {
     for (const key of Object.keys(raw)) {
-        if (!(key in CONFIG_SCHEMA)) {
+        if (isForbiddenObjectKey(key)) {
+            c.failRule(
+                key,
+                `is not a config key (${FORBIDDEN_OBJECT_KEYS.join(", ")} never are); see the config reference in README.md`,
+            );
+        } else if (!isConfigKey(key)) {
             const hint = closestKey(key);
             c.failRule(
                 key,
@@ -337,22 +213,16 @@ function rejectUnknownKeys(raw: RawConfig, c: Collector): void {
     }
 }
 
-const SECRET_KEYS = Object.entries(CONFIG_SCHEMA)
-    .filter(([, spec]) => (spec as { secret?: boolean }).secret)
-    .map(([key]) => key);
+const SECRET_KEYS = CONFIG_KEYS.filter(isSecretKey);
 
 function rejectEncryptedValues(raw: RawConfig, c: Collector): void {
     for (const [key, value] of Object.entries(raw)) {
-        const isEncrypted = typeof value === "object" && value !== null && "secure" in value;
-        if (isEncrypted && !(CONFIG_SCHEMA as Record<string, { secret?: boolean }>)[key]?.secret) {
+        const isEncrypted = typeof value === "object" && value !== null && Object.hasOwn(value, "secure");
+        if (isEncrypted && isConfigKey(key) && !isSecretKey(key)) {
             c.failRule(key, `is encrypted, but only ${SECRET_KEYS.join(", ")} are secret keys; set it as plain config`);
         }
     }
 }
-
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-// A registry host as image references name it: DNS name with an optional port.
-const REGISTRY_HOST = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
 
 /**
  * `hardwareCount`, or with real machines the length of `machines`. hardwareCount is not checked
@@ -360,7 +230,7 @@ const REGISTRY_HOST = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0
  * an explicit value and the default cannot be told apart.
  */
 function machineCount(c: Collector, machines: MachineConfig[]): number | undefined {
-    return machines.length > 0 ? machines.length : c.integer("hardwareCount", 1, MAX_MACHINES);
+    return machines.length > 0 ? machines.length : c.parse("hardwareCount");
 }
 
 /**
@@ -461,7 +331,7 @@ function secretMachinePasswords(
             valid = false;
             continue;
         }
-        passwords[name] = password;
+        setOwn(passwords, name, password);
     }
     return valid ? passwords : undefined;
 }
@@ -652,6 +522,107 @@ function checkAddresses(c: Collector, subnet: Address4, a: AddressChoices): void
             reserve(address, `machine ${machine.name}'s address`);
         }
     });
+    a.machines.forEach((machine, index) => {
+        const owner = isIPv4(machine.bmc.address) ? taken.get(machine.bmc.address) : undefined;
+        if (owner) {
+            c.failRule(
+                `machines[${index}].bmc.address`,
+                `got "${machine.bmc.address}"; it is already ${owner}; a BMC needs an address of its own`,
+            );
+        }
+    });
+}
+
+/** The keys each checked by its schema alone; the others are derived or guarded in parseLabConfig. */
+const DERIVED_KEYS: ReadonlySet<ConfigKey> = new Set<DerivedKey>([
+    "hardwareCount",
+    "machines",
+    "sshPublicKey",
+    "bmcPassword",
+    "machineBmcPasswords",
+    "managementKubeconfig",
+    "tinkerbellKubeconfig",
+]);
+
+/** Every key that is not derived, parsed by its schema: undefined where it failed (a problem is recorded). */
+function parseKeys(c: Collector): Partial<ConfigValues> {
+    const values: Partial<Record<ConfigKey, unknown>> = {};
+    for (const key of CONFIG_KEYS) {
+        if (!DERIVED_KEYS.has(key)) values[key] = c.parse(key);
+    }
+    return values as Partial<ConfigValues>;
+}
+
+/** Rules between the counts: odd control planes (stacked etcd), enough machines for the roles. */
+function checkCounts(
+    c: Collector,
+    machines: MachineConfig[],
+    counts: { hardwareCount?: number; controlPlanes?: number; workers?: number },
+    machinesComplete: boolean,
+): void {
+    const { hardwareCount, controlPlanes, workers } = counts;
+    if (controlPlanes !== undefined && controlPlanes % 2 === 0) {
+        // KubeadmControlPlane's webhook refuses an even replica count with stacked etcd.
+        c.fail("controlPlanes", "expected an odd number (1, 3, 5, ...): stacked etcd needs a majority", controlPlanes);
+    }
+    if (hardwareCount === undefined || controlPlanes === undefined || workers === undefined) return;
+    if (machines.length > 0 || !machinesComplete) {
+        // With an item refused, the roles of the list cannot be counted: that item's problem is enough.
+        const problem = machinesComplete ? roleProblem(machines, { controlPlanes, workers }) : undefined;
+        if (problem) c.failRule("machines", problem);
+    } else if (controlPlanes + workers > hardwareCount) {
+        c.failRule(
+            "hardwareCount",
+            `got ${hardwareCount}; expected at least controlPlanes + workers = ${controlPlanes + workers}`,
+        );
+    }
+}
+
+/** The lab's CIDRs are disjoint, and networkSubnet and podCidr hold the machines. */
+function checkCidrs(c: Collector, v: Partial<ConfigValues>, machines: MachineConfig[], hardwareCount?: number): void {
+    const cidrs = CIDR_KEYS.map((key) => [key, v[key] === undefined ? undefined : new Address4(v[key])] as const);
+    for (let i = 0; i < cidrs.length; i++) {
+        for (let j = i + 1; j < cidrs.length; j++) {
+            const [keyA, a] = cidrs[i];
+            const [keyB, b] = cidrs[j];
+            if (a && b && overlaps(a, b)) {
+                c.failRule(
+                    keyB,
+                    `got ${show(keyB, b.address)}; overlaps ${keyA} (${a.address}); the lab's CIDRs must be disjoint`,
+                );
+            }
+        }
+    }
+    if (hardwareCount === undefined) return;
+    // Name what the user set: the machine list's length, or hardwareCount.
+    const countSource = machines.length > 0 ? `machines lists ${machines.length}` : `hardwareCount is ${hardwareCount}`;
+    const subnet = cidrs[0][1];
+    if (subnet && machineCapacity(subnet.subnetMask) < hardwareCount) {
+        c.failRule(
+            "networkSubnet",
+            `got ${show("networkSubnet", subnet.address)}; it holds ${machineCapacity(subnet.subnetMask)} machines but ${countSource} (use a shorter prefix)`,
+        );
+    }
+    const podCidr = cidrs[1][1];
+    if (podCidr && 2 ** (24 - podCidr.subnetMask) < hardwareCount) {
+        c.failRule(
+            "podCidr",
+            `got ${show("podCidr", podCidr.address)}; each node takes a /24 from it, so it fits ${2 ** (24 - podCidr.subnetMask)} nodes but ${countSource}`,
+        );
+    }
+}
+
+/** Machine names (<lab>-<prefix><n>) must stay hostnames and Kubernetes names. */
+function checkNameLength(c: Collector, stack: string, prefix?: string, hardwareCount?: number): void {
+    if (!prefix || hardwareCount === undefined) return;
+    const longest = machineName(labName(stack), prefix, hardwareCount);
+    if (longest.length > 63) {
+        c.fail(
+            "nodeNamePrefix",
+            `expected a shorter prefix: machine names such as ${longest} must fit in 63 characters (a hostname and Kubernetes name)`,
+            prefix,
+        );
+    }
 }
 
 /**
@@ -663,304 +634,82 @@ export function parseLabConfig(raw: RawConfig, context: ConfigContext): LabConfi
     rejectUnknownKeys(raw, c);
     rejectEncryptedValues(raw, c);
 
-    const realMachines = parseMachines(raw.machines);
+    const realMachines = parseMachines(c.given("machines"));
     for (const problem of realMachines.problems) {
         c.failRule(problem.key, problem.message);
     }
     const machines = realMachines.machines;
     const hardwareCount = machineCount(c, machines);
-    const controlPlanes = c.integer("controlPlanes", 1, MAX_MACHINES);
-    const workers = c.integer("workers", 0, MAX_MACHINES);
-    if (controlPlanes !== undefined && controlPlanes % 2 === 0) {
-        // KubeadmControlPlane's webhook refuses an even replica count with stacked etcd.
-        c.fail("controlPlanes", "expected an odd number (1, 3, 5, ...): stacked etcd needs a majority", controlPlanes);
-    }
-    if (hardwareCount !== undefined && controlPlanes !== undefined && workers !== undefined) {
-        if (machines.length > 0) {
-            const problem = roleProblem(machines, { controlPlanes, workers });
-            if (problem) c.failRule("machines", problem);
-        } else if (controlPlanes + workers > hardwareCount) {
-            c.failRule(
-                "hardwareCount",
-                `got ${hardwareCount}; expected at least controlPlanes + workers = ${controlPlanes + workers}`,
-            );
-        }
-    }
+    const v = parseKeys(c);
+    const isSet = (value: unknown) => value !== undefined && value !== null && value !== "";
 
-    const kubernetesVersion = c.string("kubernetesVersion", SEMVER, "a version like v1.35.2");
-    const tinkerbellVersion = c.string("tinkerbellVersion", CHART_VERSION, "a chart version like v0.23.1-23da0880");
-    const captVersion = c.string("captVersion", SEMVER, "a release like v0.7.0");
-    const clusterctlVersion = c.string("clusterctlVersion", SEMVER, "a version like v1.12.5");
-    const kindNodeImage = c.string("kindNodeImage", IMAGE_REF, "an image reference like kindest/node:v1.35.0");
-    const kubeVipVersion = c.string("kubeVipVersion", SEMVER, "a version like v1.1.2");
-    const bootMode = c.oneOf("bootMode", ["netboot", "isoboot"] as const);
-
-    const cidrs = {
-        networkSubnet: c.cidr("networkSubnet", 8, 26),
-        podCidr: c.cidr("podCidr", 8, 24),
-        serviceCidr: c.cidr("serviceCidr", 12, 28),
-        kindPodCidr: c.cidr("kindPodCidr", 8, 24),
-        kindServiceCidr: c.cidr("kindServiceCidr", 12, 28),
-    };
-    for (let i = 0; i < CIDR_KEYS.length; i++) {
-        for (let j = i + 1; j < CIDR_KEYS.length; j++) {
-            const a = cidrs[CIDR_KEYS[i]];
-            const b = cidrs[CIDR_KEYS[j]];
-            if (a && b && overlaps(a, b)) {
-                c.failRule(
-                    CIDR_KEYS[j],
-                    `got ${show(CIDR_KEYS[j], b.address)}; overlaps ${CIDR_KEYS[i]} (${a.address}); the lab's CIDRs must be disjoint`,
-                );
-            }
-        }
-    }
-    const subnet = cidrs.networkSubnet;
-    if (subnet && hardwareCount !== undefined && machineCapacity(subnet.subnetMask) < hardwareCount) {
-        c.failRule(
-            "networkSubnet",
-            `got ${show("networkSubnet", subnet.address)}; it holds ${machineCapacity(subnet.subnetMask)} machines but hardwareCount is ${hardwareCount} (use a shorter prefix)`,
-        );
-    }
-    const podCidr = cidrs.podCidr;
-    if (podCidr && hardwareCount !== undefined && 2 ** (24 - podCidr.subnetMask) < hardwareCount) {
-        c.failRule(
-            "podCidr",
-            `got ${show("podCidr", podCidr.address)}; each node takes a /24 from it, so it fits ${2 ** (24 - podCidr.subnetMask)} nodes but hardwareCount is ${hardwareCount}`,
-        );
-    }
-
-    const nameServers = c.stringArray("nameServers");
-    if (
-        nameServers &&
-        (nameServers.length === 0 ||
-            nameServers.length > 3 ||
-            !nameServers.every((s) => Address4.isValid(s) && !s.includes("/")))
-    ) {
-        c.fail("nameServers", "expected 1 to 3 IPv4 addresses", nameServers);
-    }
-
-    const vmCpus = c.integer("vmCpus", 2, 64);
-    const vmMemoryMiB = c.integer("vmMemoryMiB", 2048, 1048576);
-    const vmDiskGiB = c.integer("vmDiskGiB", 10, 4096);
-    const vmDiskCache = c.oneOf("vmDiskCache", ["unsafe", "none", "writeback", "writethrough", "directsync"] as const);
-    const vmGraphics = c.oneOf("vmGraphics", ["vnc", "none"] as const);
-    const domainType = c.oneOf("domainType", ["auto", "kvm", "qemu"] as const);
-    const libvirtUri = c.string(
-        "libvirtUri",
-        LIBVIRT_URI,
-        "a libvirt URI such as qemu:///system or qemu+ssh://user@host/system",
-    );
-    const storageDir = c.path("storageDir", true);
-    const outputDir = c.path("outputDir", false);
-    const namespace = c.string(
-        "namespace",
-        DNS_LABEL,
-        "a Kubernetes namespace name (lowercase letters, digits, '-', at most 63)",
-    );
-    if (namespace && namespace.length > 63) {
-        c.fail("namespace", "expected at most 63 characters", namespace);
-    }
-    const nodeNamePrefix = c.string(
-        "nodeNamePrefix",
-        NAME_PREFIX,
-        "lowercase letters, digits and '-', starting with a letter",
-    );
-    if (nodeNamePrefix && hardwareCount !== undefined) {
-        const longest = machineName(labName(context.stack), nodeNamePrefix, hardwareCount);
-        if (longest.length > 63) {
-            c.fail(
-                "nodeNamePrefix",
-                `expected a shorter prefix: machine names such as ${longest} must fit in 63 characters (a hostname and Kubernetes name)`,
-                nodeNamePrefix,
-            );
-        }
-    }
-    const osImageRegistry = c.string(
-        "osImageRegistry",
-        IMAGE_REPO,
-        "an image repository without tag, like ghcr.io/org/ubuntu",
-    );
-    const osVersion = c.string("osVersion", KUBE_OS_VERSION, "an Ubuntu version without dots, like 2404");
-    const tinkerbellChart = c.string(
-        "tinkerbellChart",
-        /^(oci:\/\/[^\s]+|\/[^\s]*|\.{1,2}\/[^\s]*)$/,
-        "an oci:// chart URL or a chart directory path",
-    );
-    const captainosImage = c.string("captainosImage", IMAGE_REF, "an image reference");
-    const captainosKernelVersion = c.string("captainosKernelVersion", PLAIN_VERSION, "a kernel version like 6.18.16");
-    const tinkerbellExtraValues = c.stringArray("tinkerbellExtraValues");
-    for (const item of tinkerbellExtraValues ?? []) {
-        const eq = item.indexOf("=");
-        if (eq <= 0 || !HELM_VALUE_PATH.test(item.slice(0, eq))) {
-            c.fail("tinkerbellExtraValues", "expected items like deployment.envs.ui.enableAutoLogin=true", item);
-        }
-    }
-    const vbmcImage = c.string("vbmcImage", IMAGE_REF, "an image reference");
-    const cni = c.oneOf("cni", ["cilium", "kube-router", "none"] as const);
-    const ciliumVersion = c.string("ciliumVersion", PLAIN_VERSION, "a chart version like 1.17.3");
-    const kubeRouterManifest = c.string(
-        "kubeRouterManifest",
-        /^https:\/\/[^\s]+\.ya?ml$/,
-        "an https:// URL of a YAML manifest",
-    );
-    const waitForWorkload = c.boolean("waitForWorkload");
-    const workloadTimeoutMinutes = c.integer("workloadTimeoutMinutes", 5, 600);
-    const sshPublicKey = c.optionalString(
-        "sshPublicKey",
-        SSH_PUBLIC_KEY,
-        "one OpenSSH public key line (ssh-ed25519 AAAA... comment)",
-    );
-    const bmcUsername = c.string("bmcUsername", BMC_USERNAME, "1 to 16 letters, digits, '.', '_' or '-' (IPMI limit)");
-    const rawPassword = raw.bmcPassword;
+    const sshPublicKey = c.parse("sshPublicKey") || undefined;
+    const rawPassword = c.given("bmcPassword");
     const passwordIsEncrypted = typeof rawPassword === "object" && rawPassword !== null;
-    const bmcPassword = passwordIsEncrypted
-        ? undefined
-        : c.optionalString(
-              "bmcPassword",
-              BMC_PASSWORD,
-              "8 to 20 printable ASCII characters without spaces (IPMI limit)",
-          );
+    const bmcPassword = passwordIsEncrypted ? undefined : c.parse("bmcPassword") || undefined;
     if (bmcPassword !== undefined && !(context.isSecret?.("bmcPassword") ?? false)) {
         c.failRule("bmcPassword", "is stored in plaintext; set it with `pulumi config set --secret bmcPassword`");
     }
     const machineBmcPasswords = secretMachinePasswords(c, raw, context, machines, realMachines.problems.length === 0);
-    const preflight = c.boolean("preflight");
-
     const managementKubeconfig = secretKubeconfig(c, raw, "managementKubeconfig", context);
-    const externalTinkerbell = c.boolean("externalTinkerbell");
     const tinkerbellKubeconfig = secretKubeconfig(c, raw, "tinkerbellKubeconfig", context);
-    const addresses = {
-        tinkerbellVip: c.optionalString("tinkerbellVip", IPV4, "an IPv4 address inside networkSubnet") ?? "",
-        artifactsVip: c.optionalString("artifactsVip", IPV4, "an IPv4 address inside networkSubnet") ?? "",
-        controlPlaneVip: c.optionalString("controlPlaneVip", IPV4, "an IPv4 address inside networkSubnet") ?? "",
-        networkGateway: c.optionalString("networkGateway", IPV4, "an IPv4 address inside networkSubnet") ?? "",
-    };
-    const registryMirror = c.boolean("registryMirror");
-    const registryMirrorKeepCache = c.boolean("registryMirrorKeepCache");
-    const registryMirrorHost =
-        c.optionalString("registryMirrorHost", REGISTRY_HOST, "a registry host such as mirror.example.com[:port]") ??
-        "";
-    if (registryMirrorHost && registryMirror === false) {
+
+    // The rules between keys, in one place.
+    const machinesComplete = realMachines.problems.length === 0;
+    checkCounts(c, machines, { hardwareCount, controlPlanes: v.controlPlanes, workers: v.workers }, machinesComplete);
+    checkCidrs(c, v, machines, hardwareCount);
+    checkNameLength(c, context.stack, v.nodeNamePrefix, hardwareCount);
+    if (v.registryMirrorHost && v.registryMirror === false) {
         c.failRule("registryMirrorHost", "is set but registryMirror is false; set registryMirror: true or remove it");
     }
-    const registryMirrorImage = c.string("registryMirrorImage", IMAGE_REF, "an image reference");
-    const registryMirrorUpstreams = c.stringArray("registryMirrorUpstreams");
-    if (
-        registryMirrorUpstreams &&
-        (registryMirrorUpstreams.length === 0 ||
-            registryMirrorUpstreams.length > LAB_SERVICES_SLOTS ||
-            !registryMirrorUpstreams.every((u) => REGISTRY_HOST.test(u)) ||
-            new Set(registryMirrorUpstreams).size !== registryMirrorUpstreams.length)
-    ) {
-        c.fail(
-            "registryMirrorUpstreams",
-            `expected 1 to ${LAB_SERVICES_SLOTS} distinct registry hosts such as ghcr.io or registry.example.com:5000`,
-            registryMirrorUpstreams,
-        );
-    }
-    const pivot = c.boolean("pivot");
-    const clusterApiInstaller = c.oneOf("clusterApiInstaller", ["clusterctl", "operator"] as const);
-    const clusterApiOperatorVersion = c.string(
-        "clusterApiOperatorVersion",
-        CHART_VERSION,
-        "a chart version like 0.28.0",
-    );
-    const machineArch = c.oneOf("machineArch", ["x86_64", "aarch64"] as const);
-
-    const isSet = (value: unknown) => value !== undefined && value !== null && value !== "";
     checkModes(c, {
         machines,
-        managementKubeconfig: isSet(raw.managementKubeconfig),
-        externalTinkerbell,
-        tinkerbellKubeconfig: isSet(raw.tinkerbellKubeconfig),
-        registryMirror,
-        pivot,
-        waitForWorkload,
-        cni,
-        bmcPassword: bmcPassword ?? (passwordIsEncrypted ? ENCRYPTED_VALUE : undefined),
+        managementKubeconfig: isSet(c.given("managementKubeconfig")),
+        externalTinkerbell: v.externalTinkerbell,
+        tinkerbellKubeconfig: isSet(c.given("tinkerbellKubeconfig")),
+        registryMirror: v.registryMirror,
+        pivot: v.pivot,
+        waitForWorkload: v.waitForWorkload,
+        cni: v.cni,
+        // Set but refused above (plaintext, too long): reported once there, not again as missing.
+        bmcPassword: bmcPassword ?? (passwordIsEncrypted || isSet(rawPassword) ? ENCRYPTED_VALUE : undefined),
         machinesWithOwnPassword:
             machineBmcPasswords === ENCRYPTED_VALUE
                 ? "all"
-                : isSet(raw.machineBmcPasswords) && machineBmcPasswords === undefined
+                : isSet(c.given("machineBmcPasswords")) && machineBmcPasswords === undefined
                   ? // Refused above: do not also ask for bmcPassword because of it.
                     "all"
                   : new Set(Object.keys(machineBmcPasswords ?? {})),
-        bootMode,
+        bootMode: v.bootMode,
     });
-    if (subnet) {
-        checkAddresses(c, subnet, {
-            ...addresses,
+    if (v.networkSubnet !== undefined) {
+        checkAddresses(c, new Address4(v.networkSubnet), {
+            tinkerbellVip: v.tinkerbellVip ?? "",
+            artifactsVip: v.artifactsVip ?? "",
+            controlPlaneVip: v.controlPlaneVip ?? "",
+            networkGateway: v.networkGateway ?? "",
             machines,
             hardwareCount: hardwareCount ?? 0,
-            kindNetwork: !isSet(raw.managementKubeconfig),
-            mirrorSlots: registryMirror && !registryMirrorHost ? (registryMirrorUpstreams?.length ?? 0) : 0,
+            kindNetwork: !isSet(c.given("managementKubeconfig")),
+            mirrorSlots: v.registryMirror && !v.registryMirrorHost ? (v.registryMirrorUpstreams?.length ?? 0) : 0,
         });
     }
 
     if (c.problems.length > 0) {
         throw new ConfigError(c.problems);
     }
-    // Every field is defined here: any undefined value above recorded a problem.
+    // Every value is defined here: any undefined one above recorded a problem.
+    const values = v as ConfigValues;
     return {
+        ...values,
         hardwareCount: hardwareCount!,
-        controlPlanes: controlPlanes!,
-        workers: workers!,
-        spares: hardwareCount! - controlPlanes! - workers!,
-        kubernetesVersion: kubernetesVersion!,
-        tinkerbellVersion: tinkerbellVersion!,
-        captVersion: captVersion!,
-        clusterctlVersion: clusterctlVersion!,
-        kindNodeImage: kindNodeImage!,
-        kubeVipVersion: kubeVipVersion!,
-        bootMode: bootMode!,
-        networkSubnet: cidrs.networkSubnet!.address,
-        podCidr: cidrs.podCidr!.address,
-        serviceCidr: cidrs.serviceCidr!.address,
-        kindPodCidr: cidrs.kindPodCidr!.address,
-        kindServiceCidr: cidrs.kindServiceCidr!.address,
-        nameServers: nameServers!,
-        vmCpus: vmCpus!,
-        vmMemoryMiB: vmMemoryMiB!,
-        vmDiskGiB: vmDiskGiB!,
-        vmDiskCache: vmDiskCache!,
-        vmGraphics: vmGraphics!,
-        domainType: domainType!,
-        libvirtUri: libvirtUri!,
-        storageDir: storageDir!,
-        outputDir: outputDir!,
-        namespace: namespace!,
-        nodeNamePrefix: nodeNamePrefix!,
-        osImageRegistry: osImageRegistry!,
-        osVersion: osVersion!,
-        tinkerbellChart: tinkerbellChart!,
-        captainosImage: captainosImage!,
-        captainosKernelVersion: captainosKernelVersion!,
-        tinkerbellExtraValues: tinkerbellExtraValues!,
-        vbmcImage: vbmcImage!,
-        cni: cni!,
-        ciliumVersion: ciliumVersion!,
-        kubeRouterManifest: kubeRouterManifest!,
-        waitForWorkload: waitForWorkload!,
-        workloadTimeoutMinutes: workloadTimeoutMinutes!,
+        spares: hardwareCount! - values.controlPlanes - values.workers,
+        machines,
         sshPublicKey,
-        bmcUsername: bmcUsername!,
         bmcPassword,
         machineBmcPasswords,
-        preflight: preflight!,
         managementKubeconfig,
-        externalTinkerbell: externalTinkerbell!,
         tinkerbellKubeconfig,
-        ...addresses,
-        machines,
-        registryMirror: registryMirror!,
-        registryMirrorKeepCache: registryMirrorKeepCache!,
-        registryMirrorHost,
-        registryMirrorImage: registryMirrorImage!,
-        registryMirrorUpstreams: registryMirrorUpstreams!,
-        pivot: pivot!,
-        clusterApiInstaller: clusterApiInstaller!,
-        clusterApiOperatorVersion: clusterApiOperatorVersion!,
-        machineArch: machineArch!,
     };
 }
 
@@ -969,13 +718,13 @@ export function parseLabConfig(raw: RawConfig, context: ConfigContext): LabConfi
  * (provider settings such as `kubernetes:context`) are not ours and are dropped.
  */
 export function projectKeys(config: Record<string, unknown>): RawConfig {
+    // Own properties only: a key such as __proto__ stays a key (and is refused as unknown) instead of
+    // replacing this object's prototype.
     const raw: RawConfig = {};
     for (const [key, value] of Object.entries(config)) {
-        if (key.startsWith(`${PROJECT_NAME}:`)) {
-            raw[key.slice(PROJECT_NAME.length + 1)] = value;
-        } else if (!key.includes(":")) {
-            raw[key] = value;
-        }
+        const name = key.startsWith(`${PROJECT_NAME}:`) ? key.slice(PROJECT_NAME.length + 1) : key;
+        if (name === key && key.includes(":")) continue;
+        Object.defineProperty(raw, name, { value, enumerable: true, writable: true, configurable: true });
     }
     return raw;
 }

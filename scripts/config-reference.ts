@@ -1,13 +1,14 @@
 /**
- * Regenerates the README's config reference table and Pulumi.yaml's `config:` block from
- * lib/config-schema.ts:
+ * Regenerates the README's config reference table and Pulumi.yaml's `config:` block from the zod
+ * schema in lib/config-schema.ts (types, allowed values and ranges through z.toJSONSchema):
  *   npx ts-node --transpile-only scripts/config-reference.ts --write
  * Without --write it prints the table. Tests fail when either file is out of date.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { CONFIG_SCHEMA, ConfigKeySpec } from "../lib/config-schema";
+import { VERSION_RANGES } from "../lib/config-formats";
+import { CONFIG_KEYS, CONFIG_SCHEMA, ConfigKey, jsonSchemaOf, pulumiType } from "../lib/config-schema";
 
 export const START_MARKER = "<!-- config-reference:start -->";
 export const END_MARKER = "<!-- config-reference:end -->";
@@ -19,12 +20,38 @@ function defaultCell(spec: { default: unknown; defaultText?: string }): string {
     return `\`${typeof spec.default === "string" ? spec.default : JSON.stringify(spec.default)}\``;
 }
 
-export function configReferenceTable(): string {
-    const rows = Object.entries(CONFIG_SCHEMA).map(
-        ([key, spec]) =>
-            `| \`${key}\` | ${spec.type} | ${defaultCell(spec)} | ${spec.description.replace(/\|/g, "\\|")} |`,
+/** How the version keys' ranges are decided, printed above the table. */
+export function versionRangesNote(): string {
+    const ranges = Object.entries(VERSION_RANGES).map(
+        ([key, range]) => `\`${key}\` ${range.from} up to (not including) ${range.before} (${range.why})`,
     );
-    return ["| key | type | default | meaning |", "|---|---|---|---|", ...rows].join("\n");
+    return [
+        "Version keys accept only releases the lab can work with. Each range starts at the oldest release whose",
+        "APIs the lab's rendered objects use and ends one minor release past the newest one the lab is tested",
+        "with, so a new patch or the next minor can be tried, but an untested jump (or a typo such as v9.99.99)",
+        `is refused with the range named: ${ranges.join("; ")}.`,
+    ].join("\n");
+}
+
+/** What the schema allows beyond the type, as far as JSON schema says it: values, range, list length. */
+export function allowedCell(key: ConfigKey): string {
+    const schema = jsonSchemaOf(key);
+    if (Array.isArray(schema.enum)) {
+        return schema.enum.map((value) => `\`${String(value)}\``).join(", ");
+    }
+    if (typeof schema.minimum === "number" && typeof schema.maximum === "number") {
+        return `${schema.minimum} to ${schema.maximum}`;
+    }
+    return "";
+}
+
+export function configReferenceTable(): string {
+    const rows = CONFIG_KEYS.map((key) => {
+        const spec = CONFIG_SCHEMA[key];
+        const cells = [`\`${key}\``, pulumiType(key), allowedCell(key), defaultCell(spec), spec.description];
+        return `| ${cells.map((cell) => cell.replace(/\|/g, "\\|")).join(" | ")} |`;
+    });
+    return ["| key | type | allowed | default | meaning |", "|---|---|---|---|---|", ...rows].join("\n");
 }
 
 export function withReference(readme: string): string {
@@ -33,18 +60,20 @@ export function withReference(readme: string): string {
     if (start < 0 || end < start) {
         throw new Error(`README.md lacks ${START_MARKER} ... ${END_MARKER}`);
     }
-    return `${readme.slice(0, start + START_MARKER.length)}\n${configReferenceTable()}\n${readme.slice(end)}`;
+    return `${readme.slice(0, start + START_MARKER.length)}\n${versionRangesNote()}\n\n${configReferenceTable()}\n${readme.slice(end)}`;
 }
 
 /**
  * A key's declaration in Pulumi.yaml. A list of objects is declared untyped: the CLI then applies its
  * default without type-checking it, and the program validates it.
  */
-export function projectConfigType(spec: ConfigKeySpec): Record<string, unknown> {
+export function projectConfigType(key: ConfigKey): Record<string, unknown> {
+    const type = pulumiType(key);
+    const spec = CONFIG_SCHEMA[key];
     return {
-        ...(spec.type === "objects" ? {} : { type: spec.type }),
+        ...(type === "objects" ? {} : { type }),
         description: spec.description,
-        ...(spec.type === "array" ? { items: { type: "string" } } : {}),
+        ...(type === "array" ? { items: { type: "string" } } : {}),
         default: spec.default,
     };
 }
@@ -53,9 +82,7 @@ export function projectConfigType(spec: ConfigKeySpec): Record<string, unknown> 
 export function withConfigBlock(projectFile: string): string {
     const at = projectFile.search(/^config:/m);
     const head = at < 0 ? projectFile : projectFile.slice(0, at);
-    const config = Object.fromEntries(
-        Object.entries(CONFIG_SCHEMA).map(([key, spec]) => [key, projectConfigType(spec)]),
-    );
+    const config = Object.fromEntries(CONFIG_KEYS.map((key) => [key, projectConfigType(key)]));
     return `${head}${stringify({ config }, { lineWidth: 0 })}`;
 }
 

@@ -9,13 +9,19 @@
 import * as path from "node:path";
 import { DEFAULT_MARKDOWN_LIMIT, formatMarkdown, formatText } from "../lib/diff/format";
 import { GitError } from "../lib/diff/git";
-import { changedStacks, runDiff, scrubSecrets } from "../lib/diff/run";
+import { UnknownStackError, changedStacks, runDiff, scrubSecrets } from "../lib/diff/run";
+import { STACK_NAME_ALLOWED, isStackName } from "../lib/config-formats";
 
 const USAGE =
     "usage: npm run --silent diff -- --base <git-ref> [--stack <name> ...] [--format markdown|text] [--max-chars N]\n" +
     "       npm run --silent diff -- --base <git-ref> --changed-stacks";
+const HELP = `${USAGE}
+
+Renders every stack (or each --stack) at <git-ref> with that commit's code and in the working tree,
+and prints what changed object by object; secrets are shown as [secret]. --changed-stacks prints the
+stacks a real \`pulumi preview\` should run for. A --stack with a stack file on neither side is an
+error. Exit codes: 0 done, 1 failed, 2 usage, unknown stack or git error.`;
 const PROJECT_DIR = path.resolve(__dirname, "..");
-const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
 
 interface DiffArgs {
     base: string;
@@ -26,8 +32,12 @@ interface DiffArgs {
 }
 
 class UsageError extends Error {}
+class HelpRequested extends Error {}
 
 function parseArgs(argv: string[]): DiffArgs {
+    if (argv.includes("--help") || argv.includes("-h")) {
+        throw new HelpRequested();
+    }
     const args: DiffArgs = {
         base: "",
         stacks: [],
@@ -50,7 +60,8 @@ function parseArgs(argv: string[]): DiffArgs {
         }
         if (flag === "--base") args.base = value;
         else if (flag === "--stack") {
-            if (!STACK_NAME.test(value)) throw new UsageError(`not a stack name: ${JSON.stringify(value)}`);
+            if (!isStackName(value))
+                throw new UsageError(`not a stack name: ${JSON.stringify(value)}; expected ${STACK_NAME_ALLOWED}`);
             args.stacks.push(value);
         } else if (flag === "--format") {
             if (value !== "markdown" && value !== "text")
@@ -74,6 +85,10 @@ async function main(argv: string[]): Promise<number> {
     try {
         args = parseArgs(argv);
     } catch (error) {
+        if (error instanceof HelpRequested) {
+            process.stdout.write(`${HELP}\n`);
+            return 0;
+        }
         process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
         return 2;
     }
@@ -93,7 +108,7 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(scrubSecrets(text, secrets));
         return 0;
     } catch (error) {
-        if (error instanceof GitError) {
+        if (error instanceof GitError || error instanceof UnknownStackError) {
             process.stderr.write(`diff: ${error.message}\n`);
             return 2;
         }

@@ -7,18 +7,30 @@
  */
 import * as path from "node:path";
 import { ConfigError, parseLabConfig } from "../lib/config";
+import { STACK_NAME_ALLOWED, isStackName } from "../lib/config-formats";
 import { runPreflight } from "../lib/host-facts";
 import { planLab } from "../lib/plan";
 import { formatFindings, preflightFailed } from "../lib/preflight";
-import { projectDefaults, readProjectFile, readStackValues } from "../lib/stack-files";
+import { StackFileError, mergeConfig, projectDefaults, readProjectFile, readStackValues } from "../lib/stack-files";
 
 const USAGE = "usage: npm run --silent doctor -- [--stack <name>]";
+const HELP = `${USAGE}
+
+Checks this host against stack <name> (default dev) the way \`pulumi up\` does at start: docker, kind,
+clusterctl, libvirt, firmware, KVM and the network, and says how to fix each problem. Reads the host
+and asks libvirt (read-only); creates nothing.
+Exit codes: 0 nothing blocks the lab (warnings allowed), 1 something does or the config is invalid,
+2 usage.`;
 const PROJECT_DIR = path.resolve(__dirname, "..");
 
 class UsageError extends Error {}
+class HelpRequested extends Error {}
 
 function parseArgs(argv: string[]): { stack: string } {
     let stack = "dev";
+    if (argv.includes("--help") || argv.includes("-h")) {
+        throw new HelpRequested();
+    }
     for (let i = 0; i < argv.length; i++) {
         if (argv[i] !== "--stack") {
             throw new UsageError(`unknown argument ${JSON.stringify(argv[i])}`);
@@ -26,6 +38,9 @@ function parseArgs(argv: string[]): { stack: string } {
         const value = argv[++i];
         if (value === undefined || value.startsWith("--")) {
             throw new UsageError("--stack needs a value");
+        }
+        if (!isStackName(value)) {
+            throw new UsageError(`not a stack name: ${JSON.stringify(value)}; expected ${STACK_NAME_ALLOWED}`);
         }
         stack = value;
     }
@@ -39,7 +54,7 @@ function loadStack(stack: string) {
     if (stackValues === undefined) {
         process.stderr.write(`note: no Pulumi.${stack}.yaml; checking against the defaults\n`);
     }
-    const raw = { ...projectDefaults(project), ...stackValues };
+    const raw = mergeConfig(projectDefaults(project), stackValues);
     // A `secure:` value in the stack file is encrypted; that is what makes it secret.
     const isSecret = (key: string) => typeof stackValues?.[key] === "object" && stackValues?.[key] !== null;
     const config = parseLabConfig(raw, { stack, isSecret });
@@ -52,6 +67,10 @@ async function main(argv: string[]): Promise<number> {
     try {
         ({ stack } = parseArgs(argv));
     } catch (error) {
+        if (error instanceof HelpRequested) {
+            process.stdout.write(`${HELP}\n`);
+            return 0;
+        }
         process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
         return 2;
     }
@@ -63,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
         return preflightFailed(findings) ? 1 : 0;
     } catch (error) {
         process.stderr.write(
-            `${error instanceof ConfigError ? error.message : `doctor failed: ${(error as Error).message}`}\n`,
+            `${error instanceof ConfigError || error instanceof StackFileError ? error.message : `doctor failed: ${(error as Error).message}`}\n`,
         );
         return 1;
     }

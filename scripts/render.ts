@@ -2,17 +2,35 @@
  * npm run --silent render -- --stack <name> --out <dir> [--set key=value ...]
  *
  * Validates and plans a stack offline and writes exactly what `pulumi up` would apply. On invalid
- * config it prints every problem to stderr, exits 1 and writes nothing.
+ * config it prints every problem to stderr, exits 1 and writes nothing. `--out` must be new, empty or
+ * an earlier render's folder: a render removes only the files the earlier one recorded writing.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError, parseLabConfig } from "../lib/config";
 import { planLab } from "../lib/plan";
-import { RenderedFiles, renderLabFiles } from "../lib/render/files";
+import { renderLabFiles } from "../lib/render/files";
+import { OutDirError, resolveOutDir, writeRender } from "../lib/render/out-dir";
 import { kvmUsable } from "../providers/libvirt/host";
-import { parseOverride, projectDefaults, readProjectFile, readStackValues } from "../lib/stack-files";
+import {
+    StackFileError,
+    checkStackName,
+    mergeConfig,
+    parseOverride,
+    projectDefaults,
+    readProjectFile,
+    readStackValues,
+} from "../lib/stack-files";
 
 const USAGE = "usage: npm run --silent render -- [--stack <name>] --out <dir> [--set key=value ...]";
+const HELP = `${USAGE}
+
+Validates stack <name> (default dev: Pulumi.<name>.yaml over Pulumi.yaml's defaults, then each
+--set key=value as \`pulumi config set\` would store it) and writes what \`pulumi up\` would apply into
+<dir>: plan.json, manifests/, domains/, ... Reads libvirt only to resolve domainType: auto; creates
+nothing. <dir> must be new, empty or an earlier render's folder (below the project, the temp
+directory or a user's folder); only the files the earlier render recorded are replaced.
+Exit codes: 0 rendered, 1 invalid config or stack file (every problem on stderr, nothing written),
+2 usage.`;
 const PROJECT_DIR = path.resolve(__dirname, "..");
 
 interface RenderArgs {
@@ -22,9 +40,13 @@ interface RenderArgs {
 }
 
 class UsageError extends Error {}
+class HelpRequested extends Error {}
 
 function parseArgs(argv: string[]): RenderArgs {
     const args: RenderArgs = { stack: "dev", out: "", overrides: [] };
+    if (argv.includes("--help") || argv.includes("-h")) {
+        throw new HelpRequested();
+    }
     for (let i = 0; i < argv.length; i++) {
         const flag = argv[i];
         const value = argv[i + 1];
@@ -42,25 +64,13 @@ function parseArgs(argv: string[]): RenderArgs {
     if (!args.out) {
         throw new UsageError("--out is required");
     }
+    try {
+        checkStackName(args.stack);
+        args.out = resolveOutDir(args.out, PROJECT_DIR);
+    } catch (error) {
+        throw new UsageError((error as Error).message);
+    }
     return args;
-}
-
-/** Files and folders a previous render wrote; cleared first so no stale machine lingers. */
-function clearPreviousRender(out: string, files: RenderedFiles): void {
-    const topLevel = new Set([...files.keys()].map((file) => file.split("/")[0]));
-    for (const entry of topLevel) {
-        fs.rmSync(path.join(out, entry), { recursive: true, force: true });
-    }
-}
-
-function writeFiles(out: string, files: RenderedFiles): void {
-    fs.mkdirSync(out, { recursive: true });
-    clearPreviousRender(out, files);
-    for (const [file, content] of files) {
-        const target = path.join(out, file);
-        fs.mkdirSync(path.dirname(target), { recursive: true });
-        fs.writeFileSync(target, content);
-    }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -68,6 +78,10 @@ async function main(argv: string[]): Promise<number> {
     try {
         args = parseArgs(argv);
     } catch (error) {
+        if (error instanceof HelpRequested) {
+            process.stdout.write(`${HELP}\n`);
+            return 0;
+        }
         process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
         return 2;
     }
@@ -77,11 +91,11 @@ async function main(argv: string[]): Promise<number> {
         if (stackValues === undefined) {
             process.stderr.write(`note: no Pulumi.${args.stack}.yaml; rendering the defaults\n`);
         }
-        const raw = {
-            ...projectDefaults(project),
-            ...stackValues,
-            ...Object.fromEntries(args.overrides.map(parseOverride)),
-        };
+        const raw = mergeConfig(
+            projectDefaults(project),
+            stackValues,
+            mergeConfig(...args.overrides.map((assignment) => Object.fromEntries([parseOverride(assignment)]))),
+        );
         // A `secure:` value in the stack file is encrypted; that is what makes it secret.
         const isSecret = (key: string) => typeof stackValues?.[key] === "object" && stackValues?.[key] !== null;
         const config = parseLabConfig(raw, { stack: args.stack, isSecret });
@@ -96,12 +110,12 @@ async function main(argv: string[]): Promise<number> {
                 ? await kvmUsable(plan.libvirt.uri, config.machineArch)
                 : config.domainType === "kvm";
         const files = renderLabFiles(config, plan, kvm);
-        writeFiles(path.resolve(args.out), files);
+        writeRender(args.out, files);
         process.stderr.write(`rendered ${files.size} files for stack ${args.stack} into ${args.out}\n`);
         return 0;
     } catch (error) {
         process.stderr.write(
-            `${error instanceof ConfigError ? error.message : `render failed: ${(error as Error).message}`}\n`,
+            `${error instanceof ConfigError || error instanceof StackFileError || error instanceof OutDirError ? error.message : `render failed: ${(error as Error).message}`}\n`,
         );
         return 1;
     }

@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { CONFIG_SCHEMA } from "../lib/config-schema";
+import { CONFIG_KEYS, CONFIG_SCHEMA, pulumiType } from "../lib/config-schema";
 import { readProjectFile } from "../lib/stack-files";
 import { configReferenceTable, withReference } from "../scripts/config-reference";
 import { PROJECT_DIR } from "./fixtures";
@@ -12,15 +12,40 @@ test("Pulumi.yaml declares every key with the schema's type, description and def
     expect(project.name).toBe("capt-playground");
     const declared = project.config as Record<string, Record<string, unknown>>;
     expect(Object.keys(declared).sort()).toEqual(Object.keys(CONFIG_SCHEMA).sort());
-    for (const [key, spec] of Object.entries(CONFIG_SCHEMA)) {
+    for (const key of CONFIG_KEYS) {
+        const spec = CONFIG_SCHEMA[key];
+        const type = pulumiType(key);
         expect({ key, ...declared[key] }).toEqual({
             key,
-            ...(spec.type === "objects" ? {} : { type: spec.type }),
+            ...(type === "objects" ? {} : { type }),
             description: spec.description,
             default: spec.default,
-            ...(spec.type === "array" ? { items: { type: "string" } } : {}),
+            ...(type === "array" ? { items: { type: "string" } } : {}),
         });
     }
+});
+
+test("the Pulumi types come from the zod schema: integers, flags, lists, the machine list", () => {
+    expect(pulumiType("hardwareCount")).toBe("integer");
+    expect(pulumiType("pivot")).toBe("boolean");
+    expect(pulumiType("nameServers")).toBe("array");
+    expect(pulumiType("machines")).toBe("objects");
+    expect(pulumiType("libvirtUri")).toBe("string");
+});
+
+test("every default passes its own key's schema", () => {
+    for (const key of CONFIG_KEYS) {
+        const result = CONFIG_SCHEMA[key].schema.safeParse(CONFIG_SCHEMA[key].default);
+        expect({ key, ok: result.success }).toEqual({ key, ok: true });
+    }
+});
+
+test("a drifted reference or Pulumi.yaml is caught: a changed range shows in both", () => {
+    const readme = fs.readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8");
+    expect(readme).toContain("| `vmCpus` | integer | 2 to 64 |");
+    expect(readme).toContain("| `bootMode` | string | `netboot`, `isoboot` |");
+    const stale = readme.replace("| `vmCpus` | integer | 2 to 64 |", "| `vmCpus` | integer | 1 to 64 |");
+    expect(withReference(stale)).not.toBe(stale);
 });
 
 test("Pulumi.yaml is a nodejs TypeScript project", () => {

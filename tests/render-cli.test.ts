@@ -136,3 +136,44 @@ test("a kubeconfig given on the command line is refused as plaintext, with nothi
     expect(result.stderr).not.toContain("kind: Config");
     expect(fs.existsSync(out)).toBe(false);
 });
+
+test("--help prints the usage and what render reads and writes, exit 0", () => {
+    const result = render(["--help"]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^usage: npm run --silent render -- \[--stack <name>\] --out <dir>/);
+    expect(result.stdout).toContain("only the files the earlier render recorded are replaced");
+});
+
+test("--out / , a system directory or /proc is refused at once (exit 2), --stack outside Pulumi's rule too", () => {
+    for (const out of ["/", "/proc/x"]) {
+        const result = render(["--out", out]);
+        expect(result.status).toBe(2);
+        expect(result.stderr).toContain("never / or a system directory");
+    }
+    for (const stack of ["x/../../elsewhere", "two\nlines"]) {
+        const result = render(["--stack", stack, "--out", path.join(workDir, "out")]);
+        expect(result.status).toBe(2);
+        expect(result.stderr).toContain("Pulumi's stack-name rule");
+    }
+    expect(fs.existsSync(path.join(workDir, "out"))).toBe(false);
+});
+
+test("a re-render into its own folder keeps a user's files planted beside and inside the rendered folders", () => {
+    const out = path.join(workDir, "out");
+    expect(render(["--out", out, "--set", "hardwareCount=3"]).status).toBe(0);
+    const domains = fs.readdirSync(path.join(out, "domains"));
+    fs.writeFileSync(path.join(out, "notes.txt"), "beside");
+    fs.writeFileSync(path.join(out, "domains", "my-vm.txt"), "inside");
+    expect(render(["--out", out, "--set", "hardwareCount=2"]).status).toBe(0);
+    expect(fs.readFileSync(path.join(out, "notes.txt"), "utf8")).toBe("beside");
+    expect(fs.readFileSync(path.join(out, "domains", "my-vm.txt"), "utf8")).toBe("inside");
+    // The third machine's domain went with the render that wrote it.
+    expect(fs.readdirSync(path.join(out, "domains")).length).toBe(domains.length);
+    const foreign = path.join(workDir, "foreign");
+    fs.mkdirSync(foreign);
+    fs.writeFileSync(path.join(foreign, "plan.json"), "mine");
+    const refused = render(["--out", foreign]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("not empty and holds no earlier render");
+    expect(fs.readFileSync(path.join(foreign, "plan.json"), "utf8")).toBe("mine");
+});

@@ -7,14 +7,17 @@
 # stdout: nothing
 # stderr: progress messages
 #
-# Removes exactly $STATE_DIR/clusterctl.yaml, $STATE_DIR/clusterctl-init.log, leftover
-# $STATE_DIR/.clusterctl.yaml.* temp files of an interrupted init and $STATE_DIR/xdg (clusterctl's
-# XDG directories, which the lab redirects there). Anything else in $STATE_DIR stays, and so does the
-# directory while anything is left in it. The providers themselves live in the KinD cluster and go
-# with it. Tolerant: a missing file or directory is fine, so a second run succeeds.
+# Removes exactly what clusterctl-init recorded creating (lib/owned-files.sh): clusterctl.yaml,
+# clusterctl-init.log, the files clusterctl wrote below xdg (the XDG directories the lab redirects
+# there) and xdg itself once empty. Anything else in $STATE_DIR or below xdg stays, and so does the
+# directory while anything is left in it; without a record nothing is removed. The providers
+# themselves live in the KinD cluster and go with it. Tolerant: a missing file or directory is fine,
+# so a second run succeeds.
 set -euo pipefail
 
 log() { printf 'clusterctl-clean: %s\n' "$*" >&2; }
+# shellcheck source-path=SCRIPTDIR source=lib/owned-files.sh
+source "${BASH_SOURCE[0]%/*}/lib/owned-files.sh"
 
 : "${STATE_DIR:?STATE_DIR is required}"
 if [ ! -d "$STATE_DIR" ]; then
@@ -23,9 +26,4 @@ if [ ! -d "$STATE_DIR" ]; then
 fi
 state_dir="$(cd -- "$STATE_DIR" && pwd)"
 
-rm -f -- "${state_dir}/clusterctl.yaml" "${state_dir}/clusterctl-init.log" "${state_dir}"/.clusterctl.yaml.*
-rm -rf -- "${state_dir}/xdg"
-log "removed clusterctl's files from ${state_dir}"
-if rmdir -- "$state_dir" 2>/dev/null; then
-    log "removed the empty directory ${state_dir}"
-fi
+owned_remove "$state_dir"

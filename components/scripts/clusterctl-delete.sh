@@ -6,7 +6,8 @@
 # Environment:
 #   KUBECONFIG_CONTENT     kubeconfig of the management cluster (required, secret; written to a private
 #                          temp file that is removed on exit, never echoed, never in an argv)
-#   STATE_DIR              the stack's output directory (required); clusterctl's XDG dirs are $STATE_DIR/xdg
+#   STATE_DIR              the stack's output directory (required): what clusterctl-init recorded creating
+#                          there is removed (lib/owned-files.sh); clusterctl delete itself uses a private XDG dir
 #   PULUMI_COMMAND_STDOUT  clusterctl-init's stdout (the Command's last output): `installed=<providers>`,
 #                          the inventory names this stack installed. Absent or empty list: nothing is removed.
 # stdout: nothing
@@ -25,6 +26,8 @@ set -euo pipefail
 log() { printf 'clusterctl-delete: %s\n' "$*" >&2; }
 # shellcheck source-path=SCRIPTDIR source=lib/clusterctl-providers.sh
 source "${BASH_SOURCE[0]%/*}/lib/clusterctl-providers.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/owned-files.sh
+source "${BASH_SOURCE[0]%/*}/lib/owned-files.sh"
 
 : "${KUBECONFIG_CONTENT:?KUBECONFIG_CONTENT is required}"
 : "${STATE_DIR:?STATE_DIR is required}"
@@ -32,17 +35,21 @@ previous="${PULUMI_COMMAND_STDOUT:-}"
 unset PULUMI_COMMAND_STDOUT
 recorded="$(recorded_providers "$previous")"
 
-mkdir -p -- "$STATE_DIR"
-state_dir="$(cd -- "$STATE_DIR" && pwd)"
+state_dir=""
+if [ -d "$STATE_DIR" ]; then
+    state_dir="$(cd -- "$STATE_DIR" && pwd)"
+fi
 
 if [ -z "$recorded" ]; then
     log "this stack installed no Cluster API provider in the management cluster; leaving the providers as they are"
     unset KUBECONFIG_CONTENT
 else
     require_tools "to read the Cluster API providers of the management cluster" kubectl
-    clusterctl_environment "${state_dir}/xdg"
-
+    # clusterctl's XDG directories in the private work directory: whatever clusterctl delete writes
+    # there goes with it, and nothing new lands in the output directory as destroy empties it.
     private_workdir clusterctl-delete
+    clusterctl_environment "${work}/xdg"
+
     kubeconfig="${work}/kubeconfig"
     printf '%s' "$KUBECONFIG_CONTENT" >"$kubeconfig"
     unset KUBECONFIG_CONTENT
@@ -50,9 +57,6 @@ else
     remove_recorded_providers "$kubeconfig" "$recorded"
 fi
 
-rm -f -- "${state_dir}/clusterctl.yaml" "${state_dir}/clusterctl-init.log" "${state_dir}"/.clusterctl.yaml.*
-rm -rf -- "${state_dir}/xdg"
-log "removed clusterctl's files from ${state_dir}"
-if rmdir -- "$state_dir" 2>/dev/null; then
-    log "removed the empty directory ${state_dir}"
+if [ -n "$state_dir" ]; then
+    owned_remove "$state_dir"
 fi

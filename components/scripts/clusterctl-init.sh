@@ -7,7 +7,9 @@
 #                              file that is removed on exit, never echoed, never in an argv)
 #   CLUSTERCTL_CONFIG_CONTENT  the rendered clusterctl.yaml (required); written to $STATE_DIR/clusterctl.yaml
 #   STATE_DIR                  the stack's output directory (required; created). clusterctl's XDG
-#                              directories go to $STATE_DIR/xdg, its output to $STATE_DIR/clusterctl-init.log
+#                              directories go to $STATE_DIR/xdg, its output to $STATE_DIR/clusterctl-init.log;
+#                              what the script creates there is recorded (lib/owned-files.sh) for the delete
+#                              step, and an xdg, clusterctl.yaml or log the stack did not create stops it
 #   TINKERBELL_IP              the Tinkerbell VIP, read by CAPT's components template (required)
 #   WAIT_PROVIDER_TIMEOUT      seconds clusterctl waits for each provider's deployment (default 600)
 #   MANAGEMENT_CLUSTER         "kind" (default: the lab's own KinD cluster) or "existing" (a cluster the user
@@ -66,6 +68,8 @@ set -euo pipefail
 log() { printf 'clusterctl-init: %s\n' "$*" >&2; }
 # shellcheck source-path=SCRIPTDIR source=lib/clusterctl-providers.sh
 source "${BASH_SOURCE[0]%/*}/lib/clusterctl-providers.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/owned-files.sh
+source "${BASH_SOURCE[0]%/*}/lib/owned-files.sh"
 
 : "${KUBECONFIG_CONTENT:?KUBECONFIG_CONTENT is required}"
 : "${CLUSTERCTL_CONFIG_CONTENT:?CLUSTERCTL_CONFIG_CONTENT is required}"
@@ -97,6 +101,8 @@ fi
 
 mkdir -p -- "$STATE_DIR"
 state_dir="$(cd -- "$STATE_DIR" && pwd)"
+owned_claim "$state_dir" "$CLUSTERCTL_CONFIG_CONTENT"
+xdg_before="$(owned_xdg_files "$state_dir")"
 # clusterctl otherwise writes ~/.config/cluster-api and reads /etc/xdg/cluster-api.
 clusterctl_environment "${state_dir}/xdg"
 export TINKERBELL_IP
@@ -105,7 +111,8 @@ umask 077
 kubeconfig=""
 config_tmp=""
 errors=""
-trap 'rm -f -- ${kubeconfig:+"$kubeconfig"} ${config_tmp:+"$config_tmp"} ${errors:+"$errors"}' EXIT
+# Whatever clusterctl wrote below xdg is recorded, however the script ends.
+trap 'rm -f -- ${kubeconfig:+"$kubeconfig"} ${config_tmp:+"$config_tmp"} ${errors:+"$errors"}; owned_record_new "$state_dir" "$xdg_before"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 kubeconfig="$(mktemp -- "${TMPDIR:-/tmp}/clusterctl-init-kubeconfig.XXXXXX")"
@@ -113,7 +120,8 @@ printf '%s' "$KUBECONFIG_CONTENT" >"$kubeconfig"
 unset KUBECONFIG_CONTENT
 
 config="${state_dir}/clusterctl.yaml"
-config_tmp="$(mktemp -- "${state_dir}/.clusterctl.yaml.XXXXXX")"
+# The temp file lives in the lab's own xdg folder: nothing of the lab's is left beside a user's files.
+config_tmp="$(mktemp -- "${state_dir}/xdg/.clusterctl.yaml.XXXXXX")"
 printf '%s' "$CLUSTERCTL_CONFIG_CONTENT" >"$config_tmp"
 mv -f -- "$config_tmp" "$config"
 config_tmp=""
@@ -148,11 +156,13 @@ adoptable() {
 
 output_log="${state_dir}/clusterctl-init.log"
 
-# clusterctl init with the given provider flags; its output to stderr and the log, its exit in status.
+# clusterctl init with the given provider flags; its output to the log whole, and to stderr with lines
+# clipped (clip_lines: the Command's log reader stops at a line over 64 KiB and the script then hangs);
+# its exit in status.
 run_init() {
     set +e
     clusterctl init --config "$config" --kubeconfig "$kubeconfig" "$@" \
-        --wait-providers --wait-provider-timeout "$wait_timeout" 2>&1 | tee "$output_log" >&2
+        --wait-providers --wait-provider-timeout "$wait_timeout" 2>&1 | tee "$output_log" | clip_lines >&2
     status="${PIPESTATUS[0]}"
     set -e
 }

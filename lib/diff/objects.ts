@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
+import { RENDER_MANIFEST } from "../render/out-dir";
 
 export interface RenderedObject {
     /** Stable identity used to pair objects across the two sides. */
@@ -37,7 +38,8 @@ function listFiles(dir: string, prefix = ""): string[] {
     for (const entry of fs.readdirSync(path.join(dir, prefix), { withFileTypes: true })) {
         const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
         if (entry.isDirectory()) files.push(...listFiles(dir, relative));
-        else if (entry.isFile()) files.push(relative);
+        // render's record of what it wrote is bookkeeping, not something a stack deploys.
+        else if (entry.isFile() && relative !== RENDER_MANIFEST) files.push(relative);
     }
     return files.sort();
 }

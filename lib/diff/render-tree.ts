@@ -42,8 +42,11 @@ function stackConfig(projectDir: string, stack: string): Record<string, unknown>
     const parsed = file ? (readYaml(file) as { config?: Record<string, unknown> } | undefined) : undefined;
     const config: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(parsed?.config ?? {})) {
-        if (key.startsWith(PROJECT_PREFIX)) config[key.slice(PROJECT_PREFIX.length)] = value;
-        else if (!key.includes(":")) config[key] = value;
+        const name = key.startsWith(PROJECT_PREFIX) ? key.slice(PROJECT_PREFIX.length) : key;
+        if (name !== key || !key.includes(":")) {
+            // An own key even for __proto__: a stack file's key never reaches a prototype.
+            Object.defineProperty(config, name, { value, enumerable: true, writable: true, configurable: true });
+        }
     }
     return config;
 }

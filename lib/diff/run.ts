@@ -72,6 +72,16 @@ function resultFor(stack: string, base: Side, head: Side, before: Rendered, afte
     return compareRendered(stack, before.stack, after.stack);
 }
 
+/** A `--stack` that has a stack file on neither side: a typo, not "no changes". */
+export class UnknownStackError extends Error {
+    constructor(stacks: string[], known: string[]) {
+        super(
+            `no stack file for ${stacks.map((s) => JSON.stringify(s)).join(", ")} in the working tree or at the base; stacks: ${known.join(", ") || "none"}`,
+        );
+        this.name = "UnknownStackError";
+    }
+}
+
 export async function runDiff(options: DiffOptions): Promise<DiffRun> {
     const repo: Repository = findRepository(options.projectDir);
     const baseCommit = resolveCommit(repo, options.base);
@@ -86,9 +96,12 @@ export async function runDiff(options: DiffOptions): Promise<DiffRun> {
         }
         const base: Side = { projectDir: baseDir, stacks: baseDir ? listStacks(baseDir) : [] };
         const head: Side = { projectDir: options.projectDir, stacks: listStacks(options.projectDir) };
-        const stacks = options.stacks.length
-            ? [...new Set(options.stacks)]
-            : [...new Set([...base.stacks, ...head.stacks])].sort();
+        const known = [...new Set([...base.stacks, ...head.stacks])].sort();
+        const unknown = options.stacks.filter((stack) => !known.includes(stack));
+        if (unknown.length > 0) {
+            throw new UnknownStackError(unknown, known);
+        }
+        const stacks = options.stacks.length ? [...new Set(options.stacks)] : known;
 
         // A stack file on one side only is shown as a new or deleted stack: the other side's
         // render (of the defaults) would not be used.

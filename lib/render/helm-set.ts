@@ -7,6 +7,8 @@
  * a comma outside braces is part of the value, not a separator.
  */
 
+import { FORBIDDEN_OBJECT_KEYS, isForbiddenObjectKey } from "../config-formats";
+
 export type HelmValues = { [key: string]: unknown };
 
 type PathStep = { key: string } | { index: number };
@@ -20,6 +22,12 @@ export function parseValuePath(path: string): PathStep[] {
         const match = SEGMENT.exec(segment);
         if (!match) {
             throw new Error(`invalid value path ${JSON.stringify(path)}: bad segment ${JSON.stringify(segment)}`);
+        }
+        if (isForbiddenObjectKey(match[1])) {
+            // Assigning these on a plain object would reach Object.prototype, not a chart value.
+            throw new Error(
+                `invalid value path ${JSON.stringify(path)}: ${FORBIDDEN_OBJECT_KEYS.join(", ")} are no chart values`,
+            );
         }
         steps.push({ key: match[1] });
         if (match[2] !== undefined) {
@@ -65,6 +73,11 @@ function containerFor(next: PathStep): HelmValues | unknown[] {
     return "index" in next ? [] : {};
 }
 
+/** An own, plain data property: never a setter such as __proto__'s. */
+function defineSlot(container: Record<string | number, unknown>, slot: string | number, value: unknown): void {
+    Object.defineProperty(container, slot, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** Set one value in place, creating (or replacing scalars with) maps and lists along the path. */
 function setPath(root: HelmValues, steps: PathStep[], value: unknown): void {
     let node: HelmValues | unknown[] = root;
@@ -79,14 +92,16 @@ function setPath(root: HelmValues, steps: PathStep[], value: unknown): void {
             }
         }
         if (i === steps.length - 1) {
-            container[slot] = value;
+            defineSlot(container, slot, value);
             return;
         }
         const wanted = steps[i + 1];
-        const existing = container[slot];
+        // Own values only: an inherited one (a method of Object.prototype) is never walked into.
+        const existing = Object.hasOwn(container, slot) ? container[slot] : undefined;
         const fits = "index" in wanted ? Array.isArray(existing) : isPlainObject(existing);
-        container[slot] = fits ? existing : containerFor(wanted);
-        node = container[slot] as HelmValues | unknown[];
+        const next = fits ? existing : containerFor(wanted);
+        defineSlot(container, slot, next);
+        node = next as HelmValues | unknown[];
     }
 }
 

@@ -234,7 +234,20 @@ describe("a pull request's worth of changes", () => {
         const unknown = run(["--base", "no-such-ref"]);
         expect(unknown.status).toBe(2);
         expect(unknown.stderr).toMatch(/unknown git ref "no-such-ref"/);
-    }, 60_000);
+        // A typo is not "no changes": a stack with a file on neither side is an error naming the stacks.
+        const typo = run(["--base", "HEAD", "--stack", "dve"]);
+        expect(typo.status).toBe(2);
+        expect(typo.stderr).toMatch(/no stack file for "dve" in the working tree or at the base; stacks: .*dev/);
+        expect(typo.stdout).toBe("");
+        for (const stack of ["x/../../elsewhere", "a;b", ""]) {
+            const bad = run(["--base", "HEAD", "--stack", stack]);
+            expect(bad.status).toBe(2);
+            expect(bad.stderr).toContain("Pulumi's stack-name rule");
+        }
+        const help = run(["--help"]);
+        expect(help.status).toBe(0);
+        expect(help.stdout).toMatch(/^usage: npm run --silent diff -- --base <git-ref>/);
+    }, 120_000);
 });
 
 afterAll(() => {

@@ -246,7 +246,7 @@ function strict(schema: Record<string, unknown>): Record<string, unknown> {
 }
 
 (repoPresent ? describe : describe.skip)(
-    `the upstream CRDs of cluster-api-operator v${DEFAULT_CAPI_OPERATOR_VERSION}`,
+    `the upstream CRDs of cluster-api-operator v${DEFAULT_CAPI_OPERATOR_VERSION}${repoPresent ? "" : ` (skipped: no sources at ${OPERATOR_REPO}; set CAPI_OPERATOR_REPO)`}`,
     () => {
         const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
         const crd = (kind: string) => {

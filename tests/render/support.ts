@@ -95,7 +95,7 @@ export function describeWithSchemas(name: string, body: () => void): void {
         });
     } else {
         console.warn(`SKIPPED "${name}": upstream schemas not found at ${SCHEMAS_DIR} (set CAPT_SCHEMAS_DIR)`);
-        describe.skip(name, body);
+        describe.skip(`${name} (skipped: upstream schemas not found at ${SCHEMAS_DIR}; set CAPT_SCHEMAS_DIR)`, body);
     }
 }
 

@@ -129,7 +129,7 @@ const inCi = process.env.CI === "true";
 describe("shellcheck", () => {
     if (!shellcheckFound && !inCi) {
         console.warn("shellcheck is not installed: skipping the shellcheck tests (they fail in CI)");
-        test.skip("shellcheck is not installed", () => undefined);
+        test.skip("shellcheck (skipped: shellcheck is not installed)", () => undefined);
         return;
     }
 

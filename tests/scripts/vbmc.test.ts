@@ -91,7 +91,8 @@ describe("vbmc-register", () => {
     });
 
     const python = spawnSync("python3", ["-c", "import configparser"]).status === 0;
-    (python ? test : test.skip)("Python's configparser reads the password back unchanged", () => {
+    const pythonTest = `Python's configparser reads the password back unchanged${python ? "" : " (skipped: python3 is not installed)"}`;
+    (python ? test : test.skip)(pythonTest, () => {
         expect(sandbox.run("vbmc-register", registerEnv("capt-dev-node-1")).status).toBe(0);
         const read = spawnSync(
             "python3",

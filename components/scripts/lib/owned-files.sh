@@ -1,0 +1,112 @@
+# shellcheck shell=bash
+# What clusterctl-init created in the stack's output directory, recorded so that the delete steps
+# (clusterctl-clean, clusterctl-delete) remove exactly that and never a file a user put there, before
+# or after, beside or inside the lab's folders.
+#
+# The record is $STATE_DIR/xdg/.capt-playground-owned, one path a line relative to $STATE_DIR:
+# `xdg` when init created that directory, `clusterctl.yaml`, `clusterctl-init.log`, and each file
+# clusterctl wrote below xdg during a run of init (the files there after the run that were not there
+# before it). Sourced, never run; the caller defines `log`.
+
+# The record's path for output directory $1.
+owned_record() {
+    printf '%s/xdg/.capt-playground-owned' "$1"
+}
+
+# True when the record of $1 lists $2.
+owned_lists() {
+    [ -f "$(owned_record "$1")" ] && grep -qxF -- "$2" "$(owned_record "$1")"
+}
+
+# Appends $2 to the record of $1 once.
+owned_add() {
+    owned_lists "$1" "$2" || printf '%s\n' "$2" >>"$(owned_record "$1")"
+}
+
+# Makes output directory $1 ready for clusterctl-init: creates xdg and the record, or checks that an
+# existing xdg, clusterctl.yaml and clusterctl-init.log are recorded as this stack's. $2 is the
+# clusterctl.yaml about to be written: a lab made before the record existed left exactly that file and
+# an xdg directory, which are adopted. Anything else there that the stack did not create stops init
+# (exit 1) before it writes a byte.
+owned_claim() {
+    local dir="$1" config="$2" name
+    if [ -e "${dir}/xdg" ] && [ ! -d "${dir}/xdg" ]; then
+        log "${dir}/xdg is not a directory and this stack did not create it; move it away or choose another outputDir"
+        exit 1
+    fi
+    if [ ! -e "${dir}/xdg" ]; then
+        mkdir -m 700 -- "${dir}/xdg"
+        printf 'xdg\n' >"$(owned_record "$dir")"
+    elif [ ! -f "$(owned_record "$dir")" ]; then
+        if [ -f "${dir}/clusterctl.yaml" ] && cmp -s -- "${dir}/clusterctl.yaml" <(printf '%s' "$config"); then
+            log "adopting ${dir}/xdg and clusterctl.yaml, written by an earlier version of the lab"
+            printf 'xdg\nclusterctl.yaml\n' >"$(owned_record "$dir")"
+            if [ -f "${dir}/clusterctl-init.log" ]; then
+                owned_add "$dir" clusterctl-init.log
+            fi
+            owned_record_new "$dir" ""
+        else
+            log "${dir}/xdg exists but this stack did not create it; move it away or choose another outputDir" \
+                "(the lab never writes into or removes what it did not create)"
+            exit 1
+        fi
+    fi
+    for name in clusterctl.yaml clusterctl-init.log; do
+        if [ -e "${dir}/${name}" ] && ! owned_lists "$dir" "$name"; then
+            log "${dir}/${name} exists but this stack did not create it; move it away or choose another outputDir"
+            exit 1
+        fi
+        owned_add "$dir" "$name"
+    done
+}
+
+# The files and folders below $1/xdg, one path a line relative to $1, sorted (the record excluded).
+owned_xdg_files() {
+    (cd -- "$1" && find xdg -mindepth 1 ! -name .capt-playground-owned | LC_ALL=C sort)
+}
+
+# Records the files below $1/xdg that are not in the listing $2 (owned_xdg_files before the run).
+owned_record_new() {
+    local name
+    while IFS= read -r name; do
+        [ -n "$name" ] && owned_add "$1" "$name"
+    done < <(LC_ALL=C comm -13 <(printf '%s\n' "$2" | sed '/^$/d') <(owned_xdg_files "$1"))
+}
+
+# Removes what the record of output directory $1 lists, then the folders below xdg left empty, xdg
+# itself when the stack created it and it is empty, and $1 when it is empty. Without a record nothing
+# is removed. Tolerant: missing files are fine, so a second run succeeds.
+owned_remove() {
+    local dir="$1" record name
+    record="$(owned_record "$dir")"
+    if [ ! -f "$record" ]; then
+        log "no record of files this stack created in ${dir}; removing nothing there"
+    else
+        while IFS= read -r name; do
+            case "/${name}/" in */../*) continue ;; esac
+            case "$name" in
+            clusterctl.yaml | clusterctl-init.log | xdg/*)
+                if [ ! -d "${dir}/${name}" ] || [ -L "${dir}/${name}" ]; then
+                    rm -f -- "${dir}/${name}"
+                fi
+                ;;
+            esac
+        done <"$record"
+        # Recorded folders deepest first; one still holding a user's file stays.
+        while IFS= read -r name; do
+            if [ -d "${dir}/${name}" ] && [ ! -L "${dir}/${name}" ]; then
+                rmdir -- "${dir}/${name}" 2>/dev/null || true
+            fi
+        done < <(grep '^xdg/' "$record" | LC_ALL=C sort -r)
+        if grep -qxF xdg "$record"; then
+            rm -f -- "$record"
+            rmdir -- "${dir}/xdg" 2>/dev/null || log "${dir}/xdg holds files this stack did not create; leaving it"
+        else
+            rm -f -- "$record"
+        fi
+        log "removed clusterctl's files from ${dir}"
+    fi
+    if rmdir -- "$dir" 2>/dev/null; then
+        log "removed the empty directory ${dir}"
+    fi
+}

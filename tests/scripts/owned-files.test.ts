@@ -1,0 +1,111 @@
+/**
+ * Destroy's clusterctl scripts remove only what clusterctl-init recorded creating: a user's files
+ * planted beside the lab's (in the output directory) and inside its folders (below xdg), before or
+ * after `up`, stay; so does an xdg folder, clusterctl.yaml or log the stack never made.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Sandbox, clusterctlConfig } from "./harness";
+
+const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- user:\n    token: owned-files-token\n";
+
+let sandbox: Sandbox;
+let stateDir: string;
+let env: Record<string, string>;
+beforeEach(() => {
+    sandbox = new Sandbox();
+    stateDir = path.join(sandbox.root, "project", ".lab", "dev");
+    env = {
+        KUBECONFIG_CONTENT: KUBECONFIG,
+        CLUSTERCTL_CONFIG_CONTENT: clusterctlConfig(),
+        STATE_DIR: stateDir,
+        TINKERBELL_IP: "172.30.0.74",
+        CAPI_VERSION: "v1.12.5",
+        CAPT_VERSION: "v0.7.0",
+    };
+});
+afterEach(() => sandbox.cleanup());
+
+function plant(relative: string, content = "mine"): string {
+    const file = path.join(stateDir, relative);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content);
+    return file;
+}
+
+/** Every file below the output directory, relative, sorted. */
+function tree(): string[] {
+    if (!fs.existsSync(stateDir)) return [];
+    return (fs.readdirSync(stateDir, { recursive: true }) as string[])
+        .filter((entry) => fs.statSync(path.join(stateDir, entry)).isFile())
+        .sort();
+}
+
+describe.each(["clusterctl-clean", "clusterctl-delete"] as const)("%s leaves a user's files alone", (script) => {
+    test("files planted beside and inside the lab's folders, before and after up, stay untouched", () => {
+        const before = plant("notes-before.txt", "planted before up");
+        expect(sandbox.run("clusterctl-init", env).status).toBe(0);
+        const inside = plant("xdg/cluster-api/my-overrides.yaml", "planted inside xdg");
+        const beside = plant("my-notes.txt", "planted beside");
+        const deeper = plant("xdg/mine/keep.txt", "a folder of my own in xdg");
+        // A second up records nothing the user put there.
+        expect(sandbox.run("clusterctl-init", env).status).toBe(0);
+
+        const result = sandbox.run(script, env);
+        expect(result.status).toBe(0);
+        for (const [file, content] of [
+            [before, "planted before up"],
+            [inside, "planted inside xdg"],
+            [beside, "planted beside"],
+            [deeper, "a folder of my own in xdg"],
+        ]) {
+            expect(fs.readFileSync(file, "utf8")).toBe(content);
+        }
+        // The lab's own files are gone; only the user's remain.
+        expect(tree()).toEqual(
+            ["my-notes.txt", "notes-before.txt", "xdg/cluster-api/my-overrides.yaml", "xdg/mine/keep.txt"].map((p) =>
+                p.split("/").join(path.sep),
+            ),
+        );
+    });
+
+    test("without a record of what the stack created, nothing is removed", () => {
+        plant("clusterctl.yaml", "a user's own clusterctl config");
+        plant("xdg/cluster-api/clusterctl.yaml", "the user's XDG config");
+        plant("clusterctl-init.log", "a user's log");
+        const result = sandbox.run(script, env);
+        expect(result.status).toBe(0);
+        expect(result.stderr).toContain("no record of files this stack created");
+        expect(tree()).toEqual(
+            ["clusterctl-init.log", "clusterctl.yaml", "xdg/cluster-api/clusterctl.yaml"].map((p) =>
+                p.split("/").join(path.sep),
+            ),
+        );
+    });
+});
+
+describe("clusterctl-init refuses to take over what it did not create", () => {
+    test.each([
+        ["a user's xdg folder", "xdg/settings.yaml"],
+        ["a user's clusterctl.yaml", "clusterctl.yaml"],
+        ["a user's clusterctl-init.log", "clusterctl-init.log"],
+    ])("%s: exit 1 naming it, the file unchanged, clusterctl never run", (_name, relative) => {
+        const file = plant(relative, "the user's content");
+        const result = sandbox.run("clusterctl-init", env);
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain("this stack did not create it");
+        expect(fs.readFileSync(file, "utf8")).toBe("the user's content");
+        expect(sandbox.calls("clusterctl", "init")).toEqual([]);
+        // And the delete step that follows a failed up removes none of it.
+        expect(sandbox.run("clusterctl-clean", env).status).toBe(0);
+        expect(fs.readFileSync(file, "utf8")).toBe("the user's content");
+    });
+
+    test("a lab made before the record existed (same clusterctl.yaml, an xdg folder) is adopted and cleaned", () => {
+        plant("clusterctl.yaml", clusterctlConfig());
+        plant("xdg/cluster-api/version.yaml", "written by an older lab's clusterctl");
+        expect(sandbox.run("clusterctl-init", env).status).toBe(0);
+        expect(sandbox.run("clusterctl-clean", env).status).toBe(0);
+        expect(fs.existsSync(stateDir)).toBe(false);
+    });
+});
