@@ -35,6 +35,7 @@ export function nextSteps(config: LabConfig, plan: LabPlan): string[] {
     const capi = config.pivot ? `KUBECONFIG=${files.workloadKubeconfig}` : mgmt;
     const steps = [
         `Tinkerbell UI: ${tinkerbellUiUrl(plan)}`,
+        `Lab status, machine by machine: npm run status -- --stack ${plan.stack} --watch`,
         `Watch provisioning: ${tink} kubectl get workflows,jobs.bmc.tinkerbell.org -n ${ns} -w`,
         `Cluster API view: ${capi} clusterctl describe cluster ${plan.labName} -n ${ns}`,
         plan.modes.machines === "vms"
