@@ -69,6 +69,15 @@ describe("clusterctl-init", () => {
         );
     });
 
+    test("a line over 64 KiB reaches the log whole and stderr clipped (the Command's log reader stops at 64 KiB)", () => {
+        const result = sandbox.run("clusterctl-init", { ...env, FAKE_CLUSTERCTL_LONG_LINE: "200000" });
+        expect(result.status).toBe(0);
+        const longest = Math.max(...result.stderr.split("\n").map((l) => Buffer.byteLength(l)));
+        expect(longest).toBe(4096);
+        const log = fs.readFileSync(path.join(stateDir, "clusterctl-init.log"), "utf8");
+        expect(log.split("\n").some((l) => l.length === 200000)).toBe(true);
+    });
+
     test("clusterctl's XDG directories, version check and TINKERBELL_IP are set as the playground does", () => {
         expect(sandbox.run("clusterctl-init", env).status).toBe(0);
         const seen = lastInit();

@@ -106,6 +106,8 @@ case "$cmd" in
 version)
     printf '%s\\n' "\${FAKE_CLUSTERCTL_VERSION:-v1.12.5}" ;;
 init)
+    # A line of FAKE_CLUSTERCTL_LONG_LINE bytes first (kubectl dumps whole objects in some errors).
+    if [ -n "\${FAKE_CLUSTERCTL_LONG_LINE:-}" ]; then head -c "$FAKE_CLUSTERCTL_LONG_LINE" /dev/zero | tr '\\0' x >&2; echo >&2; fi
     config=""; kubeconfig=""; core=""; bootstrap=""; controlplane=""; infra=""; wait=""; timeout=""
     while [ $# -gt 0 ]; do
         case "$1" in

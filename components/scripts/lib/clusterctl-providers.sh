@@ -168,3 +168,12 @@ pivot_workdir() {
     unset KUBECONFIG_CONTENT WORKLOAD_KUBECONFIG_CONTENT CLUSTERCTL_CONFIG_CONTENT
     clusterctl_environment "${work}/xdg"
 }
+
+# Filter: each line cut to 4096 bytes. pulumi-command's local provider reads a Command's stderr with a
+# bufio.Scanner (64 KiB lines at most; provider/pkg/provider/util LogOutput in v1.2.1): at a longer
+# line it stops reading, the pipe fills, and the script blocks on its next write for ever. Tools print
+# such lines (kubectl dumps a whole object in some errors), so whatever a tool prints to a Command's
+# stderr goes through this.
+clip_lines() {
+    cut -b 1-4096
+}

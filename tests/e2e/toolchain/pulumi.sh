@@ -104,8 +104,8 @@ for p in "${PLUGIN_NAMES[@]}"; do
 done
 
 tool_path() { # tool_path NAME -> the cached binary
-    local build binary version
-    read -r build binary version <<<"${TOOL[$1]}"
+    local binary version
+    read -r _ binary version <<<"${TOOL[$1]}"
     printf '%s/%s-v%s-%s/%s\n' "$root" "$binary" "$version" "$stamp" "$binary"
 }
 
