@@ -57,7 +57,7 @@ async function benchProgram(ws: ProgramWorkspace, machines: number, slot: number
         const up = ok(
             await stack.run(["up", "--yes", "--skip-preview", "--event-log", events], { timeoutMs: 1_200_000 }),
         );
-        const state = JSON.parse(ok(await stack.run(["stack", "export"])).stdout);
+        const state = await stack.exportState();
         const steps = engineSteps(events);
         const path_ = criticalPath(steps, state);
         const again = ok(await stack.run(["up", "--yes", "--skip-preview", "--expect-no-changes"]));

@@ -61,6 +61,8 @@ export function programWorkspace(): ProgramWorkspace {
         CAPT_E2E_STATE: standIns,
         CAPT_E2E_KUBE_BIN: KUBE_BIN,
         CAPT_SCHEMAS_DIR: SCHEMAS_DIR,
+        // Unhides `--event-log` (pkg/cmd/pulumi/operations: registered only with debug commands on).
+        PULUMI_DEBUG_COMMANDS: "true",
     });
     delete ws.env.KUBECONFIG;
     const chartDir = path.join(ws.tmp, "chart");
@@ -124,6 +126,19 @@ export class ProgramStack {
 
     run(args: string[], options?: Parameters<typeof pulumi>[2]): Promise<RunResult> {
         return pulumi(this.ws, [...args, "--stack", this.name, "--config-file", this.configFile], options);
+    }
+
+    /** A stack output, secrets shown (`stack output` takes no --config-file). */
+    async output(name: string): Promise<string> {
+        const run = expectSuccess(
+            await pulumi(this.ws, ["stack", "output", name, "--show-secrets", "--stack", this.name]),
+        );
+        return run.stdout.trim();
+    }
+
+    /** The state as `pulumi stack export` prints it. */
+    async exportState(): Promise<{ deployment: { resources: { urn: string }[] } }> {
+        return JSON.parse(expectSuccess(await pulumi(this.ws, ["stack", "export", "--stack", this.name])).stdout);
     }
 
     async init(): Promise<void> {
