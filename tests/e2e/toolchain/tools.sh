@@ -27,9 +27,16 @@ step() {
 }
 
 step docker "$here/docker.sh"
+# The image build is mostly downloads (debootstrap, PyPI) and the Go builds are CPU: on a cold machine
+# they overlap, which takes several minutes off the first run.
+vbmc_out="$(mktemp)"
+trap 'rm -f -- "$vbmc_out"' EXIT
+step vbmc-image "$here/vbmc-image.sh" --no-verify >"$vbmc_out" &
+vbmc_pid=$!
 pulumi_out="$(step pulumi "$here/pulumi.sh" --plugins all)"
 kube_bin="$(step kube-apiserver "$here/kube-apiserver.sh")"
-vbmc_image="$(step vbmc-image "$here/vbmc-image.sh" --no-verify)"
+wait "$vbmc_pid" || exit 1
+vbmc_image="$(cat "$vbmc_out")"
 
 printf 'pulumi-env %s\n' "$(awk '$1 == "env" { print $2 }' <<<"$pulumi_out")"
 printf 'kube-bin %s\n' "$kube_bin"
