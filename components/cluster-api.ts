@@ -85,12 +85,25 @@ export function clusterctlInitArgs(args: ClusterApiArgs): command.local.CommandA
             logging: "stderr",
         };
     }
+    // No delete: the providers live in KinD and go with it; clusterctl's files go with clusterctlFilesArgs.
+    return { ...scriptCommandArgs({ create: "clusterctl-init", environment }), logging: "stderr" };
+}
+
+/**
+ * The Command that claims clusterctl's files in the output directory before init runs and removes
+ * them on delete. A resource of its own because an `up` killed while init runs leaves init out of
+ * state (Pulumi records a create only once it returned), and its delete would then never run.
+ */
+export function clusterctlFilesArgs(args: Pick<ClusterApiArgs, "config" | "plan">): command.local.CommandArgs {
     return {
         ...scriptCommandArgs({
-            create: "clusterctl-init",
-            // Removes clusterctl's files from the output directory (and the directory once it is empty).
+            create: "clusterctl-claim",
+            // Removes what clusterctl-init recorded creating (and the directory once it is empty).
             delete: "clusterctl-clean",
-            environment,
+            environment: {
+                STATE_DIR: args.plan.outputDir,
+                CLUSTERCTL_CONFIG_CONTENT: clusterctlYaml(args.config, args.plan),
+            },
         }),
         logging: "stderr",
     };
@@ -126,6 +139,8 @@ export function capiOperatorReleaseArgs(config: LabConfig): k8s.helm.v3.ReleaseA
 export class ClusterApi extends pulumi.ComponentResource {
     /** clusterctl: the `clusterctl init` Command. */
     readonly init?: command.local.Command;
+    /** clusterctl: the Command owning clusterctl's files in the output directory (clusterctlFilesArgs). */
+    readonly files?: command.local.Command;
     /** operator: cert-manager's release (unless installCertManager is false). */
     readonly certManager?: k8s.helm.v3.Release;
     /** operator: the operator's release. */
@@ -178,17 +193,21 @@ export class ClusterApi extends pulumi.ComponentResource {
         }
 
         if (!operator) {
-            // The providers live in the management cluster. In KinD they go away with it and the delete
-            // only cleans the host's output directory; so never `deletedWith` KinD: destroying KinD would
-            // then skip this delete and leave clusterctl's files behind. In an existing cluster the delete
-            // removes what this stack installed. Replacing deletes first: a new create would otherwise
-            // adopt the providers the old delete then removes.
+            // The providers live in the management cluster. In KinD they go away with it; in an existing
+            // cluster the delete removes what this stack installed. Replacing deletes first: a new create
+            // would otherwise adopt the providers the old delete then removes. clusterctl's files on the
+            // host belong to `files`, never `deletedWith` KinD: destroying KinD would skip its delete.
+            this.files = new command.local.Command(
+                `${name}-files`,
+                clusterctlFilesArgs(args),
+                childOptions(this, opts, { deletedWith: undefined }),
+            );
             this.init = new command.local.Command(
                 `${name}-init`,
                 clusterctlInitArgs(args),
                 childOptions(this, opts, {
                     deletedWith: undefined,
-                    dependsOn: before,
+                    dependsOn: [...before, this.files],
                     ...(plan.modes.management === "existing" ? { deleteBeforeReplace: true } : {}),
                 }),
             );

@@ -21,6 +21,7 @@ import * as path from "node:path";
 export const COMMAND_SCRIPT_NAMES = [
     "kind-create",
     "kind-delete",
+    "clusterctl-claim",
     "clusterctl-init",
     "clusterctl-clean",
     "clusterctl-delete",

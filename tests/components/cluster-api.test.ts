@@ -66,17 +66,31 @@ const types = (recorded: Registration[]) =>
     recorded.filter((r) => r.custom && !r.type.startsWith("pulumi:providers")).map((r) => `${r.type} ${r.name}`);
 
 describe("ClusterApi", () => {
-    test("clusterctl in KinD (the default lab): one Command, clean on delete, no previous output", async () => {
+    test("clusterctl in KinD (the default lab): init with no delete after a files Command that cleans on delete", async () => {
         const recorded = await clusterApiStack({}, { kind: true });
-        expect(types(recorded)).toEqual([`${COMMAND} kind`, `${COMMAND} capi-init`]);
+        expect(types(recorded)).toEqual([`${COMMAND} kind`, `${COMMAND} capi-files`, `${COMMAND} capi-init`]);
         const init = named(recorded, "capi-init");
-        expect(init.inputs.delete).toBe("components/scripts/clusterctl-clean.sh");
+        const files = named(recorded, "capi-files");
+        // A killed up can leave init out of state; the files Command, done before init starts, is there.
+        expect(init.inputs.delete).toBeUndefined();
+        expect(init.dependencies).toContain(files.urn);
+        expect(files.inputs.create).toBe("components/scripts/clusterctl-claim.sh");
+        expect(files.inputs.delete).toBe("components/scripts/clusterctl-clean.sh");
+        expect(files.deletedWith).toBe("");
+        expect(Object.keys(plain(files.inputs.environment)).sort()).toEqual([
+            "CLUSTERCTL_CONFIG_CONTENT",
+            "DELETE_SCRIPT_SHA256",
+            "SCRIPT_SHA256",
+            "STATE_DIR",
+        ]);
+        expect(plain(files.inputs.environment).CLUSTERCTL_CONFIG_CONTENT).toBe(
+            plain(init.inputs.environment).CLUSTERCTL_CONFIG_CONTENT,
+        );
         expect(init.inputs.addPreviousOutputInEnv).toBe(false);
         expect(Object.keys(plain(init.inputs.environment)).sort()).toEqual([
             "CAPI_VERSION",
             "CAPT_VERSION",
             "CLUSTERCTL_CONFIG_CONTENT",
-            "DELETE_SCRIPT_SHA256",
             "KUBECONFIG_CONTENT",
             "SCRIPT_SHA256",
             "STATE_DIR",

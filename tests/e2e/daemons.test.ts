@@ -36,7 +36,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { clusterctlInitArgs } from "../../components/cluster-api";
+import { clusterctlFilesArgs, clusterctlInitArgs } from "../../components/cluster-api";
 import { kindCommandArgs } from "../../components/kind-cluster";
 import { SECRET_FILE_PERMISSIONS } from "../../components/virtual-bmc";
 import { WorkloadClusterArgs, waitKubeconfigArgs } from "../../components/workload-cluster";
@@ -468,6 +468,9 @@ describeE2e(
             const args = await resolveInput(
                 clusterctlInitArgs({ config: big.config, plan: big.plan, kubeconfig: pulumi.secret(content) }),
             );
+            // The files Command runs first (init depends on it); its delete is the clean.
+            const files = await resolveInput(clusterctlFilesArgs({ config: big.config, plan: big.plan }));
+            expectScriptOk(await runScript("clusterctl-claim", files, "create"));
             const stateDir = big.plan.outputDir;
             expect(args.environment?.STATE_DIR).toBe(stateDir);
             expect(args.environment?.CLUSTERCTL_CONFIG_CONTENT).toBe(clusterctlYaml(big.config, big.plan));
@@ -540,16 +543,16 @@ describeE2e(
 
             // The delete step removes exactly its files, keeps anything else and the directory with it...
             fs.writeFileSync(path.join(stateDir, "kind.kubeconfig"), "x", { mode: 0o600 });
-            const clean = expectScriptOk(await runScript("clusterctl-clean", args, "delete"));
+            const clean = expectScriptOk(await runScript("clusterctl-clean", files, "delete"));
             expect(clean.stderr).toContain(`removed clusterctl's files from ${stateDir}`);
             expect(fs.readdirSync(stateDir)).toEqual(["kind.kubeconfig"]);
             // ...and the directory too once it is empty; a second run is fine.
             fs.rmSync(path.join(stateDir, "kind.kubeconfig"));
             expectScriptOk(await runScript("clusterctl-init 3rd", args, "create"));
-            const clean2 = expectScriptOk(await runScript("clusterctl-clean 2nd", args, "delete"));
+            const clean2 = expectScriptOk(await runScript("clusterctl-clean 2nd", files, "delete"));
             expect(clean2.stderr).toContain(`removed the empty directory ${stateDir}`);
             expect(fs.existsSync(stateDir)).toBe(false);
-            const clean3 = expectScriptOk(await runScript("clusterctl-clean 3rd", args, "delete"));
+            const clean3 = expectScriptOk(await runScript("clusterctl-clean 3rd", files, "delete"));
             expect(clean3.stderr).toContain("does not exist; nothing to remove");
             await deleteManagementCluster(big);
         });

@@ -20,6 +20,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { parseAllDocuments } from "yaml";
+import { SUSHY_HTPASSWD_PATH, SUSHY_KEY_PATH } from "../../lib/render/virtual-bmc";
 import { STAND_INS, daemonChecks } from "./lab-fixture";
 import {
     KUBE_BIN,
@@ -37,6 +38,7 @@ import {
     describeE2e,
     domainNames,
     expectSuccess,
+    killGroup,
     missingToolchain,
     poolNames,
     previewSteps,
@@ -134,6 +136,7 @@ describeE2e(
     () => {
         let ws: ProgramWorkspace;
         let main: ProgramStack;
+        const others: ProgramStack[] = [];
         const timings = new Timings();
         const outputs: string[] = [];
         const argvSamples = new Set<string>();
@@ -198,6 +201,10 @@ describeE2e(
         });
 
         afterAll(async () => {
+            for (const other of others) {
+                await other.remove();
+                fs.rmSync(other.plan.outputDir, { recursive: true, force: true });
+            }
             if (main) {
                 const failed = await main.remove();
                 if (failed) {
@@ -257,6 +264,17 @@ describeE2e(
             expect(shOk("docker", ["inspect", plan.vbmc.containerName, "-f", "{{.State.Running}}"]).trim()).toBe(
                 "true",
             );
+            // The BMC's secret files, as the docker provider uploaded them (permissions, docker 5.0.0).
+            const modes = shOk("docker", [
+                "exec",
+                plan.vbmc.containerName,
+                "stat",
+                "-c",
+                "%a %n",
+                SUSHY_HTPASSWD_PATH,
+                SUSHY_KEY_PATH,
+            ]);
+            expect(modes.trim().split("\n")).toEqual([`600 ${SUSHY_HTPASSWD_PATH}`, `600 ${SUSHY_KEY_PATH}`]);
             // libvirt: one defined domain per machine, none running (the BMC powers them).
             const ours = domainNames().filter((d) => d.startsWith(`${plan.labName}-`) && d !== foreignDomain);
             expect(ours.sort()).toEqual(plan.machines.map((m) => m.name).sort());
@@ -374,6 +392,37 @@ describeE2e(
             expect(shOk("docker", ["exec", before.vbmc.containerName, "vbmc", "list"])).not.toContain(added.name);
         });
 
+        step(
+            "4b. day 2: a kubernetesVersion bump replaces the templates, updates KCP and MachineDeployment, nothing else",
+            async () => {
+                await main.set("kubernetesVersion", "v1.35.3");
+                const eventLog = path.join(ws.tmp, "up-version.events");
+                expectSuccess(
+                    await run(main, "up version bump", ["up", "--yes", "--skip-preview", "--event-log", eventLog]),
+                );
+                const kind = (s: { type: string }) => s.type.split(":").pop()!;
+                const changed = changedSteps(eventLog);
+                const updated = new Set(changed.filter((s) => s.op === "update").map(kind));
+                expect(updated).toEqual(new Set(["KubeadmControlPlane", "MachineDeployment"]));
+                const others = changed.filter((s) => s.op !== "update");
+                expect(others.filter((s) => !/Template$/.test(kind(s))).map((s) => `${s.op} ${s.name}`)).toEqual([]);
+                expect(others.some((s) => kind(s) === "TinkerbellMachineTemplate")).toBe(true);
+                const kc = kindKubeconfig();
+                const ns = main.labConfig.namespace;
+                const version = (resource: string, jsonpath: string) =>
+                    kubectl(kc, ["get", resource, "-n", ns, "-o", `jsonpath=${jsonpath}`]).trim();
+                expect(version("kubeadmcontrolplanes.controlplane.cluster.x-k8s.io", "{.items[*].spec.version}")).toBe(
+                    "v1.35.3",
+                );
+                expect(version("machinedeployments.cluster.x-k8s.io", "{.items[*].spec.template.spec.version}")).toBe(
+                    "v1.35.3",
+                );
+                expect(
+                    names(kc, "tinkerbellmachinetemplates.infrastructure.cluster.x-k8s.io", ns).join(" "),
+                ).not.toMatch(/v1-35-2/);
+            },
+        );
+
         step("5. secrets appear in no plaintext: state, CLI output, docker inspect, argv, other files", async () => {
             const password = await main.output("bmcPassword");
             const kindKey = /client-key-data: (\S+)/.exec(fs.readFileSync(kindKubeconfig(), "utf8"))![1];
@@ -413,6 +462,100 @@ describeE2e(
             }
             expect(argvSamples.size).toBeGreaterThan(50);
         });
+
+        step(
+            "6. a step that fails names the resource and its step, shows no secret, and the next up converges",
+            async () => {
+                const plan = main.plan;
+                const password = await main.output("bmcPassword");
+                // The BMC is down when a new machine is registered: its registration cannot run.
+                shOk("docker", ["stop", plan.vbmc.containerName]);
+                await main.set("hardwareCount", "3");
+                const added = main.plan.machines[2];
+                const failed = await run(main, "up with the BMC down", ["up", "--yes", "--skip-preview"]);
+                expect(failed.code).not.toBe(0);
+                const output = failed.stdout + failed.stderr;
+                expect(output).toContain(`bmc-${added.name}`);
+                expect(output).toMatch(/vbmc-register/);
+                expect(output).not.toContain(password);
+                // Fixed: the BMC is back; the next up converges and registers the machine.
+                shOk("docker", ["start", plan.vbmc.containerName]);
+                expectSuccess(await run(main, "up after the fix", ["up", "--yes", "--skip-preview"]));
+                expect(shOk("docker", ["exec", plan.vbmc.containerName, "vbmc", "list"])).toContain(added.name);
+                expectSuccess(await run(main, "no-change preview after the fix", ["preview", "--expect-no-changes"]));
+                await main.set("hardwareCount", "2");
+                expectSuccess(await run(main, "up back to 2 machines", ["up", "--yes", "--skip-preview"]));
+            },
+        );
+
+        step(
+            "7+8. a second stack beside the first: its up killed mid-way recovers as the README says; its destroy leaves the first working",
+            async () => {
+                const name = `e2e${uniqueToken(6)}`;
+                const second = new ProgramStack(ws, name, rigConfig(ws, name, 1));
+                others.push(second);
+                await second.init();
+                // (a) SIGKILL while clusterctl init is being created, then destroy at once: init never
+                // reached the state, and still none of its files, nor anything else, is left.
+                await killUpDuringClusterctlInit(second);
+                expectSuccess(await second.run(["cancel", "--yes"]));
+                expectSuccess(await run(second, "destroy after a kill", ["destroy", "--yes", "--skip-preview"]));
+                expect(filesUnder(second.plan.outputDir)).toEqual([]);
+                expect(labelledDocker("network", second.name)).toEqual([]);
+                expect(domainNames().filter((d) => d.startsWith(`${second.plan.labName}-`))).toEqual([]);
+
+                // (b) Killed again at the same point, then the README's recovery.
+                await killUpDuringClusterctlInit(second);
+                // The README's recovery: the lock is left; cancel removes it; up converges.
+                const locked = await second.run(["preview"]);
+                expect(locked.code).not.toBe(0);
+                expect(locked.stderr).toMatch(/currently locked|locked by/);
+                expectSuccess(await second.run(["cancel", "--yes"]));
+                expectSuccess(await run(second, "up after a kill", ["up", "--yes", "--skip-preview"]));
+                expectSuccess(await run(second, "no-change preview after a kill", ["preview", "--expect-no-changes"]));
+                expect(
+                    names(path.join(second.plan.outputDir, "kind.kubeconfig"), "providers.clusterctl.cluster.x-k8s.io"),
+                ).toHaveLength(4);
+
+                // Both labs side by side, each on its own network and bridge; then the second goes.
+                expect(second.plan.network.bridge).not.toBe(main.plan.network.bridge);
+                expectSuccess(await run(second, "destroy of the second stack", ["destroy", "--yes", "--skip-preview"]));
+                expect(labelledDocker("network", second.name)).toEqual([]);
+                expect(domainNames().filter((d) => d.startsWith(`${second.plan.labName}-`))).toEqual([]);
+                expect(filesUnder(second.plan.outputDir)).toEqual([]);
+                // The first is untouched and still answers.
+                expect(kubectl(kindKubeconfig(), ["get", "--raw=/readyz"]).trim()).toBe("ok");
+                expect(
+                    shOk("docker", ["inspect", main.plan.vbmc.containerName, "-f", "{{.State.Running}}"]).trim(),
+                ).toBe("true");
+                expectSuccess(await run(main, "first stack after the second went", ["preview", "--expect-no-changes"]));
+            },
+        );
+
+        /** `up` of `stack`, SIGKILLed (the CLI, its language host and providers) while clusterctl init runs. */
+        async function killUpDuringClusterctlInit(stack: ProgramStack): Promise<void> {
+            let killedAt = "";
+            const killed = await stack.run(["up", "--yes", "--skip-preview"], {
+                timeoutMs: 20 * 60_000,
+                onStdout: (soFar, child) => {
+                    if (!killedAt && /command:local:Command capi-init creating/.test(soFar)) {
+                        killedAt = "capi-init creating";
+                        // Once clusterctl itself runs (its log exists): init has written its files.
+                        const log = path.join(stack.plan.outputDir, "clusterctl-init.log");
+                        const poll = setInterval(() => {
+                            if (fs.existsSync(log)) {
+                                clearInterval(poll);
+                                killGroup(child.pid, "SIGKILL");
+                            }
+                        }, 50);
+                        child.on("close", () => clearInterval(poll));
+                    }
+                },
+            });
+            expect({ killedAt, signal: killed.signal }).toEqual({ killedAt: "capi-init creating", signal: "SIGKILL" });
+            // clusterctl init had started writing its files.
+            expect(fs.existsSync(path.join(stack.plan.outputDir, "clusterctl.yaml"))).toBe(true);
+        }
 
         step("9. destroy leaves nothing of the lab, and the foreign objects are untouched", async () => {
             const plan = main.plan;

@@ -12,7 +12,7 @@
 import * as path from "node:path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { clusterctlInitArgs } from "../../components/cluster-api";
+import { clusterctlFilesArgs, clusterctlInitArgs } from "../../components/cluster-api";
 import { kindCommandArgs } from "../../components/kind-cluster";
 import { localFileCommandArgs } from "../../components/local-file";
 import {
@@ -33,12 +33,8 @@ const KUBECONFIG = pulumi.output("apiVersion: v1\nkind: Config\n");
 
 const BUILDERS: [string, () => command.local.CommandArgs, CommandScriptName, CommandScriptName | undefined][] = [
     ["kind", () => kindCommandArgs({ config, plan, networkName: "net" }), "kind-create", "kind-delete"],
-    [
-        "clusterctl",
-        () => clusterctlInitArgs({ config, plan, kubeconfig: KUBECONFIG }),
-        "clusterctl-init",
-        "clusterctl-clean",
-    ],
+    ["clusterctl", () => clusterctlInitArgs({ config, plan, kubeconfig: KUBECONFIG }), "clusterctl-init", undefined],
+    ["clusterctl files", () => clusterctlFilesArgs({ config, plan }), "clusterctl-claim", "clusterctl-clean"],
     [
         "kubeconfig wait",
         () => waitKubeconfigArgs({ config, plan, managementKubeconfig: KUBECONFIG } as WorkloadClusterArgs),
@@ -152,10 +148,12 @@ describe("the whole program (mocks, update)", () => {
         }
     });
 
-    test("the clusterctl Command cleans up on destroy: it has a delete and no deletedWith", () => {
+    test("clusterctl's files are cleaned on destroy by a Command that init depends on, never deletedWith", () => {
+        const files = one(run, "command:local:Command", "capi-files");
         const init = one(run, "command:local:Command", "capi-init");
-        expect(init.inputs.delete).toBe(commandScriptRunPath("clusterctl-clean"));
-        expect(init.deletedWith).toBe("");
+        expect(files.inputs.delete).toBe(commandScriptRunPath("clusterctl-clean"));
+        expect(files.deletedWith).toBe("");
+        expect(init.dependencies).toContain(files.urn);
     });
 
     test("the cilium release may take the whole workload budget", () => {

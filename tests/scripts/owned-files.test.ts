@@ -109,3 +109,35 @@ describe("clusterctl-init refuses to take over what it did not create", () => {
         expect(fs.existsSync(stateDir)).toBe(false);
     });
 });
+
+describe("clusterctl-claim (the files Command, done before init starts)", () => {
+    test("claims the names before init writes them, so clean removes what an init interrupted mid-way wrote", () => {
+        expect(sandbox.run("clusterctl-claim", env).status).toBe(0);
+        expect(fs.readFileSync(path.join(stateDir, "xdg", ".capt-playground-owned"), "utf8").split("\n")).toEqual([
+            "xdg",
+            "clusterctl.yaml",
+            "clusterctl-init.log",
+            "",
+        ]);
+        // What an init killed half-way leaves (its own Command never reached the state).
+        plant("clusterctl.yaml", clusterctlConfig());
+        plant("clusterctl-init.log", "Installing provider ...\n");
+        const mine = plant("my-notes.txt");
+        expect(sandbox.run("clusterctl-clean", env).status).toBe(0);
+        expect(tree()).toEqual(["my-notes.txt"]);
+        expect(fs.readFileSync(mine, "utf8")).toBe("mine");
+    });
+
+    test("refuses a clusterctl.yaml the stack did not create; a second claim changes nothing", () => {
+        plant("clusterctl.yaml", "someone else's\n");
+        const refused = sandbox.run("clusterctl-claim", env);
+        expect(refused.status).toBe(1);
+        expect(refused.stderr).toContain("clusterctl.yaml exists but this stack did not create it");
+        fs.rmSync(path.join(stateDir, "clusterctl.yaml"));
+        fs.rmSync(path.join(stateDir, "xdg"), { recursive: true, force: true });
+        expect(sandbox.run("clusterctl-claim", env).status).toBe(0);
+        const record = fs.readFileSync(path.join(stateDir, "xdg", ".capt-playground-owned"), "utf8");
+        expect(sandbox.run("clusterctl-claim", env).status).toBe(0);
+        expect(fs.readFileSync(path.join(stateDir, "xdg", ".capt-playground-owned"), "utf8")).toBe(record);
+    });
+});
