@@ -31,6 +31,7 @@ import {
     domainState,
     ensureBridge,
     expectSuccess,
+    scenarioSteps,
     killGroup,
     missingLibvirt,
     missingToolchain,
@@ -182,26 +183,8 @@ describeE2e("libvirt machines under the real Pulumi engine", [missingToolchain, 
     const timings = new Timings();
     const timings10 = new Timings();
     const findings: string[] = [];
-    let failedStep: string | undefined;
 
-    /** A scenario step: runs only while every earlier step passed (they share one stack). */
-    function step(title: string, body: () => Promise<void>, timeout = 15 * 60_000): void {
-        test(
-            title,
-            async () => {
-                if (failedStep !== undefined) {
-                    throw new Error(`not run: the earlier step "${failedStep}" failed`);
-                }
-                try {
-                    await body();
-                } catch (error) {
-                    failedStep = title;
-                    throw error;
-                }
-            },
-            timeout,
-        );
-    }
+    const step = scenarioSteps(15 * 60_000);
 
     function newStack(config: RawConfig): TestStack {
         const name = `e2e${uniqueToken(6)}`;

@@ -38,6 +38,7 @@ import {
     describeE2e,
     domainNames,
     expectSuccess,
+    scenarioSteps,
     killGroup,
     missingToolchain,
     poolNames,
@@ -128,6 +129,15 @@ function filesUnder(dir: string): string[] {
         .map((e) => path.join(e.parentPath, e.name));
 }
 
+/** ipmitool against a machine's BMC port of the stack's virtual BMC; the password only in the environment. */
+function ipmitool(stack: ProgramStack, port: number, password: string, args: string[]) {
+    const target = ["-I", "lanplus", "-H", stack.plan.vbmc.ip, "-p", String(port)];
+    return sh("ipmitool", [...target, "-U", stack.labConfig.bmcUsername, "-E", ...args], {
+        ...process.env,
+        IPMI_PASSWORD: password,
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 
 describeE2e(
@@ -141,28 +151,11 @@ describeE2e(
         const outputs: string[] = [];
         const argvSamples = new Set<string>();
         const oldPasswords: string[] = [];
-        let failedStep: string | undefined;
         let foreignNetwork: string;
         let foreignDomain: string;
         let foreignFile: string;
 
-        function step(title: string, body: () => Promise<void>, timeout = 20 * 60_000): void {
-            test(
-                title,
-                async () => {
-                    if (failedStep !== undefined) {
-                        throw new Error(`not run: the earlier step "${failedStep}" failed`);
-                    }
-                    try {
-                        await body();
-                    } catch (error) {
-                        failedStep = title;
-                        throw error;
-                    }
-                },
-                timeout,
-            );
-        }
+        const step = scenarioSteps(20 * 60_000);
 
         /** Runs the CLI, keeps its output for the secrets check, and samples every process's argv meanwhile. */
         async function run(stack: ProgramStack, label: string, args: string[]): Promise<RunResult> {
@@ -335,23 +328,11 @@ describeE2e(
             const plan = main.plan;
             const password = await main.output("bmcPassword");
             const machine = plan.machines[0];
-            const ipmi = (...args: string[]) =>
-                shOk(
-                    "ipmitool",
-                    [
-                        "-I",
-                        "lanplus",
-                        "-H",
-                        plan.vbmc.ip,
-                        "-p",
-                        String(machine.bmcPort),
-                        "-U",
-                        main.labConfig.bmcUsername,
-                        "-E",
-                        ...args,
-                    ],
-                    { ...process.env, IPMI_PASSWORD: password },
-                );
+            const ipmi = (...args: string[]) => {
+                const result = ipmitool(main, machine.bmcPort, password, args);
+                expect({ args, ...result }).toMatchObject({ args, status: 0 });
+                return result.stdout;
+            };
             ipmi("chassis", "bootdev", "pxe");
             ipmi("chassis", "power", "on");
             await new Promise((r) => setTimeout(r, 2000));
@@ -371,24 +352,7 @@ describeE2e(
                 expectSuccess(await main.run(["config", "set", "--secret", "bmcPassword", fresh]));
                 expectSuccess(await run(main, "up with a new BMC password", ["up", "--yes", "--skip-preview"]));
                 const power = (password: string) =>
-                    sh(
-                        "ipmitool",
-                        [
-                            "-I",
-                            "lanplus",
-                            "-H",
-                            plan.vbmc.ip,
-                            "-p",
-                            String(plan.machines[0].bmcPort),
-                            "-U",
-                            main.labConfig.bmcUsername,
-                            "-E",
-                            "chassis",
-                            "power",
-                            "status",
-                        ],
-                        { ...process.env, IPMI_PASSWORD: password },
-                    );
+                    ipmitool(main, plan.machines[0].bmcPort, password, ["chassis", "power", "status"]);
                 expect(power(fresh)).toMatchObject({
                     status: 0,
                     stdout: expect.stringContaining("Chassis Power is off"),

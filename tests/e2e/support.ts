@@ -527,3 +527,29 @@ export function httpsRequest(method: string, url: string, options: HttpsOptions 
         request.end(payload);
     });
 }
+
+/**
+ * Steps of one scenario sharing one stack: each a jest test that runs only while every earlier step
+ * passed, so the first failure is the one reported and later steps say which step stopped them.
+ */
+export function scenarioSteps(
+    defaultTimeoutMs: number,
+): (title: string, body: () => Promise<void>, timeoutMs?: number) => void {
+    let failedStep: string | undefined;
+    return (title, body, timeoutMs = defaultTimeoutMs) =>
+        test(
+            title,
+            async () => {
+                if (failedStep !== undefined) {
+                    throw new Error(`not run: the earlier step "${failedStep}" failed`);
+                }
+                try {
+                    await body();
+                } catch (error) {
+                    failedStep = title;
+                    throw error;
+                }
+            },
+            timeoutMs,
+        );
+}
