@@ -6,12 +6,12 @@
  * or the config is invalid, 2 on bad arguments.
  */
 import * as path from "node:path";
-import { ConfigError, parseLabConfig } from "../lib/config";
+import { ConfigError } from "../lib/config";
 import { STACK_NAME_ALLOWED, isStackName } from "../lib/config-formats";
 import { runPreflight } from "../lib/host-facts";
-import { planLab } from "../lib/plan";
 import { formatFindings, preflightFailed } from "../lib/preflight";
-import { StackFileError, mergeConfig, projectDefaults, readProjectFile, readStackValues } from "../lib/stack-files";
+import { loadStackConfig } from "../lib/stack-config";
+import { StackFileError } from "../lib/stack-files";
 
 const USAGE = "usage: npm run --silent doctor -- [--stack <name>]";
 const HELP = `${USAGE}
@@ -49,16 +49,10 @@ function parseArgs(argv: string[]): { stack: string } {
 
 /** The stack's config and plan, read exactly as `npm run render` reads them. */
 function loadStack(stack: string) {
-    const project = readProjectFile(PROJECT_DIR);
-    const stackValues = readStackValues(PROJECT_DIR, stack);
-    if (stackValues === undefined) {
+    const { config, plan, stackFileFound } = loadStackConfig(PROJECT_DIR, stack);
+    if (!stackFileFound) {
         process.stderr.write(`note: no Pulumi.${stack}.yaml; checking against the defaults\n`);
     }
-    const raw = mergeConfig(projectDefaults(project), stackValues);
-    // A `secure:` value in the stack file is encrypted; that is what makes it secret.
-    const isSecret = (key: string) => typeof stackValues?.[key] === "object" && stackValues?.[key] !== null;
-    const config = parseLabConfig(raw, { stack, isSecret });
-    const plan = planLab(config, { project: project.name ?? "capt-playground", stack, projectDir: PROJECT_DIR });
     return { config, plan };
 }
 

@@ -6,20 +6,12 @@
  * an earlier render's folder: a render removes only the files the earlier one recorded writing.
  */
 import * as path from "node:path";
-import { ConfigError, parseLabConfig } from "../lib/config";
-import { planLab } from "../lib/plan";
+import { ConfigError } from "../lib/config";
 import { renderLabFiles } from "../lib/render/files";
 import { OutDirError, resolveOutDir, writeRender } from "../lib/render/out-dir";
 import { kvmUsable } from "../providers/libvirt/host";
-import {
-    StackFileError,
-    checkStackName,
-    mergeConfig,
-    parseOverride,
-    projectDefaults,
-    readProjectFile,
-    readStackValues,
-} from "../lib/stack-files";
+import { loadStackConfig } from "../lib/stack-config";
+import { StackFileError, checkStackName } from "../lib/stack-files";
 
 const USAGE = "usage: npm run --silent render -- [--stack <name>] --out <dir> [--set key=value ...]";
 const HELP = `${USAGE}
@@ -86,24 +78,10 @@ async function main(argv: string[]): Promise<number> {
         return 2;
     }
     try {
-        const project = readProjectFile(PROJECT_DIR);
-        const stackValues = readStackValues(PROJECT_DIR, args.stack);
-        if (stackValues === undefined) {
+        const { config, plan, stackFileFound } = loadStackConfig(PROJECT_DIR, args.stack, args.overrides);
+        if (!stackFileFound) {
             process.stderr.write(`note: no Pulumi.${args.stack}.yaml; rendering the defaults\n`);
         }
-        const raw = mergeConfig(
-            projectDefaults(project),
-            stackValues,
-            mergeConfig(...args.overrides.map((assignment) => Object.fromEntries([parseOverride(assignment)]))),
-        );
-        // A `secure:` value in the stack file is encrypted; that is what makes it secret.
-        const isSecret = (key: string) => typeof stackValues?.[key] === "object" && stackValues?.[key] !== null;
-        const config = parseLabConfig(raw, { stack: args.stack, isSecret });
-        const plan = planLab(config, {
-            project: project.name ?? "capt-playground",
-            stack: args.stack,
-            projectDir: PROJECT_DIR,
-        });
         // `domainType: auto` asks libvirt (read-only) whether KVM works, as `pulumi up` does.
         const kvm =
             config.domainType === "auto"

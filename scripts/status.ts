@@ -10,8 +10,8 @@
  */
 import * as path from "node:path";
 import * as readline from "node:readline";
-import { ConfigError, LabConfig, parseLabConfig } from "../lib/config";
-import { LabPlan, planLab } from "../lib/plan";
+import { ConfigError, LabConfig } from "../lib/config";
+import { LabPlan } from "../lib/plan";
 import { labFiles } from "../lib/render/next-steps";
 import { collectSnapshot } from "../lib/status/collect";
 import { KubeconfigChoices, StatusContext, statusContext } from "../lib/status/context";
@@ -24,15 +24,8 @@ import {
     statusDocument,
     statusTable,
 } from "../lib/status/render";
-import {
-    StackFileError,
-    checkStackName,
-    mergeConfig,
-    parseOverride,
-    projectDefaults,
-    readProjectFile,
-    readStackValues,
-} from "../lib/stack-files";
+import { loadStackConfig } from "../lib/stack-config";
+import { StackFileError, checkStackName } from "../lib/stack-files";
 
 const USAGE =
     "usage: npm run --silent status -- [--stack <name>] [--watch] [--json] [--interval <seconds>] [--timeout <minutes>] " +
@@ -106,22 +99,7 @@ export function parseStatusArgs(argv: string[], env: NodeJS.ProcessEnv = {}): St
 /** The stack's config and plan, read as `npm run render` and `doctor` read them. */
 function loadStack(args: StatusArgs): { config: LabConfig; plan: LabPlan } {
     checkStackName(args.stack);
-    const project = readProjectFile(PROJECT_DIR);
-    const stackValues = readStackValues(PROJECT_DIR, args.stack);
-    const raw = mergeConfig(
-        projectDefaults(project),
-        stackValues,
-        Object.fromEntries(args.overrides.map(parseOverride)),
-    );
-    // A `secure:` value in the stack file is encrypted; that is what makes it secret.
-    const isSecret = (key: string) => typeof stackValues?.[key] === "object" && stackValues?.[key] !== null;
-    const config = parseLabConfig(raw, { stack: args.stack, isSecret });
-    const plan = planLab(config, {
-        project: project.name ?? "capt-playground",
-        stack: args.stack,
-        projectDir: PROJECT_DIR,
-    });
-    return { config, plan };
+    return loadStackConfig(PROJECT_DIR, args.stack, args.overrides);
 }
 
 interface Lab {
