@@ -152,9 +152,14 @@ export class ProgramStack {
         this.config[key] = value;
     }
 
+    /** `pulumi cancel`: removes the lock a killed update left (it takes no --config-file). */
+    cancel(): Promise<RunResult> {
+        return pulumi(this.ws, ["cancel", "--yes", "--stack", this.name]);
+    }
+
     /** destroy (after a cancel, for a killed update's lock) and stack rm; never throws. */
     async remove(): Promise<string | undefined> {
-        await this.run(["cancel", "--yes"]);
+        await this.cancel();
         const destroy = await this.run(["destroy", "--yes", "--skip-preview"], { timeoutMs: 10 * 60_000 });
         await pulumi(this.ws, ["stack", "rm", "--yes", "--force", this.name]);
         return destroy.code === 0 ? undefined : destroy.stderr;

@@ -522,7 +522,7 @@ describeE2e(
                 // (a) SIGKILL while clusterctl init is being created, then destroy at once: init never
                 // reached the state, and still none of its files, nor anything else, is left.
                 await killUpDuringClusterctlInit(second);
-                expectSuccess(await second.run(["cancel", "--yes"]));
+                expectSuccess(await second.cancel());
                 expectSuccess(await run(second, "destroy after a kill", ["destroy", "--yes", "--skip-preview"]));
                 expect(filesUnder(second.plan.outputDir)).toEqual([]);
                 expect(labelledDocker("network", second.name)).toEqual([]);
@@ -534,7 +534,7 @@ describeE2e(
                 const locked = await second.run(["preview"]);
                 expect(locked.code).not.toBe(0);
                 expect(locked.stderr).toMatch(/currently locked|locked by/);
-                expectSuccess(await second.run(["cancel", "--yes"]));
+                expectSuccess(await second.cancel());
                 expectSuccess(await run(second, "up after a kill", ["up", "--yes", "--skip-preview"]));
                 expectSuccess(await run(second, "no-change preview after a kill", ["preview", "--expect-no-changes"]));
                 expect(
