@@ -39,6 +39,7 @@ import {
     domainNames,
     expectSuccess,
     scenarioSteps,
+    sweepLibvirt,
     killGroup,
     missingToolchain,
     poolNames,
@@ -195,18 +196,28 @@ describeE2e(
         });
 
         afterAll(async () => {
-            for (const other of others) {
-                await other.remove();
-                fs.rmSync(other.plan.outputDir, { recursive: true, force: true });
+            for (const stack of [...others, ...(main ? [main] : [])]) {
+                const failed = await stack.remove();
+                if (failed) {
+                    process.stderr.write(`cleanup: destroy of ${stack.name} failed:\n${failed}\n`);
+                }
+                // Whatever a failed step left: the stack's domains and pool (its foreign domain too),
+                // its labelled docker objects, its output directory.
+                const swept = [
+                    ...sweepLibvirt(stack.plan.labName),
+                    ...labelledDocker("container", stack.name).map((id) => `container ${id}`),
+                    ...labelledDocker("network", stack.name).map((id) => `network ${id}`),
+                ];
+                labelledDocker("container", stack.name).forEach((id) => sh("docker", ["rm", "-f", id]));
+                labelledDocker("network", stack.name).forEach((id) => sh("docker", ["network", "rm", id]));
+                if (swept.length > 0) {
+                    process.stderr.write(`cleanup: swept after ${stack.name}: ${swept.join(", ")}\n`);
+                }
+                fs.rmSync(stack.plan.outputDir, { recursive: true, force: true });
             }
             if (main) {
-                const failed = await main.remove();
-                if (failed) {
-                    process.stderr.write(`cleanup: destroy of ${main.name} failed:\n${failed}\n`);
-                }
                 sh("docker", ["network", "rm", foreignNetwork]);
                 virsh("undefine", foreignDomain);
-                fs.rmSync(main.plan.outputDir, { recursive: true, force: true });
                 sh(path.join(STAND_INS, "kind"), ["delete", "clusters", "--all"], ws.env);
             }
             if (ws) {
