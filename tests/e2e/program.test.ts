@@ -542,7 +542,7 @@ describeE2e(
                 // (b) Killed again at the same point, then the README's recovery.
                 await killUpDuringClusterctlInit(second);
                 // The README's recovery: the lock is left; cancel removes it; up converges.
-                const locked = await second.run(["preview"]);
+                const locked = await second.run(["up", "--yes", "--skip-preview"]);
                 expect(locked.code).not.toBe(0);
                 expect(locked.stderr).toMatch(/currently locked|locked by/);
                 expectSuccess(await second.cancel());
