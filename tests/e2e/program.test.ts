@@ -537,6 +537,7 @@ describeE2e(
                 expectSuccess(await run(second, "destroy after a kill", ["destroy", "--yes", "--skip-preview"]));
                 expect(filesUnder(second.plan.outputDir)).toEqual([]);
                 expect(labelledDocker("network", second.name)).toEqual([]);
+                expect(labelledDocker("container", second.name)).toEqual([]);
                 expect(domainNames().filter((d) => d.startsWith(`${second.plan.labName}-`))).toEqual([]);
 
                 // (b) Killed again at the same point, then the README's recovery.
@@ -556,6 +557,7 @@ describeE2e(
                 expect(second.plan.network.bridge).not.toBe(main.plan.network.bridge);
                 expectSuccess(await run(second, "destroy of the second stack", ["destroy", "--yes", "--skip-preview"]));
                 expect(labelledDocker("network", second.name)).toEqual([]);
+                expect(labelledDocker("container", second.name)).toEqual([]);
                 expect(domainNames().filter((d) => d.startsWith(`${second.plan.labName}-`))).toEqual([]);
                 expect(filesUnder(second.plan.outputDir)).toEqual([]);
                 // The first is untouched and still answers.
