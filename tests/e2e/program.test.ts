@@ -540,7 +540,39 @@ describeE2e(
                 expect(labelledDocker("container", second.name)).toEqual([]);
                 expect(domainNames().filter((d) => d.startsWith(`${second.plan.labName}-`))).toEqual([]);
 
-                // (b) Killed again at the same point, then the README's recovery.
+                // (c) Killed while Helm installs the chart: Helm's record of the release stays
+                // `pending-install`, and the next install refuses the name ("cannot re-use a name that is
+                // still in use"). The README's recovery for that case: delete that record, then up.
+                await killUpDuringChartInstall(second);
+                expectSuccess(await second.cancel());
+                const refused = await second.run(["up", "--yes", "--skip-preview"]);
+                expect(refused.code).not.toBe(0);
+                expect(refused.stdout + refused.stderr).toContain("cannot re-use a name that is still in use");
+                const kindConfig = path.join(ws.tmp, `${second.name}-kind.kubeconfig`);
+                fs.writeFileSync(
+                    kindConfig,
+                    shOk(
+                        path.join(STAND_INS, "kind"),
+                        ["get", "kubeconfig", "--name", second.plan.kind.clusterName],
+                        ws.env,
+                    ),
+                    { mode: 0o600 },
+                );
+                const ns = second.labConfig.namespace;
+                kubectl(kindConfig, [
+                    "-n",
+                    ns,
+                    "delete",
+                    "secret",
+                    "-l",
+                    "owner=helm,name=tinkerbell,status=pending-install",
+                ]);
+                expectSuccess(await run(second, "up after a kill in the chart", ["up", "--yes", "--skip-preview"]));
+                expectSuccess(await run(second, "no-change preview after that", ["preview", "--expect-no-changes"]));
+                expect(helmReleaseObjects(kindConfig, ns, "tinkerbell").length).toBeGreaterThan(5);
+                expectSuccess(await run(second, "destroy after that", ["destroy", "--yes", "--skip-preview"]));
+
+                // (b) Killed again while clusterctl init runs, then the README's recovery.
                 await killUpDuringClusterctlInit(second);
                 // The README's recovery: the lock is left; cancel removes it; up converges.
                 const locked = await second.run(["up", "--yes", "--skip-preview"]);
@@ -569,29 +601,80 @@ describeE2e(
             },
         );
 
-        /** `up` of `stack`, SIGKILLed (the CLI, its language host and providers) while clusterctl init runs. */
+        /**
+         * `up` of `stack`, SIGKILLed (the CLI, its language host and providers) at one defined point:
+         * clusterctl init is running (the stand-in holds it, as real init waits for its controllers),
+         * it has written its files, and everything that does not wait for it (network, BMC container,
+         * machines, KinD, the Tinkerbell release) is created.
+         */
         async function killUpDuringClusterctlInit(stack: ProgramStack): Promise<void> {
-            let killedAt = "";
-            const killed = await stack.run(["up", "--yes", "--skip-preview"], {
+            const log = path.join(stack.plan.outputDir, "clusterctl-init.log");
+            const ready = [
+                /command:local:Command capi-init creating/,
+                /docker:index\/container:Container bmc-container created/,
+                /kubernetes:helm.sh\/v3:Release tinkerbell-release created/,
+            ];
+            ws.env.CAPT_E2E_CLUSTERCTL_INIT_SECONDS = "300";
+            let killed = false;
+            try {
+                const run = await stack.run(["up", "--yes", "--skip-preview"], {
+                    timeoutMs: 20 * 60_000,
+                    onStdout: (soFar, child) => {
+                        if (!killed && ready.every((line) => line.test(soFar)) && fs.existsSync(log)) {
+                            killed = true;
+                            killGroup(child.pid, "SIGKILL");
+                        }
+                    },
+                });
+                expect({ killed, signal: run.signal }).toEqual({ killed: true, signal: "SIGKILL" });
+            } finally {
+                delete ws.env.CAPT_E2E_CLUSTERCTL_INIT_SECONDS;
+            }
+            expect(fs.existsSync(path.join(stack.plan.outputDir, "clusterctl.yaml"))).toBe(true);
+        }
+
+        /** `up` of `stack`, SIGKILLed once Helm has recorded the chart's release as pending-install. */
+        async function killUpDuringChartInstall(stack: ProgramStack): Promise<void> {
+            const kindConfig = path.join(ws.tmp, `${stack.name}-kind.kubeconfig`);
+            const pending = () => {
+                const kubeconfig = sh(
+                    path.join(STAND_INS, "kind"),
+                    ["get", "kubeconfig", "--name", stack.plan.kind.clusterName],
+                    ws.env,
+                );
+                if (kubeconfig.status !== 0) return false;
+                fs.writeFileSync(kindConfig, kubeconfig.stdout, { mode: 0o600 });
+                const secrets = sh(path.join(KUBE_BIN, "kubectl"), [
+                    "--kubeconfig",
+                    kindConfig,
+                    "-n",
+                    stack.labConfig.namespace,
+                    "get",
+                    "secrets",
+                    "-l",
+                    "owner=helm,name=tinkerbell,status=pending-install",
+                    "-o",
+                    "name",
+                ]);
+                return secrets.status === 0 && secrets.stdout.trim() !== "";
+            };
+            let killed = false;
+            let poll: NodeJS.Timeout | undefined;
+            const run = await stack.run(["up", "--yes", "--skip-preview"], {
                 timeoutMs: 20 * 60_000,
                 onStdout: (soFar, child) => {
-                    if (!killedAt && /command:local:Command capi-init creating/.test(soFar)) {
-                        killedAt = "capi-init creating";
-                        // Once clusterctl itself runs (its log exists): init has written its files.
-                        const log = path.join(stack.plan.outputDir, "clusterctl-init.log");
-                        const poll = setInterval(() => {
-                            if (fs.existsSync(log)) {
-                                clearInterval(poll);
+                    if (!poll && /kubernetes:helm.sh\/v3:Release tinkerbell-release creating/.test(soFar)) {
+                        poll = setInterval(() => {
+                            if (!killed && pending()) {
+                                killed = true;
                                 killGroup(child.pid, "SIGKILL");
                             }
-                        }, 50);
+                        }, 200);
                         child.on("close", () => clearInterval(poll));
                     }
                 },
             });
-            expect({ killedAt, signal: killed.signal }).toEqual({ killedAt: "capi-init creating", signal: "SIGKILL" });
-            // clusterctl init had started writing its files.
-            expect(fs.existsSync(path.join(stack.plan.outputDir, "clusterctl.yaml"))).toBe(true);
+            expect({ killed, signal: run.signal }).toEqual({ killed: true, signal: "SIGKILL" });
         }
 
         step("9. destroy leaves nothing of the lab, and the foreign objects are untouched", async () => {
