@@ -6,8 +6,8 @@
  * on this machine (CAPI_OPERATOR_REPO, a git directory), strictly against the CRDs of the chosen
  * release (config/crd/bases at v<DEFAULT_CAPI_OPERATOR_VERSION>).
  */
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import Ajv from "ajv";
 import { parse, parseAllDocuments } from "yaml";
 import {
@@ -32,6 +32,7 @@ import {
 } from "../../lib/render/external-tinkerbell";
 import { KubeObject } from "../../lib/render/kube-object";
 import { labPlan, sampleKubeconfig } from "../fixtures";
+import { describeWhenReady } from "../prerequisites";
 
 const EXTERNAL = { externalTinkerbell: true, tinkerbellKubeconfig: sampleKubeconfig(), tinkerbellVip: "10.71.0.60" };
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -204,15 +205,12 @@ describe("external Tinkerbell", () => {
     });
 });
 
-// ---- strictly against the upstream CRDs, when the sources are here ------------------------------------
+// ---- strictly against the upstream CRDs (../shared/schemas/crds, cluster-api-operator v0.28.0) ----------
 
-const OPERATOR_REPO = process.env.CAPI_OPERATOR_REPO ?? "/work/.mirror/kubernetes-sigs+cluster-api-operator/repo";
-const repoPresent = fs.existsSync(OPERATOR_REPO);
-if (!repoPresent) {
-    console.warn(
-        `cluster-api-operator sources not found at ${OPERATOR_REPO} (CAPI_OPERATOR_REPO): skipping the CRD check`,
-    );
-}
+const OPERATOR_CRDS = path.resolve(__dirname, "..", "..", "..", "shared", "schemas", "crds");
+const missingCrds = fs.existsSync(path.join(OPERATOR_CRDS, "operator.cluster.x-k8s.io_coreproviders.yaml"))
+    ? undefined
+    : `the cluster-api-operator CRDs are not in ${OPERATOR_CRDS}`;
 
 const PLURALS: Record<string, string> = {
     CoreProvider: "coreproviders",
@@ -245,22 +243,22 @@ function strict(schema: Record<string, unknown>): Record<string, unknown> {
     return out;
 }
 
-(repoPresent ? describe : describe.skip)(
-    `the upstream CRDs of cluster-api-operator v${DEFAULT_CAPI_OPERATOR_VERSION}${repoPresent ? "" : ` (skipped: no sources at ${OPERATOR_REPO}; set CAPI_OPERATOR_REPO)`}`,
+describeWhenReady(
+    `the upstream CRDs of cluster-api-operator v${DEFAULT_CAPI_OPERATOR_VERSION}`,
+    missingCrds,
+    "the cluster-api-operator CRDs in ../shared/schemas",
     () => {
         const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-        const crd = (kind: string) => {
-            const file = `v${DEFAULT_CAPI_OPERATOR_VERSION}:config/crd/bases/operator.cluster.x-k8s.io_${PLURALS[kind]}.yaml`;
-            const shown = spawnSync("git", ["--git-dir", OPERATOR_REPO, "show", file], { encoding: "utf8" });
-            expect(shown.status).toBe(0);
-            return parse(shown.stdout) as {
+        const crd = (kind: string) =>
+            parse(
+                fs.readFileSync(path.join(OPERATOR_CRDS, `operator.cluster.x-k8s.io_${PLURALS[kind]}.yaml`), "utf8"),
+            ) as {
                 spec: {
                     group: string;
                     names: { kind: string };
                     versions: { name: string; schema: { openAPIV3Schema: Record<string, unknown> } }[];
                 };
             };
-        };
 
         test.each(Object.keys(PLURALS))("%s validates strictly (external Tinkerbell mode)", (kind) => {
             const { config, plan } = labPlan({ ...EXTERNAL, clusterApiInstaller: "operator" });

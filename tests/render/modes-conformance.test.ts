@@ -1,9 +1,8 @@
 /**
  * Every mode's rendered objects against the upstream schemas (strict: unknown fields fail), in one
  * table, so a mode that changes an object shape is checked where the others are. Core kinds
- * (Secret) have no CRD schema; the operator's provider objects are checked field by field, and the
- * external Tinkerbell Secret's shape, in cluster-api-operator.test.ts (../shared/schemas has no
- * operator CRDs).
+ * (Secret) have no CRD schema; the operator's provider objects are checked against its CRDs, and the
+ * external Tinkerbell Secret's shape, in cluster-api-operator.test.ts.
  */
 import { RawConfig } from "../../lib/config";
 import { objectId } from "../../lib/render/kube-object";
