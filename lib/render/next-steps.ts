@@ -24,8 +24,17 @@ export function tinkerbellUiUrl(plan: LabPlan): string {
     return `http://${plan.vips.tinkerbell}:${TINKERBELL_HTTP_PORT}`;
 }
 
+/**
+ * A path or URI as one shell word, so a line pasted into a shell runs what it says: left as it is when
+ * it holds only characters no shell treats specially, otherwise in single quotes (a `'` inside as
+ * `'\''`). The project folder's own path may hold spaces or anything else the user chose.
+ */
+export function shellWord(text: string): string {
+    return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
+}
+
 export function nextSteps(config: LabConfig, plan: LabPlan): string[] {
-    const files = labFiles(plan, config);
+    const files = mapValues(labFiles(plan, config), shellWord);
     const ns = config.namespace;
     const mgmt =
         plan.modes.management === "kind"
@@ -39,7 +48,7 @@ export function nextSteps(config: LabConfig, plan: LabPlan): string[] {
         `Watch provisioning: ${tink} kubectl get workflows,jobs.bmc.tinkerbell.org -n ${ns} -w`,
         `Cluster API view: ${capi} clusterctl describe cluster ${plan.labName} -n ${ns}`,
         plan.modes.machines === "vms"
-            ? `Machine consoles: ${consoleLogDir(plan)}/<machine>.console.log (virsh -c ${plan.libvirt.uri} console <machine>)`
+            ? `Machine consoles: ${shellWord(`${consoleLogDir(plan)}/`)}<machine>.console.log (virsh -c ${shellWord(plan.libvirt.uri)} console <machine>)`
             : "Machine consoles: through each machine's BMC (Serial over LAN: ipmitool -I lanplus -H <bmc> sol activate)",
         `Workload cluster: KUBECONFIG=${files.workloadKubeconfig} kubectl get nodes -o wide`,
     ];
@@ -52,4 +61,10 @@ export function nextSteps(config: LabConfig, plan: LabPlan): string[] {
         );
     }
     return steps;
+}
+
+function mapValues<T extends object>(record: T, fn: (value: string) => string): T {
+    return Object.fromEntries(
+        Object.entries(record).map(([key, value]) => [key, typeof value === "string" ? fn(value) : value]),
+    ) as T;
 }
