@@ -630,7 +630,7 @@ describeE2e(
             expect(fs.existsSync(path.join(stack.plan.outputDir, "clusterctl.yaml"))).toBe(true);
         }
 
-        /** `up` of `stack`, SIGKILLed once Helm has recorded the chart's release as pending-install. */
+        /** `up` of `stack`, SIGKILLed once Helm has recorded the chart's release as pending-install (and the BMC container is created). */
         async function killUpDuringChartInstall(stack: ProgramStack): Promise<void> {
             const kindConfig = path.join(ws.tmp, `${stack.name}-kind.kubeconfig`);
             const pending = () => {
@@ -660,7 +660,9 @@ describeE2e(
             const run = await stack.run(["up", "--yes", "--skip-preview"], {
                 timeoutMs: 20 * 60_000,
                 onStdout: (soFar, child) => {
-                    if (!poll && / tinkerbell-release creating/.test(soFar)) {
+                    // Once the BMC container exists: a kill while docker creates it orphans the container
+                    // (the README's recovery for that is `docker rm`); this kill is about the chart.
+                    if (!poll && / tinkerbell-release creating/.test(soFar) && / bmc-container created/.test(soFar)) {
                         poll = setInterval(() => {
                             if (!killed && pending()) {
                                 killed = true;
