@@ -48,6 +48,14 @@ describe("the default lab", () => {
 });
 
 describe("machines (real machines)", () => {
+    test("a BMC may use the virtual BMC's planned address: no virtual BMC runs for real machines", () => {
+        // networkSubnet 10.71.0.0/16: the virtual BMC's planned address is 10.71.0.16 (VBMC_OFFSET).
+        const machines = REAL_MACHINES.map((m, i) =>
+            i === 0 ? { ...m, bmc: { ...m.bmc, address: "10.71.0.16" } } : m,
+        );
+        expect(labConfig({ ...REAL_MACHINES_CONFIG, machines }).machines[0].bmc.address).toBe("10.71.0.16");
+    });
+
     test("parse with defaults: lowercase MACs, /dev/sda, IPMI 623, Redfish 443, insecureTLS on", () => {
         const config = labConfig(REAL_MACHINES_CONFIG);
         expect(config.hardwareCount).toBe(3);
