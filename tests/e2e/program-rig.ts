@@ -152,6 +152,27 @@ export class ProgramStack {
         this.config[key] = value;
     }
 
+    /**
+     * True when the file backend's state holds each named resource as created, not as a pending
+     * operation. The display prints "created" before the engine has written that to the state, so a
+     * kill meant to land after a create waits for this.
+     */
+    persisted(names: string[]): boolean {
+        const file = path.join(this.ws.tmp, "state", ".pulumi", "stacks", PROJECT_NAME, `${this.name}.json`);
+        try {
+            const latest = JSON.parse(fs.readFileSync(file, "utf8")).checkpoint?.latest ?? {};
+            const urns = (list?: { urn?: string; resource?: { urn: string } }[]) =>
+                (list ?? []).map((r) => r.urn ?? r.resource?.urn ?? "");
+            const done = urns(latest.resources);
+            const pending = urns(latest.pending_operations);
+            return names.every(
+                (n) => done.some((u) => u.endsWith(`::${n}`)) && !pending.some((u) => u.endsWith(`::${n}`)),
+            );
+        } catch {
+            return false; // not written yet, or caught half-way through a write
+        }
+    }
+
     /** `pulumi cancel`: removes the lock a killed update left (it takes no --config-file). */
     cancel(): Promise<RunResult> {
         return pulumi(this.ws, ["cancel", "--yes", "--stack", this.name]);
