@@ -137,7 +137,7 @@ export class ProgramStack {
     }
 
     /** The state as `pulumi stack export` prints it. */
-    async exportState(): Promise<{ deployment: { resources: { urn: string }[] } }> {
+    async exportState(): Promise<{ deployment: { resources: { urn: string; custom?: boolean }[] } }> {
         return JSON.parse(expectSuccess(await pulumi(this.ws, ["stack", "export", "--stack", this.name])).stdout);
     }
 
@@ -243,6 +243,7 @@ export interface PathFigures {
 
 interface StateResource {
     urn: string;
+    custom?: boolean;
     parent?: string;
     provider?: string;
     dependencies?: string[];
@@ -250,7 +251,11 @@ interface StateResource {
 
 /** The critical path of an operation: its event log's step durations over the state's dependency graph. */
 export function criticalPath(steps: EngineStep[], state: { deployment: { resources: StateResource[] } }): PathFigures {
-    const duration = new Map(steps.map((s) => [s.urn, Math.max(0, (s.end ?? s.start) - s.start)]));
+    // Components (custom: false) and the stack span their children's steps: they take no time of their own.
+    const custom = new Set(state.deployment.resources.filter((r) => r.custom).map((r) => r.urn));
+    const duration = new Map(
+        steps.filter((s) => custom.has(s.urn)).map((s) => [s.urn, Math.max(0, (s.end ?? s.start) - s.start)]),
+    );
     const deps = new Map<string, string[]>();
     for (const r of state.deployment.resources) {
         const provider = r.provider ? r.provider.slice(0, r.provider.lastIndexOf("::")) : undefined;
