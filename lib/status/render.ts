@@ -2,7 +2,7 @@
  * The views of a LabStatus: the table (`npm run status`), the JSON document (`--json`), the
  * progress view (`--watch` on a terminal) and the change lines (`--watch` piped). Pure text.
  */
-import { LabStatus, MachineStatus, EXIT_CODES, PartStatus, Problem, plainText } from "./derive";
+import { LabStatus, MachineStatus, EXIT_CODES, MACHINE_STAGES, PartStatus, Problem, plainText } from "./derive";
 
 /** Bumped only when a field changes meaning or goes away; new fields may appear without it. */
 export const STATUS_SCHEMA_VERSION = 1;
@@ -199,17 +199,11 @@ export type StatusDocument = ReturnType<typeof statusDocument>;
 
 /** How far along its way a machine is, 0..1 (a workflow counts by its actions). */
 export function progressOf(m: MachineStatus): number {
-    const steps = [
-        "no-hardware",
-        "unallocated",
-        "allocated",
-        "powered-off",
-        "pxe",
-        "workflow",
-        "provisioned",
-        "node-not-ready",
-        "ready",
-    ];
+    // The way from no Hardware to a ready node: MACHINE_STAGES between those two.
+    const steps: readonly string[] = MACHINE_STAGES.slice(
+        MACHINE_STAGES.indexOf("no-hardware"),
+        MACHINE_STAGES.indexOf("ready") + 1,
+    );
     const at = steps.indexOf(m.stage);
     if (at < 0) return 0;
     const withinWorkflow =
