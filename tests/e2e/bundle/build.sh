@@ -15,7 +15,11 @@ here="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 me=bundle
 log() { e2e_log "$me" "$@"; }
 
-all_pieces=(node tinkerbell cluster-api osie bmc)
+# In build order: osie takes the tink-agent image from tinkerbell. bmc and osie mostly download
+# (Debian packages, PyPI) and run beside the CPU-bound Go builds; two Go builds at once only
+# interleave on two cores, so those run one after another.
+all_pieces=(tinkerbell bmc osie node cluster-api)
+overlapping=" bmc osie "
 pieces=("$@")
 [ "${#pieces[@]}" -gt 0 ] || pieces=("${all_pieces[@]}")
 
@@ -25,31 +29,24 @@ mkdir -p "$logs"
 
 # run_piece PIECE: its part folder on stdout; its log under logs/.
 run_piece() {
-    local piece="$1"
-    case "$piece" in
-    bmc) "$here/bmc.sh" ;;
-    *) "$here/${piece//-/_}.sh" ;;
-    esac 2> >(tee "$logs/${piece}.log" >&2)
+    "$here/${1//-/_}.sh" 2> >(tee "$logs/${1}.log" >&2)
 }
 
-# Pieces that mostly download (root filesystems, Debian packages) overlap the ones that mostly compile.
 declare -A out pids
 for piece in "${pieces[@]}"; do
     out[$piece]="$(mktemp)"
     run_piece "$piece" >"${out[$piece]}" &
     pids[$piece]=$!
-    # Two CPU-bound Go builds at once only interleave on two cores; keep one running at a time,
-    # beside any number of download-bound pieces.
-    case "$piece" in
-    tinkerbell | cluster-api) wait "${pids[$piece]}" || {
-        log "piece ${piece} failed (log: ${logs}/${piece}.log)"
-        exit 1
-    } ;;
-    esac
+    if [[ "$overlapping" != *" $piece "* ]]; then
+        wait "${pids[$piece]}" || {
+            log "piece ${piece} failed (log: ${logs}/${piece}.log)"
+            exit 1
+        }
+    fi
 done
 parts=()
 for piece in "${pieces[@]}"; do
-    if ! wait "${pids[$piece]}"; then
+    if [[ "$overlapping" == *" $piece "* ]] && ! wait "${pids[$piece]}"; then
         log "piece ${piece} failed (log: ${logs}/${piece}.log)"
         exit 1
     fi
