@@ -201,9 +201,10 @@ image_relay_init() {
 image_nginx() {
     local rootfs="$work/rootfs-nginx"
     debian_rootfs "$rootfs" nginx
+    # Checked before the logs go to /dev (empty until a runtime fills it).
+    check_nginx "$rootfs"
     ln -sf /dev/stdout "$rootfs/var/log/nginx/access.log"
     ln -sf /dev/stderr "$rootfs/var/log/nginx/error.log"
-    check_nginx "$rootfs"
     rootfs_image "$NGINX_REF" "$rootfs" "$work/ctx-nginx" "$PATH_ENV" 'EXPOSE 80' 'STOPSIGNAL SIGQUIT' \
         'CMD ["nginx", "-g", "daemon off;"]'
     part_image "$NGINX_REF" \
@@ -266,7 +267,7 @@ check_nginx() {
         return 1
     }
     rmdir "$rootfs/captain"
-    rm -f -- "$rootfs/tmp/nginx.conf"
+    rm -f -- "$rootfs/tmp/nginx.conf" "$rootfs"/var/log/nginx/*.log
 }
 
 build_tinkerbell
