@@ -282,7 +282,7 @@ check_images_referenced() {
     local ref missing=0 count=0
     while read -r ref; do
         count=$((count + 1))
-        if ! jq -e --arg ref "$ref" 'select(.kind == "image" and .ref == $ref)' "$PART_TMP/artifacts.jsonl" >/dev/null; then
+        if ! jq -se --arg ref "$ref" 'any(.[]; .kind == "image" and .ref == $ref)' "$PART_TMP/artifacts.jsonl" >/dev/null; then
             log "the clusterctl repository references ${ref}, which this piece did not build"
             missing=1
         fi
@@ -348,7 +348,8 @@ check_binaries() {
     local bin
     for bin in "$work"/out/*; do
         "$bin" --help >"$work/help.txt" 2>&1 || true
-        grep -q -- '--' "$work/help.txt" || {
+        # pflag and cobra print --flags; CAPT's main uses Go's flag package (-flags).
+        grep -qE '^[[:space:]]+--?[a-z]' "$work/help.txt" || {
             log "$(basename "$bin") --help printed no flags:"
             head -n 5 "$work/help.txt" >&2
             return 1
