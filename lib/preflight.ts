@@ -10,6 +10,9 @@ import { Address4 } from "ip-address";
 import { BmcProtocol, ENCRYPTED_VALUE, LabConfig, MachineArch } from "./config";
 import { isLocalUri } from "./libvirt/ownership";
 import { LabModes, LabPlan } from "./plan";
+import { compareVersions, parseVersion, versionText } from "./version";
+
+export { compareVersions, parseVersion } from "./version";
 
 /** A fact read from the host, or why it could not be read. */
 export type Probe<T> = { value: T } | ProbeFailure;
@@ -168,22 +171,6 @@ function firstLine(text: string): string {
 
 function gib(bytes: number): string {
     return `${(bytes / GIB).toFixed(1)} GiB`;
-}
-
-type Version = [number, number, number];
-
-/** The first `[v]X.Y[.Z]` in a tool's output; pre-release and build suffixes are ignored. */
-export function parseVersion(text: string): Version | undefined {
-    const match = /v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(text);
-    return match ? [Number(match[1]), Number(match[2]), Number(match[3] ?? 0)] : undefined;
-}
-
-export function compareVersions(a: Version, b: Version): number {
-    return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
-}
-
-function versionText(version: Version): string {
-    return version.join(".");
 }
 
 /** Release asset suffix for this machine: kind-linux-amd64, clusterctl-linux-arm64, ... */

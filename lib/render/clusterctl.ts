@@ -18,6 +18,99 @@ export type ClusterctlConfig = {
     EXTERNAL_TINKERBELL_KUBECONFIG?: string;
 };
 
+/** A clusterctl provider the lab installs, at the version the config pins. */
+export interface ClusterctlProviderRelease {
+    /** clusterctl's provider name (`--core cluster-api`, `--bootstrap kubeadm`, ...). */
+    name: string;
+    type: "CoreProvider" | "BootstrapProvider" | "ControlPlaneProvider" | "InfrastructureProvider";
+    /** clusterctl's manifest label (cmd/clusterctl/api ManifestLabel): a local repository's folder name. */
+    label: string;
+    version: string;
+    /** GitHub `owner/repo` the release comes from. */
+    repository: string;
+    componentsFile: string;
+    /** The controller image the release's components run. */
+    image: string;
+    purpose: string;
+}
+
+export const CLUSTER_API_REPOSITORY = "kubernetes-sigs/cluster-api";
+export const CAPT_REPOSITORY = "tinkerbell/cluster-api-provider-tinkerbell";
+/** CAPT's manager image (CAPT Makefile: REGISTRY ghcr.io, IMAGE_NAME tinkerbell/cluster-api-provider-tinkerbell). */
+export const CAPT_IMAGE = "ghcr.io/tinkerbell/cluster-api-provider-tinkerbell";
+
+/**
+ * The four providers `clusterctl init` installs (components/scripts/clusterctl-init.sh asks for each at
+ * these versions): Cluster API's core and kubeadm providers at clusterctlVersion (their release images
+ * on registry.k8s.io/cluster-api), CAPT at captVersion (its image tag pinned by `images:` below).
+ */
+export function clusterctlProviders(
+    config: Pick<LabConfig, "clusterctlVersion" | "captVersion">,
+): ClusterctlProviderRelease[] {
+    const capi = config.clusterctlVersion;
+    const capiProvider = (
+        name: string,
+        type: ClusterctlProviderRelease["type"],
+        label: string,
+        componentsFile: string,
+        image: string,
+        purpose: string,
+    ): ClusterctlProviderRelease => ({
+        name,
+        type,
+        label,
+        version: capi,
+        repository: CLUSTER_API_REPOSITORY,
+        componentsFile,
+        image: `registry.k8s.io/cluster-api/${image}:${capi}`,
+        purpose,
+    });
+    return [
+        capiProvider(
+            "cluster-api",
+            "CoreProvider",
+            "cluster-api",
+            "core-components.yaml",
+            "cluster-api-controller",
+            "Cluster API's core controller",
+        ),
+        capiProvider(
+            "kubeadm",
+            "BootstrapProvider",
+            "bootstrap-kubeadm",
+            "bootstrap-components.yaml",
+            "kubeadm-bootstrap-controller",
+            "Cluster API's kubeadm bootstrap provider",
+        ),
+        capiProvider(
+            "kubeadm",
+            "ControlPlaneProvider",
+            "control-plane-kubeadm",
+            "control-plane-components.yaml",
+            "kubeadm-control-plane-controller",
+            "Cluster API's kubeadm control-plane provider",
+        ),
+        {
+            name: "tinkerbell",
+            type: "InfrastructureProvider",
+            label: "infrastructure-tinkerbell",
+            version: config.captVersion,
+            repository: CAPT_REPOSITORY,
+            componentsFile: "infrastructure-components.yaml",
+            image: `${CAPT_IMAGE}:${config.captVersion}`,
+            purpose: "Cluster API Provider Tinkerbell (CAPT)",
+        },
+    ];
+}
+
+/** The metadata file of every clusterctl provider release. */
+export const CLUSTERCTL_METADATA_FILE = "metadata.yaml";
+
+/** A file of a GitHub release, as clusterctl (and `npm run bundle`) downloads it. */
+export function githubReleaseAssetUrl(repository: string, version: string, file: string): string {
+    return `https://github.com/${repository}/releases/download/${version}/${file}`;
+}
+
 export function captComponentsUrl(captVersion: string): string {
     return `${CAPT_RELEASES}/${captVersion}/infrastructure-components.yaml`;
 }

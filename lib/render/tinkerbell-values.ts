@@ -43,7 +43,14 @@ export function baseTinkerbellValues(config: LabConfig, plan: LabPlan): HelmValu
         artifactsFileServer: artifactsFileServerUrl(plan),
         // Pulled by KinD's containerd (an image volume): with the lab's caches its hosts.toml sends the
         // pull there under the upstream name; a user's HTTPS mirror (registryMirrorHost) gets it rewritten.
-        optional: { captainos: { enabled: true, image: labReference(config.captainosImage, plan.registryMirror) } },
+        optional: {
+            captainos: { enabled: true, image: labReference(config.captainosImage, plan.registryMirror) },
+            // The lab serves CaptainOS only: Smee's iPXE script names CaptainOS's kernel and initrd and
+            // isoboot patches CaptainOS's ISO (smeeValues), so HookOS's files would never be fetched. The
+            // chart enables HookOS by default, which downloads it from GitHub into a local volume at
+            // every start (and breaks offline); off, the file server serves /captain alone.
+            hookos: { enabled: false },
+        },
         deployment: {
             envs: {
                 smee: smeeValues(config, plan),
