@@ -1,7 +1,7 @@
 /**
  * Reads the facts the preflight judges from the real host. Every probe runs a program with
  * execFile (no shell) or reads a file, with a short timeout, and never throws: whatever cannot be
- * read becomes a ProbeFailure saying why, and lib/preflight.ts decides what that means.
+ * read becomes a ProbeFailure saying why, and lib/preflight/ decides what that means.
  *
  * Kubeconfigs from config (secrets) reach kubectl only as a private temp file named by the
  * KUBECONFIG environment variable, never in an argv or a message, and the file is removed after.
