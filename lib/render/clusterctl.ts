@@ -5,12 +5,17 @@
 import { LabConfig } from "../config";
 import { LabPlan } from "../plan";
 import { externalTinkerbellVariables } from "./external-tinkerbell";
+import { certManagerVersion } from "../bundle/cert-manager";
+import { certManagerBundlePath, clusterctlBundlePath } from "../bundle/manifest";
 import { toYaml } from "./kube-object";
+import { bundleFile, isOffline } from "./offline";
 
 export const CAPT_RELEASES = "https://github.com/tinkerbell/cluster-api-provider-tinkerbell/releases";
 
 export type ClusterctlConfig = {
-    providers: { name: string; url: string; type: "InfrastructureProvider" }[];
+    providers: { name: string; url: string; type: ClusterctlProviderRelease["type"] }[];
+    /** Offline: cert-manager's manifest in the bundle, at the version clusterctl of clusterctlVersion installs. */
+    "cert-manager"?: { url: string; version: string };
     images: Record<string, { tag: string }>;
     /** Variables clusterctl substitutes into provider components; kept here so no env var is needed. */
     TINKERBELL_IP: string;
@@ -115,9 +120,44 @@ export function captComponentsUrl(captVersion: string): string {
     return `${CAPT_RELEASES}/${captVersion}/infrastructure-components.yaml`;
 }
 
+/**
+ * Offline (offlineBundle): every provider `clusterctl init` installs, and cert-manager, from the
+ * bundle's clusterctl repository, a local repository as clusterctl reads one
+ * (cmd/clusterctl/client/repository/repository_local.go: an absolute `<base>/<provider-label>/<version>/
+ * <components file>`, whose folder names give the label and the version; cert-manager is the provider
+ * labelled `cert-manager`, cluster/cert_manager.go). Together with CLUSTERCTL_DISABLE_VERSIONCHECK
+ * (clusterctl's version check against GitHub, cmd/root.go; lib/clusterctl-providers.sh sets it for
+ * every lab) nothing in `clusterctl init` then reaches the network: the remaining downloads of
+ * clusterctl v1.12 are GitHub and GitLab repositories (repository_github.go, including the Go proxy
+ * it asks for versions, repository_gitlab.go), a remote config file (config/reader_viper.go, the lab's
+ * is a local file) and `generate cluster --from <URL>` (cluster/template.go), none of which init uses
+ * with local URLs. The version pinned for cert-manager is clusterctl's own for that release.
+ */
+function offlineProviders(config: LabConfig): Pick<ClusterctlConfig, "providers" | "cert-manager"> {
+    const certManager = certManagerVersion(config.clusterctlVersion);
+    return {
+        providers: clusterctlProviders(config).map((provider) => ({
+            name: provider.name,
+            url: bundleFile(config, clusterctlBundlePath(provider.label, provider.version, provider.componentsFile)),
+            type: provider.type,
+        })),
+        "cert-manager": { url: bundleFile(config, certManagerBundlePath(certManager)), version: certManager },
+    };
+}
+
 export function clusterctlConfig(config: LabConfig, plan: LabPlan): ClusterctlConfig {
     return {
-        providers: [{ name: "tinkerbell", url: captComponentsUrl(config.captVersion), type: "InfrastructureProvider" }],
+        ...(isOffline(config)
+            ? offlineProviders(config)
+            : {
+                  providers: [
+                      {
+                          name: "tinkerbell",
+                          url: captComponentsUrl(config.captVersion),
+                          type: "InfrastructureProvider",
+                      },
+                  ],
+              }),
         // Pin the manager image to the release whose components are installed.
         images: { "infrastructure-tinkerbell": { tag: config.captVersion } },
         // CAPT's manager reads it only for its default workflow template, which every machine
