@@ -2,6 +2,8 @@
  * What the preflight judges: the facts lib/host-facts.ts reads from the host (or a test makes up), the
  * shape of a finding, the minimum versions and sizes, and the small helpers the checks share. Pure.
  */
+import { BundleFileFact } from "../bundle/check";
+import { BundleManifest } from "../bundle/manifest";
 import { BmcProtocol, LabConfig, MachineArch } from "../config";
 import { LabPlan } from "../plan";
 
@@ -103,6 +105,18 @@ export interface HostFacts {
     memory: Probe<{ availableBytes: number; totalBytes: number }>;
     /** Free space at the nearest existing ancestor of the stack's storage directory. */
     storage: Probe<{ path: string; freeBytes: number }>;
+    /** The host's cgroup version: 2 when /sys/fs/cgroup is the unified hierarchy, else 1. */
+    cgroupVersion?: Probe<1 | 2>;
+    /** The offline bundle (config offlineBundle); undefined without one. */
+    bundle?: BundleFacts;
+}
+
+/** What was read of an offline bundle: its manifest and, per artifact file, what it is. */
+export interface BundleFacts {
+    dir: string;
+    manifest: Probe<BundleManifest>;
+    /** By path relative to the bundle, for every file the manifest names. */
+    files: Readonly<Record<string, BundleFileFact>>;
 }
 
 export type FindingStatus = "ok" | "warning" | "error";

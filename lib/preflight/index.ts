@@ -12,6 +12,8 @@
 import { LabConfig } from "../config";
 import { LabPlan } from "../plan";
 import { checkBmcs } from "./bmc";
+import { checkOfflineBundle } from "./bundle";
+import { checkCgroup } from "./cgroup";
 import { checkManagementApi, checkTinkerbellApi } from "./clusters";
 import { Finding, FindingStatus, HostFacts } from "./facts";
 import { checkForwarding } from "./forwarding";
@@ -29,7 +31,8 @@ export { memoryNeeded } from "./resources";
 /**
  * The checks the lab's modes (plan.modes) call for: docker only when the lab runs containers (KinD,
  * the virtual BMC, the registry mirror); kind, the lab network and KinD's DNS only when it creates
- * KinD; the cluster APIs of managementKubeconfig and tinkerbellKubeconfig when set; libvirt,
+ * KinD (and the host's cgroup version, which KinD's kubelet runs in); an offline bundle against the
+ * plan; the cluster APIs of managementKubeconfig and tinkerbellKubeconfig when set; libvirt,
  * firmware, KVM, CPU and disk only for VMs; the BMCs of real machines.
  */
 export function evaluatePreflight(config: LabConfig, plan: LabPlan, facts: HostFacts): Finding[] {
@@ -39,7 +42,8 @@ export function evaluatePreflight(config: LabConfig, plan: LabPlan, facts: HostF
     const docker = dockerUses(modes);
     return [
         ...(docker.length > 0 ? [checkDocker(facts, docker)] : []),
-        ...(kind ? [checkDockerDns(facts), checkKind(facts)] : []),
+        ...(kind ? [checkDockerDns(facts), checkKind(facts), checkCgroup(facts)] : []),
+        ...(config.offlineBundle ? checkOfflineBundle(config, plan, facts) : []),
         ...checkClusterctl(config, modes, facts),
         ...checkKubectl(config, modes, facts),
         ...(modes.management === "existing" ? [checkManagementApi(config, modes, facts)] : []),

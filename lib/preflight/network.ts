@@ -114,7 +114,7 @@ export function checkSubnet(plan: LabPlan, modes: LabModes, facts: HostFacts): F
 /**
  * kind#1594 (capt-playground.md §8): with a local stub resolver (systemd-resolved's 127.0.0.53)
  * in /etc/resolv.conf and no `dns` in daemon.json, KinD nodes can fail to resolve names, which
- * breaks the Tinkerbell chart's HookOS download.
+ * breaks the node's image pulls (the chart's, Cluster API's).
  */
 export function checkDockerDns(facts: HostFacts): Finding {
     const check = "docker-dns";
@@ -133,7 +133,7 @@ export function checkDockerDns(facts: HostFacts): Finding {
     return {
         check,
         status: "warning",
-        message: `/etc/resolv.conf uses a local stub resolver (${servers.value.join(", ")}) and docker has no "dns" setting: KinD nodes may fail to resolve names (kind#1594), breaking the HookOS download`,
+        message: `/etc/resolv.conf uses a local stub resolver (${servers.value.join(", ")}) and docker has no "dns" setting: KinD nodes may fail to resolve names (kind#1594), breaking the node's image pulls`,
         fix: 'add "dns": ["1.1.1.1"] (or your network\'s DNS server) to /etc/docker/daemon.json, then sudo systemctl restart docker',
     };
 }
