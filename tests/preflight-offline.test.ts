@@ -140,3 +140,30 @@ describe("an offline lab's bundle", () => {
         expect(preflightFailed(findings)).toBe(false);
     });
 });
+
+describe("the registry mirror against the lab's images", () => {
+    test("the default upstreams cover every registry the bill of materials pulls from", () => {
+        const { config, plan } = labPlan({ registryMirror: true });
+        const [finding] = of(evaluatePreflight(config, plan, facts()), "registry-mirror");
+        expect(finding).toMatchObject({ status: "ok" });
+        expect(finding.message).toMatch(/ghcr.io.*docker.io.*registry.k8s.io.*quay.io/);
+    });
+
+    test("a registry missing from registryMirrorUpstreams is named with an image from it", () => {
+        const { config, plan } = labPlan({ registryMirror: true, registryMirrorUpstreams: ["ghcr.io", "docker.io"] });
+        const [finding] = of(evaluatePreflight(config, plan, facts()), "registry-mirror");
+        expect(finding).toEqual({
+            check: "registry-mirror",
+            status: "warning",
+            message: expect.stringMatching(
+                /^images from registry.k8s.io \(e.g. registry.k8s.io\/cluster-api\/cluster-api-controller:v1.12.5\), quay.io \(e.g. quay.io\/jetstack\/cert-manager-controller:v1.20.1\) bypass the mirror/,
+            ),
+            fix: "add registry.k8s.io, quay.io to registryMirrorUpstreams",
+        });
+    });
+
+    test("without the mirror there is no such check", () => {
+        const { config, plan } = labPlan();
+        expect(of(evaluatePreflight(config, plan, facts()), "registry-mirror")).toEqual([]);
+    });
+});

@@ -14,6 +14,7 @@ import { LabPlan } from "../plan";
 import { checkBmcs } from "./bmc";
 import { checkOfflineBundle } from "./bundle";
 import { checkCgroup } from "./cgroup";
+import { checkRegistryMirror } from "./mirror";
 import { checkManagementApi, checkTinkerbellApi } from "./clusters";
 import { Finding, FindingStatus, HostFacts } from "./facts";
 import { checkForwarding } from "./forwarding";
@@ -44,6 +45,7 @@ export function evaluatePreflight(config: LabConfig, plan: LabPlan, facts: HostF
         ...(docker.length > 0 ? [checkDocker(facts, docker)] : []),
         ...(kind ? [checkDockerDns(facts), checkKind(facts), checkCgroup(facts)] : []),
         ...(config.offlineBundle ? checkOfflineBundle(config, plan, facts) : []),
+        ...(modes.registryMirror ? [checkRegistryMirror(config, plan)] : []),
         ...checkClusterctl(config, modes, facts),
         ...checkKubectl(config, modes, facts),
         ...(modes.management === "existing" ? [checkManagementApi(config, modes, facts)] : []),
