@@ -10,7 +10,16 @@ import { imageSlug } from "../../lib/bundle/loads";
 import { BundleManifest } from "../../lib/bundle/manifest";
 import { labPlan } from "../fixtures";
 import { writeBundle } from "../bundle/support";
-import { ProgramRun, byType, isSecretValue, one, plainStrings, runProgram, transitiveDependencies } from "./harness";
+import {
+    PROGRAM_RUN_TIMEOUT_MS,
+    ProgramRun,
+    byType,
+    isSecretValue,
+    one,
+    plainStrings,
+    runProgram,
+    transitiveDependencies,
+} from "./harness";
 
 const COMMAND = "command:local:Command";
 
@@ -36,7 +45,7 @@ describe.each([false, true])("an offline lab, preview=%s", (preview) => {
         run = await runProgram({ preflight: "false", offlineBundle: bundle }, { stack: "dev", preview });
         const { config, plan } = labPlan({ offlineBundle: bundle });
         bom = billOfMaterials(config, plan);
-    });
+    }, PROGRAM_RUN_TIMEOUT_MS);
 
     const loads = (target: "docker" | "kind-node") =>
         bom.filter((a) => a.kind === "image" && a.load === target).map((a) => a.ref);
