@@ -28,6 +28,13 @@ import { TinkerbellStack } from "./components/tinkerbell-stack";
 import { VirtualBmc } from "./components/virtual-bmc";
 import { WorkloadCluster } from "./components/workload-cluster";
 import { ENCRYPTED_VALUE, LabConfig, parseLabConfig, projectKeys } from "./lib/config";
+import { BundleHostImages } from "./components/bundle-host-images";
+import { BundleNodeImages } from "./components/bundle-node-images";
+import { billOfMaterials } from "./lib/bundle/bill-of-materials";
+import { bundleFixCommand } from "./lib/bundle/check";
+import { BundleLoads, bundleLoads } from "./lib/bundle/loads";
+import { readBundleManifest } from "./lib/bundle/read";
+import { withoutDigest } from "./lib/bundle/image-ref";
 import { formatFindings, preflightFailed } from "./lib/preflight";
 import { runPreflight } from "./lib/host-facts";
 import { LabPlan, planLab, planSummary } from "./lib/plan";
@@ -94,6 +101,37 @@ function sshKey(
     return { publicKey: key.publicKeyOpenssh.apply((k) => k.trim()), privateKey: pulumi.secret(key.privateKeyOpenssh) };
 }
 
+/**
+ * Offline (offlineBundle): what the lab loads from the bundle, read from its bundle.json. The preflight
+ * checks the whole bundle against the plan first (and names every problem with its fix); this stops a
+ * run without the preflight before any resource exists.
+ */
+function offlineLoads(config: LabConfig, plan: LabPlan): BundleLoads | undefined {
+    if (!config.offlineBundle) {
+        return undefined;
+    }
+    const fix = bundleFixCommand(plan.stack, config.offlineBundle);
+    let loads: BundleLoads;
+    try {
+        loads = bundleLoads(billOfMaterials(config, plan), readBundleManifest(config.offlineBundle));
+    } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new Error(`offlineBundle: ${reason}\nmake the bundle with: ${fix}`, { cause: error });
+    }
+    if (loads.missing.length > 0) {
+        throw new Error(
+            `offlineBundle: the bundle at ${config.offlineBundle} lacks ${loads.missing.map((image) => image.ref).join(", ")}; make it again: ${fix}`,
+        );
+    }
+    return loads;
+}
+
+/** Offline: the loads of the host's images (KinD node, virtual BMC), by the name each is loaded under. */
+interface HostImages {
+    loads: BundleLoads;
+    host: BundleHostImages;
+}
+
 /** Where Cluster API and the workload cluster's objects live: KinD (created here) or the user's cluster. */
 interface ManagementCluster {
     kubeconfig: pulumi.Output<string>;
@@ -101,26 +139,42 @@ interface ManagementCluster {
     /** KinD's cluster Command: objects in KinD are skipped on destroy when it goes. */
     kindCluster?: pulumi.Resource;
     network?: LabNetwork;
+    /** Offline: the loads of the images the management cluster runs, which the chart and clusterctl wait for. */
+    nodeImages: pulumi.Resource[];
 }
 
-function managementCluster(config: LabConfig, plan: LabPlan): ManagementCluster {
+function managementCluster(config: LabConfig, plan: LabPlan, offline?: HostImages): ManagementCluster {
     if (config.managementKubeconfig) {
         const existing = new ClusterConnection("management", {
             kubeconfig: pulumi.secret(config.managementKubeconfig),
         });
-        return { kubeconfig: existing.kubeconfig, provider: existing.provider };
+        return { kubeconfig: existing.kubeconfig, provider: existing.provider, nodeImages: [] };
     }
     const network = new LabNetwork("network", { plan });
     // KinD bind-mounts the mirror's hosts.toml files (they must exist first) and pulls through the caches.
     const mirror = plan.registryMirror
         ? new RegistryMirror("mirror", { config, plan, networkName: network.name })
         : undefined;
+    // Offline, docker has the node image from the bundle before kind needs it.
+    const nodeImageLoad = offline?.host.loads.get(withoutDigest(config.kindNodeImage));
+    const kindDependsOn = [
+        ...(mirror ? [...mirror.hostFiles, ...mirror.containers] : []),
+        ...(nodeImageLoad ? [nodeImageLoad] : []),
+    ];
     const kind = new KindCluster(
         "kind",
         { config, plan, networkName: network.name },
-        mirror ? { dependsOn: [...mirror.hostFiles, ...mirror.containers] } : undefined,
+        kindDependsOn.length > 0 ? { dependsOn: kindDependsOn } : undefined,
     );
-    return { kubeconfig: kind.kubeconfig, provider: kind.provider, kindCluster: kind.command, network };
+    const nodeImages = offline
+        ? new BundleNodeImages("bundle-node", {
+              bundleDir: config.offlineBundle,
+              clusterName: plan.kind.clusterName,
+              images: offline.loads.node,
+              kindCluster: kind.command,
+          }).loads
+        : [];
+    return { kubeconfig: kind.kubeconfig, provider: kind.provider, kindCluster: kind.command, network, nodeImages };
 }
 
 /** The libvirt VMs and their virtual BMC, or nothing for real machines. */
@@ -129,6 +183,7 @@ function virtualMachines(
     plan: LabPlan,
     network: LabNetwork | undefined,
     password: pulumi.Output<string> | undefined,
+    offline?: HostImages,
 ): pulumi.Resource[] {
     if (plan.modes.machines === "real") {
         return [];
@@ -144,10 +199,42 @@ function virtualMachines(
     const machines = new Machines("machines", { config, plan }, { dependsOn: [network] });
     const bmc = new VirtualBmc(
         "bmc",
-        { config, plan, networkName: network.name, username: config.bmcUsername, password, domains: machines.domains },
+        {
+            config,
+            plan,
+            networkName: network.name,
+            username: config.bmcUsername,
+            password,
+            domains: machines.domains,
+            loadedImage: offline ? loadedImage(offline, config.vbmcImage) : undefined,
+        },
         { dependsOn: [network] },
     );
     return [...bmc.registrations.values()];
+}
+
+/** Offline: an image docker loaded from the bundle, by the id the bundle records, and its load. */
+function loadedImage(offline: HostImages, reference: string): { id: string; load: pulumi.Resource } {
+    const name = withoutDigest(reference);
+    const image = offline.loads.docker.find((load) => load.name === name);
+    const load = offline.host.loads.get(name);
+    if (!image || !load) {
+        // offlineLoads stops first when the bundle lacks it; the program guards its own invariant.
+        throw new Error(`offlineBundle: no load of ${reference}`);
+    }
+    return { id: image.imageId, load };
+}
+
+/** Offline: the host's images loaded first, everything else waits for its load. */
+function hostImages(config: LabConfig, plan: LabPlan): HostImages | undefined {
+    const loads = offlineLoads(config, plan);
+    if (!loads) {
+        return undefined;
+    }
+    return {
+        loads,
+        host: new BundleHostImages("bundle-host", { bundleDir: config.offlineBundle, images: loads.docker }),
+    };
 }
 
 /** Builds the whole lab; returns the stack outputs. */
@@ -156,7 +243,8 @@ function createLab(config: LabConfig, plan: LabPlan) {
     const ssh = sshKey(config, plan);
     const files = labFiles(plan, config);
 
-    const management = managementCluster(config, plan);
+    const offline = hostImages(config, plan);
+    const management = managementCluster(config, plan, offline);
     const inManagement = { providers: [management.provider], deletedWith: management.kindCluster };
 
     // Hardware and BMC objects go where Tinkerbell runs: the management cluster or the external one.
@@ -164,7 +252,7 @@ function createLab(config: LabConfig, plan: LabPlan) {
         plan.modes.tinkerbell === "external" ? pulumi.secret(config.tinkerbellKubeconfig!) : undefined;
     const tinkerbell = tinkerbellKubeconfig
         ? new ClusterConnection("tinkerbell", { kubeconfig: tinkerbellKubeconfig })
-        : new TinkerbellStack("tinkerbell", { config, plan }, inManagement);
+        : new TinkerbellStack("tinkerbell", { config, plan }, { ...inManagement, dependsOn: management.nodeImages });
     const clusterApi = new ClusterApi(
         "capi",
         {
@@ -180,9 +268,9 @@ function createLab(config: LabConfig, plan: LabPlan) {
         },
         // No deletedWith: its delete cleans clusterctl's files on the host (and, in a cluster of the
         // user's, removes the providers this stack installed).
-        { dependsOn: management.kindCluster ? [management.kindCluster] : [] },
+        { dependsOn: [...(management.kindCluster ? [management.kindCluster] : []), ...management.nodeImages] },
     );
-    const bmcReady = virtualMachines(config, plan, management.network, password);
+    const bmcReady = virtualMachines(config, plan, management.network, password, offline);
     const inventory = new HardwareInventory(
         "inventory",
         { config, plan, bmcPassword: password, machineBmcPasswords: machineBmcPasswords(config) },

@@ -32,6 +32,9 @@ export const COMMAND_SCRIPT_NAMES = [
     "wait-kubeconfig",
     "write-file",
     "remove-file",
+    "bundle-docker-load",
+    "bundle-docker-unload",
+    "bundle-node-load",
 ] as const;
 
 export type CommandScriptName = (typeof COMMAND_SCRIPT_NAMES)[number];

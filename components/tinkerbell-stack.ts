@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { LabConfig } from "../lib/config";
 import { LabPlan } from "../lib/plan";
 import { labReference } from "../lib/render/registry-mirror";
+import { offlineTinkerbellChart } from "../lib/render/offline";
 import { tinkerbellValues } from "../lib/render/tinkerbell-values";
 import { childOptions } from "./options";
 
@@ -15,12 +16,15 @@ export function tinkerbellReleaseArgs(config: LabConfig, plan: LabPlan): k8s.hel
         // Pulled by the provider on the host: helm.v3.Release has no plain-HTTP option, so the chart
         // keeps its upstream name with the lab's caches and is rewritten only to a user's HTTPS mirror
         // (registryMirrorHost; lib/render/registry-mirror.ts).
-        chart: labReference(config.tinkerbellChart, plan.registryMirror),
-        version: config.tinkerbellVersion,
+        // Offline: the chart's archive in the bundle, whose version the preflight checked (a local
+        // archive has the version it has; helm ignores `version` for it).
+        ...(offlineTinkerbellChart(config)
+            ? { chart: offlineTinkerbellChart(config)! }
+            : { chart: labReference(config.tinkerbellChart, plan.registryMirror), version: config.tinkerbellVersion }),
         namespace: config.namespace,
         createNamespace: true,
         values: tinkerbellValues(config, plan),
-        // The chart's first install pulls images and HookOS artifacts.
+        // The chart's first install pulls its images (offline: they are in the node already).
         timeout: 900,
     };
 }

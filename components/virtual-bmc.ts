@@ -33,6 +33,11 @@ export interface VirtualBmcArgs {
     password: pulumi.Output<string>;
     /** Each machine's libvirt domain: its registration waits for it. */
     domains: ReadonlyMap<string, pulumi.Resource>;
+    /**
+     * Offline (offlineBundle): the image as loaded from the bundle (its id, and the load the container
+     * waits for) instead of a pull of vbmcImage.
+     */
+    loadedImage?: { id: string; load: pulumi.Resource };
 }
 
 export function registrationArgs(
@@ -96,11 +101,13 @@ export class VirtualBmc extends pulumi.ComponentResource {
         // The host's docker daemon pulls it and refuses plain-HTTP registries it was not told about,
         // so it keeps its upstream name with the lab's caches and is rewritten only to a user's HTTPS
         // mirror (registryMirrorHost; lib/render/registry-mirror.ts).
-        const image = new docker.RemoteImage(
-            `${name}-image`,
-            { name: labReference(config.vbmcImage, plan.registryMirror), keepLocally: true },
-            childOptions(this, opts),
-        );
+        const image = args.loadedImage
+            ? undefined
+            : new docker.RemoteImage(
+                  `${name}-image`,
+                  { name: labReference(config.vbmcImage, plan.registryMirror), keepLocally: true },
+                  childOptions(this, opts),
+              );
         const key = new tls.PrivateKey(
             `${name}-tls-key`,
             { algorithm: "RSA", rsaBits: 2048 },
@@ -124,7 +131,7 @@ export class VirtualBmc extends pulumi.ComponentResource {
             `${name}-container`,
             {
                 name: plan.vbmc.containerName,
-                image: image.imageId,
+                image: image ? image.imageId : args.loadedImage!.id,
                 privileged: true,
                 restart: "unless-stopped",
                 networksAdvanced: [{ name: args.networkName, ipv4Address: plan.vbmc.ip }],
@@ -133,7 +140,10 @@ export class VirtualBmc extends pulumi.ComponentResource {
                 uploads: bmcUploads(plan, { htpasswd, tlsKeyPem: key.privateKeyPem, tlsCertPem: cert.certPem }),
                 labels: stackDockerLabels(plan),
             },
-            childOptions(this, opts, { deleteBeforeReplace: true }),
+            childOptions(this, opts, {
+                deleteBeforeReplace: true,
+                ...(args.loadedImage ? { dependsOn: [args.loadedImage.load] } : {}),
+            }),
         );
         this.registrations = new Map(
             plan.machines.map((machine) => {

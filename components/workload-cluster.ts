@@ -7,7 +7,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfig } from "../lib/config";
 import { LabPlan } from "../lib/plan";
-import { CILIUM_REPOSITORY, ciliumValues } from "../lib/render/cni";
+import { CILIUM_CHART, CILIUM_REPOSITORY, ciliumValues } from "../lib/render/cni";
+import { offlineCiliumChart, offlineKubeRouterManifest } from "../lib/render/offline";
 import { API_SERVER_PORT, clusterApiObjects } from "../lib/render/cluster-api";
 import { consoleLogDir } from "../lib/libvirt/domain-xml";
 import { applyKubeObject, kubeResourceName } from "./kube-objects";
@@ -106,13 +107,19 @@ export class WorkloadCluster extends pulumi.ComponentResource {
         // is going away or no longer managed, while a `cni` change really uninstalls the old CNI.
         const opts = childOptions(this, undefined, { provider, dependsOn: [after], deletedWith: after });
         if (args.config.cni === "cilium") {
+            // Offline the chart's archive comes from the bundle; the machines still pull Cilium's images.
+            const offlineChart = offlineCiliumChart(args.config);
             new k8s.helm.v3.Release(
                 `${name}-cilium`,
                 {
                     name: "cilium",
-                    chart: "cilium",
-                    version: args.config.ciliumVersion,
-                    repositoryOpts: { repo: CILIUM_REPOSITORY },
+                    ...(offlineChart
+                        ? { chart: offlineChart }
+                        : {
+                              chart: CILIUM_CHART,
+                              version: args.config.ciliumVersion,
+                              repositoryOpts: { repo: CILIUM_REPOSITORY },
+                          }),
                     namespace: "kube-system",
                     values: ciliumValues(args.config, args.plan),
                     // Helm's default of 5 minutes is too short for a fresh cluster pulling the CNI's images.
@@ -121,7 +128,12 @@ export class WorkloadCluster extends pulumi.ComponentResource {
                 opts,
             );
         } else if (args.config.cni === "kube-router") {
-            new k8s.yaml.v2.ConfigFile(`${name}-kube-router`, { file: args.config.kubeRouterManifest }, opts);
+            new k8s.yaml.v2.ConfigFile(
+                `${name}-kube-router`,
+                // Offline the manifest is the bundle's copy of that URL.
+                { file: offlineKubeRouterManifest(args.config) ?? args.config.kubeRouterManifest },
+                opts,
+            );
         }
     }
 }

@@ -172,6 +172,15 @@ export const STORAGE_DIR_ALLOWED =
     `empty (${LIBVIRT_IMAGES_DIR}/<lab name>), or an absolute folder below ${rootsText([LIBVIRT_IMAGES_DIR, ...USER_DIRECTORY_ROOTS])}; ` +
     "letters, digits and . _ / + @ ~ - only";
 
+/** offlineBundle: empty (the lab pulls from the internet) or an allowed absolute folder (read only). */
+export function isAllowedBundleDir(value: string): boolean {
+    return value === "" || isAllowedAbsoluteDir(value);
+}
+
+export const BUNDLE_DIR_ALLOWED =
+    `empty (no bundle: images, charts and clusterctl's providers come from the internet), or an absolute folder below ${rootsText(USER_DIRECTORY_ROOTS)}; ` +
+    "letters, digits and . _ / + @ ~ - only";
+
 // ---------------------------------------------------------------------------------------------
 // Stack names
 

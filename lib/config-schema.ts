@@ -20,12 +20,14 @@ import {
     LIBVIRT_URI_ALLOWED,
     OUTPUT_DIR_ALLOWED,
     STORAGE_DIR_ALLOWED,
+    BUNDLE_DIR_ALLOWED,
     VERSION_RANGES,
     VersionRange,
     hasControlCharacters,
     isAllowedLibvirtUri,
     isAllowedOutputDir,
     isAllowedStorageDir,
+    isAllowedBundleDir,
     isChartReference,
     isForbiddenObjectKey,
     isIPv4,
@@ -544,6 +546,12 @@ export const CONFIG_SCHEMA = {
         description:
             "Machine architecture: x86_64 or aarch64 (arm64 VMs run emulated on an x86_64 host; needs qemu-system-aarch64 and AAVMF firmware).",
         default: "x86_64",
+    },
+    offlineBundle: {
+        schema: text(isAllowedBundleDir, BUNDLE_DIR_ALLOWED),
+        description:
+            "Folder of an offline bundle (`npm run bundle -- --stack <stack> --out <folder>`): the lab then loads every image, the Tinkerbell chart and clusterctl's providers from it and reaches nothing outside the host for its management plane; empty = pull from the internet. An absolute folder below /home/<user>, /root, /tmp, /var/tmp, /srv, /opt, /mnt, /media or /data (letters, digits, . _ / + @ ~ -).",
+        default: "",
     },
     preflight: {
         schema: flag(),

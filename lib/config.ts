@@ -378,10 +378,47 @@ interface ModeChoices {
     /** Names of the machines with their own password; "all" when machineBmcPasswords is set but unknown (offline). */
     machinesWithOwnPassword?: ReadonlySet<string> | "all";
     bootMode?: BootMode;
+    /** Whether offlineBundle is set. */
+    offlineBundle?: boolean;
+    clusterApiInstaller?: ClusterApiInstaller;
+}
+
+/**
+ * An offline lab (offlineBundle) loads the bundle's images into its own KinD node and points the chart
+ * and clusterctl at the bundle's files. Refused with it, each for the reason it names: what would still
+ * reach the internet, or what has no KinD node to load images into.
+ */
+function checkOfflineBundle(c: Collector, m: ModeChoices): void {
+    if (!m.offlineBundle) return;
+    if (m.managementKubeconfig) {
+        c.failRule(
+            "offlineBundle",
+            "is set with managementKubeconfig; the lab loads the bundle's images into the node of the KinD cluster it creates, and the nodes of a cluster of yours pull their images themselves: load them there (or mirror them) and leave offlineBundle empty, or let the lab create KinD",
+        );
+    }
+    if (m.registryMirror) {
+        c.failRule(
+            "registryMirror",
+            "got true with offlineBundle; the bundle already holds every image the lab runs, and the mirror's caches (or registryMirrorHost) pull from the internet: set registryMirror: false",
+        );
+    }
+    if (m.clusterApiInstaller === "operator") {
+        c.failRule(
+            "clusterApiInstaller",
+            "got operator with offlineBundle; the Cluster API Operator downloads the providers from GitHub inside the cluster and its charts from their repositories: use clusterApiInstaller: clusterctl, which installs from the bundle's clusterctl repository",
+        );
+    }
+    if (m.pivot) {
+        c.failRule(
+            "pivot",
+            "got true with offlineBundle; pivot installs Tinkerbell and Cluster API into the workload cluster, whose machines would pull every image from the internet: set pivot: false",
+        );
+    }
 }
 
 /** Combinations of modes that cannot work, refused before anything exists. */
 function checkModes(c: Collector, m: ModeChoices): void {
+    checkOfflineBundle(c, m);
     if (m.managementKubeconfig && m.machines.length === 0) {
         c.failRule(
             "managementKubeconfig",
@@ -683,6 +720,8 @@ export function parseLabConfig(raw: RawConfig, context: ConfigContext): LabConfi
                     "all"
                   : new Set(Object.keys(machineBmcPasswords ?? {})),
         bootMode: v.bootMode,
+        offlineBundle: isSet(v.offlineBundle),
+        clusterApiInstaller: v.clusterApiInstaller,
     });
     if (v.networkSubnet !== undefined) {
         checkAddresses(c, new Address4(v.networkSubnet), {

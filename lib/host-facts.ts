@@ -1,7 +1,7 @@
 /**
  * Reads the facts the preflight judges from the real host. Every probe runs a program with
  * execFile (no shell) or reads a file, with a short timeout, and never throws: whatever cannot be
- * read becomes a ProbeFailure saying why, and lib/preflight.ts decides what that means.
+ * read becomes a ProbeFailure saying why, and lib/preflight/ decides what that means.
  *
  * Kubeconfigs from config (secrets) reach kubectl only as a private temp file named by the
  * KUBECONFIG environment variable, never in an argv or a message, and the file is removed after.
@@ -11,11 +11,13 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { bundleFileFact, readBundleManifest } from "./bundle/read";
 import { ENCRYPTED_VALUE, LabConfig } from "./config";
 import { LabPlan } from "./plan";
 import {
     BmcReachabilityFact,
     BridgeNetfilter,
+    BundleFacts,
     ClusterApiFact,
     DockerDaemonConfig,
     DockerNetworkFact,
@@ -228,6 +230,29 @@ function storage(directory: string): Probe<{ path: string; freeBytes: number }> 
         return { value: { path: existing, freeBytes: stats.bavail * stats.bsize } };
     } catch (error) {
         return failure(error);
+    }
+}
+
+/** cgroup v2's unified hierarchy has cgroup.controllers at its root; a v1 (or hybrid) host has not. */
+function cgroupVersion(): Probe<1 | 2> {
+    try {
+        if (!fs.existsSync("/sys/fs/cgroup")) {
+            return { error: "/sys/fs/cgroup does not exist" };
+        }
+        return { value: fs.existsSync("/sys/fs/cgroup/cgroup.controllers") ? 2 : 1 };
+    } catch (error) {
+        return failure(error);
+    }
+}
+
+/** The offline bundle's manifest and what each of its files is (lstat and realpath; nothing is hashed). */
+export function readBundleFacts(dir: string): BundleFacts {
+    try {
+        const manifest = readBundleManifest(dir);
+        const files = Object.fromEntries(manifest.artifacts.map((a) => [a.file, bundleFileFact(dir, a.file)]));
+        return { dir, manifest: { value: manifest }, files };
+    } catch (error) {
+        return { dir, manifest: failure(error), files: {} };
     }
 }
 
@@ -449,6 +474,8 @@ export async function gatherHostFacts(config: LabConfig, plan: LabPlan): Promise
         cpuCount: os.availableParallelism?.() ?? os.cpus().length,
         memory: mem,
         storage: storage(plan.libvirt.storageDir),
+        cgroupVersion: modes.management === "kind" ? cgroupVersion() : undefined,
+        bundle: config.offlineBundle ? readBundleFacts(config.offlineBundle) : undefined,
         qemuAarch64Version,
         managementApi,
         tinkerbellApi,

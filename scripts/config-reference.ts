@@ -1,6 +1,7 @@
 /**
  * Regenerates the README's config reference table and Pulumi.yaml's `config:` block from the zod
- * schema in lib/config-schema.ts (types, allowed values and ranges through z.toJSONSchema):
+ * schema in lib/config-schema.ts (types, allowed values and ranges through z.toJSONSchema), and the
+ * README's table of what the default lab runs from the bill of materials (lib/bundle):
  *   npx ts-node --transpile-only scripts/config-reference.ts --write
  * Without --write it prints the table. Tests fail when either file is out of date.
  */
@@ -8,7 +9,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import { VERSION_RANGES } from "../lib/config-formats";
-import { CONFIG_KEYS, CONFIG_SCHEMA, ConfigKey, jsonSchemaOf, pulumiType } from "../lib/config-schema";
+import { CONFIG_KEYS, CONFIG_SCHEMA, ConfigKey, PROJECT_NAME, jsonSchemaOf, pulumiType } from "../lib/config-schema";
+import { billOfMaterials } from "../lib/bundle/bill-of-materials";
+import { parseLabConfig } from "../lib/config";
+import { planLab } from "../lib/plan";
 
 export const START_MARKER = "<!-- config-reference:start -->";
 export const END_MARKER = "<!-- config-reference:end -->";
@@ -54,13 +58,40 @@ export function configReferenceTable(): string {
     return ["| key | type | allowed | default | meaning |", "|---|---|---|---|---|", ...rows].join("\n");
 }
 
-export function withReference(readme: string): string {
-    const start = readme.indexOf(START_MARKER);
-    const end = readme.indexOf(END_MARKER);
-    if (start < 0 || end < start) {
-        throw new Error(`README.md lacks ${START_MARKER} ... ${END_MARKER}`);
+export const IMAGES_START_MARKER = "<!-- bill-of-materials:start -->";
+export const IMAGES_END_MARKER = "<!-- bill-of-materials:end -->";
+
+const LOADED_INTO = { docker: "docker", "kind-node": "the KinD node", none: "read from the bundle" } as const;
+
+/** The default lab's bill of materials as a table: what `npm run bundle` collects for it. */
+export function billOfMaterialsTable(): string {
+    const config = parseLabConfig({}, { stack: "dev" });
+    const plan = planLab(config, { project: PROJECT_NAME, stack: "dev", projectDir: "/" });
+    const rows = billOfMaterials(config, plan).map((a) => {
+        const what = a.kind === "chart" ? `${a.ref} ${a.version}` : a.ref;
+        const use = a.usedBy === "machines" ? "pulled by the machines" : LOADED_INTO[a.load];
+        return `| ${a.kind} | \`${what}\` | ${a.purpose} | ${use} |`;
+    });
+    return ["| kind | artifact | for | offline, loaded into |", "|---|---|---|---|", ...rows].join("\n");
+}
+
+function replaceBetween(text: string, start: string, end: string, content: string): string {
+    const from = text.indexOf(start);
+    const to = text.indexOf(end);
+    if (from < 0 || to < from) {
+        throw new Error(`README.md lacks ${start} ... ${end}`);
     }
-    return `${readme.slice(0, start + START_MARKER.length)}\n${versionRangesNote()}\n\n${configReferenceTable()}\n${readme.slice(end)}`;
+    return `${text.slice(0, from + start.length)}\n${content}\n${text.slice(to)}`;
+}
+
+export function withReference(readme: string): string {
+    const reference = replaceBetween(
+        readme,
+        START_MARKER,
+        END_MARKER,
+        `${versionRangesNote()}\n\n${configReferenceTable()}`,
+    );
+    return replaceBetween(reference, IMAGES_START_MARKER, IMAGES_END_MARKER, billOfMaterialsTable());
 }
 
 /**

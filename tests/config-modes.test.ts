@@ -496,3 +496,53 @@ describe("clusterApiInstaller and machineArch", () => {
         expect(labConfig({ machineArch: "aarch64", domainType: "kvm" }).domainType).toBe("kvm");
     });
 });
+
+describe("an offline lab (offlineBundle)", () => {
+    test("takes an absolute folder a user would keep a bundle in", () => {
+        expect(labConfig({ offlineBundle: "/srv/capt-bundle" }).offlineBundle).toBe("/srv/capt-bundle");
+        expect(labConfig({ offlineBundle: "/home/ann/bundles/lab-1.2" }).offlineBundle).toBe(
+            "/home/ann/bundles/lab-1.2",
+        );
+        expect(labConfig().offlineBundle).toBe("");
+    });
+
+    test.each([
+        ["relative", "bundle"],
+        ["a system folder", "/etc/bundle"],
+        ["a root itself", "/srv"],
+        ["a parent step", "/srv/../etc"],
+        ["a space", "/srv/my bundle"],
+        ["shell characters", "/srv/$(reboot)"],
+        ["a newline", "/srv/a\nb"],
+    ])("refuses %s", (_label, offlineBundle) => {
+        const problems = problemsOf({ offlineBundle });
+        expect(problems).toEqual([
+            { key: "offlineBundle", message: expect.stringMatching(/expected empty .*absolute folder below/) },
+        ]);
+    });
+
+    test.each([
+        [{ registryMirror: true }, "registryMirror", /bundle already holds every image/],
+        [
+            { registryMirror: true, registryMirrorHost: "mirror.example.com" },
+            "registryMirror",
+            /pull from the internet/,
+        ],
+        [{ clusterApiInstaller: "operator" }, "clusterApiInstaller", /downloads the providers from GitHub/],
+        [{ pivot: true }, "pivot", /workload cluster, whose machines would pull/],
+        [EXISTING, "offlineBundle", /nodes of a cluster of yours pull their images themselves/],
+    ])("refuses %j with it, in one line naming the key", (raw, key, message) => {
+        const problems = problemsOf({ ...raw, offlineBundle: "/srv/bundle" });
+        expect(problems).toEqual([{ key, message: expect.stringMatching(message) }]);
+    });
+
+    test("works with real machines, an external Tinkerbell and aarch64 machines", () => {
+        for (const raw of [
+            REAL_MACHINES_CONFIG,
+            { externalTinkerbell: true, tinkerbellKubeconfig: sampleKubeconfig(), tinkerbellVip: "10.71.0.40" },
+            { machineArch: "aarch64" },
+        ]) {
+            expect(labConfig({ ...raw, offlineBundle: "/srv/bundle" }).offlineBundle).toBe("/srv/bundle");
+        }
+    });
+});

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { CONFIG_KEYS, CONFIG_SCHEMA, pulumiType } from "../lib/config-schema";
 import { readProjectFile } from "../lib/stack-files";
-import { configReferenceTable, withReference } from "../scripts/config-reference";
+import { billOfMaterialsTable, configReferenceTable, withReference } from "../scripts/config-reference";
 import { PROJECT_DIR } from "./fixtures";
 
 test("Pulumi.yaml declares every key with the schema's type, description and default", () => {
@@ -70,4 +70,13 @@ test("every stack file uses only known keys and validates", () => {
         const values = projectKeys(parse(fs.readFileSync(path.join(PROJECT_DIR, file), "utf8")).config ?? {});
         expect(() => parseLabConfig(values, { stack, isSecret: () => true })).not.toThrow();
     }
+});
+
+test("README's table of what the default lab runs is its bill of materials (regenerated with the reference)", () => {
+    const readme = fs.readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8");
+    const table = billOfMaterialsTable();
+    expect(readme).toContain(table);
+    expect(table).toContain("| image | `ghcr.io/tinkerbell/tinkerbell:v0.23.1-23da0880` |");
+    const stale = readme.replace(table, table.replace("v1.20.1", "v1.19.0"));
+    expect(withReference(stale)).toBe(readme);
 });

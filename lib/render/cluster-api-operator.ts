@@ -22,7 +22,7 @@
  */
 import { LabConfig } from "../config";
 import { LabPlan } from "../plan";
-import { captComponentsUrl } from "./clusterctl";
+import { CAPT_IMAGE, captComponentsUrl } from "./clusterctl";
 import {
     CAPT_NAMESPACE,
     REDACTED_TINKERBELL_KUBECONFIG,
@@ -53,8 +53,7 @@ export const OPERATOR_API_VERSION = "operator.cluster.x-k8s.io/v1alpha2";
 /** The Secret whose keys are the clusterctl variables CAPT's components template reads. */
 export const CAPT_VARIABLES_SECRET = "capt-variables";
 
-/** CAPT's manager image (CAPT Makefile: REGISTRY ghcr.io, IMAGE_NAME tinkerbell/cluster-api-provider-tinkerbell). */
-export const CAPT_IMAGE = "ghcr.io/tinkerbell/cluster-api-provider-tinkerbell";
+export { CAPT_IMAGE } from "./clusterctl";
 
 /** Seconds each provider may take to become ready: clusterctl-init's --wait-provider-timeout default. */
 export const PROVIDER_WAIT_SECONDS = 600;

@@ -63,6 +63,11 @@ function kubernetesMinor(kubernetesVersion: string): number {
     return Number(/^v\d+\.(\d+)\./.exec(kubernetesVersion)?.[1] ?? NaN);
 }
 
+/** kube-vip's image for the workload control plane's VIP (config kubeVipVersion). */
+export function kubeVipImage(config: Pick<LabConfig, "kubeVipVersion">): string {
+    return `ghcr.io/kube-vip/kube-vip:${config.kubeVipVersion}`;
+}
+
 /**
  * Installs kube-vip as a static pod announcing the control-plane VIP by ARP. From Kubernetes 1.29
  * admin.conf has no rights until kubeadm init finishes, so the first control plane (the one with
@@ -70,7 +75,7 @@ function kubernetesMinor(kubernetesVersion: string): number {
  * control planes use admin.conf. One command: each preKubeadmCommands entry is its own shell.
  */
 export function kubeVipCommand(config: LabConfig, plan: LabPlan): string {
-    const image = `ghcr.io/kube-vip/kube-vip:${config.kubeVipVersion}`;
+    const image = kubeVipImage(config);
     const chooseKubeconfig =
         kubernetesMinor(config.kubernetesVersion) >= SUPER_ADMIN_CONF_SINCE_MINOR
             ? "if [ -f /run/kubeadm/kubeadm.yaml ]; then KUBE_FILE=/etc/kubernetes/super-admin.conf; else KUBE_FILE=/etc/kubernetes/admin.conf; fi"

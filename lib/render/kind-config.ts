@@ -7,7 +7,9 @@
  */
 import { LabConfig } from "../config";
 import { LabPlan } from "../plan";
+import { withoutDigest } from "../bundle/image-ref";
 import { toYaml } from "./kube-object";
+import { isOffline } from "./offline";
 import { CONTAINERD_HOSTS_DIR, KIND_CONTAINERD_CONFIG_PATH_PATCH, kindHostsDir } from "./registry-mirror";
 
 /** The Kubernetes release where image volumes became beta and enabled by default. */
@@ -25,6 +27,7 @@ export type KindClusterConfig = {
     name: string;
     featureGates?: Record<string, boolean>;
     containerdConfigPatches?: string[];
+    kubeadmConfigPatches?: string[];
     networking: { podSubnet: string; serviceSubnet: string };
     nodes: KindNode[];
 };
@@ -71,6 +74,16 @@ export function imageVolumeFeatureGates(kindNodeImage: string): Record<string, b
 }
 
 /**
+ * The node image as kind is given it. Offline the image is loaded from the bundle (docker load), which
+ * restores its name but no registry digest, and kind would try to pull a `name@digest` docker cannot
+ * find: so the digest is dropped here, and kept as a check instead (the preflight requires the
+ * bundle's image to carry it, the load verifies the image id the bundle records).
+ */
+export function kindNodeImageName(config: Pick<LabConfig, "kindNodeImage" | "offlineBundle">): string {
+    return isOffline(config) ? withoutDigest(config.kindNodeImage) : config.kindNodeImage;
+}
+
+/**
  * With the registry mirror on, the node mounts the stack's hosts.toml directory (written on the
  * host before `kind create`) where containerd reads registry hosts, and containerd is told to read
  * it: node images of older kind releases ship containerd 1.7 - 2.1, which have no default
@@ -80,7 +93,7 @@ export function imageVolumeFeatureGates(kindNodeImage: string): Record<string, b
 export function kindClusterConfig(config: LabConfig, plan: LabPlan): KindClusterConfig {
     const featureGates = imageVolumeFeatureGates(config.kindNodeImage);
     const mirrorOn = plan.registryMirror !== undefined;
-    const node: KindNode = { role: "control-plane", image: config.kindNodeImage };
+    const node: KindNode = { role: "control-plane", image: kindNodeImageName(config) };
     if (mirrorOn) {
         node.extraMounts = [
             { hostPath: kindHostsDir(plan.outputDir), containerPath: CONTAINERD_HOSTS_DIR, readOnly: true },
@@ -91,11 +104,39 @@ export function kindClusterConfig(config: LabConfig, plan: LabPlan): KindCluster
         apiVersion: "kind.x-k8s.io/v1alpha4",
         name: plan.kind.clusterName,
         ...(featureGates ? { featureGates } : {}),
-        ...(mirrorOn ? { containerdConfigPatches: [KIND_CONTAINERD_CONFIG_PATH_PATCH] } : {}),
+        containerdConfigPatches: [
+            CONTAINERD_RESTRICT_OOM_SCORE_ADJ_PATCH,
+            ...(mirrorOn ? [KIND_CONTAINERD_CONFIG_PATH_PATCH] : []),
+        ],
+        kubeadmConfigPatches: [KUBELET_CGROUP_V1_PATCH],
         networking: { podSubnet: plan.kind.podSubnet, serviceSubnet: plan.kind.serviceSubnet },
         nodes: [node],
     };
 }
+
+/**
+ * Lets the kubelet run on a cgroup v1 host (older distributions, and some CI machines). From Kubernetes
+ * 1.35 the kubelet refuses cgroup v1 unless its configuration says `failCgroupV1: false`
+ * (pkg/kubelet/kubelet.go checks `FailCgroupV1 && !IsCgroup2UnifiedMode()`, and the v1beta1 default
+ * turned true in 1.35): false changes nothing on a cgroup v2 host, where the check never fails, and
+ * every node image the lab accepts (Kubernetes >= 1.31, imageVolumeFeatureGates) knows the field. So
+ * the KinD config carries it on every host: rendered alike everywhere, no probe of the host.
+ */
+export const KUBELET_CGROUP_V1_PATCH = "kind: KubeletConfiguration\nfailCgroupV1: false\n";
+
+/**
+ * Lets runc start pods where the node container lacks CAP_SYS_RESOURCE (seen on cgroup v1 hosts here,
+ * even with --privileged: runc then cannot lower a pod's oom_score_adj and every sandbox fails with
+ * "can't get final child's PID from pipe: EOF"). With `restrict_oom_score_adj`, containerd's CRI never
+ * asks for a score below its own (internal/cri/server: restrictOOMScoreAdj raises a lower request to
+ * containerd's current value): kind's containerd runs at -999 (its containerd.service), so only a request
+ * below -999 would change, which the kubelet never makes (its lowest is -998 for critical pods), and
+ * kind sets the same for rootless nodes (images/base entrypoint). The node image's config.toml is
+ * version 2 (kind images/base/files/etc/containerd/config.toml), hence the v2 plugin name, which
+ * containerd 2 migrates.
+ */
+export const CONTAINERD_RESTRICT_OOM_SCORE_ADJ_PATCH =
+    '[plugins."io.containerd.grpc.v1.cri"]\n  restrict_oom_score_adj = true\n';
 
 export function kindConfigYaml(config: LabConfig, plan: LabPlan): string {
     return toYaml(kindClusterConfig(config, plan));

@@ -9,6 +9,8 @@ import { labReference } from "./registry-mirror";
 import { osieArch } from "./arch";
 import { HelmValues, applySetValues } from "./helm-set";
 import { toYaml } from "./kube-object";
+import { isOffline } from "./offline";
+import { TINKERBELL_CHART_DEFAULTS } from "./tinkerbell-chart";
 
 /** Port of the chart's OSIE (artifacts) file server. */
 export const ARTIFACTS_PORT = 7173;
@@ -35,16 +37,57 @@ function smeeValues(config: LabConfig, plan: LabPlan): HelmValues {
     };
 }
 
+/**
+ * Offline (offlineBundle): every image the chart runs is named explicitly, at the tag the bill of
+ * materials (and so the bundle) records, and no pull policy the chart exposes lets the kubelet pull:
+ * the bundle's images are in the KinD node before the chart is installed, and a missing one should
+ * fail at once rather than wait on a registry. The relay init container and the artifacts file
+ * server expose no pull policy; their images are tagged, so the kubelet's default is IfNotPresent
+ * and it finds the loaded image. The Tinkerbell and tink-agent tags are the chart's version (what its
+ * release process tags them with), set explicitly because a chart built from source says 0.0.1.
+ */
+function offlineImageValues(config: LabConfig): HelmValues {
+    const d = TINKERBELL_CHART_DEFAULTS;
+    return {
+        image: d.image,
+        imageTag: config.tinkerbellVersion,
+        imagePullPolicy: "Never",
+        agentImage: d.agentImage,
+        agentImageTag: config.tinkerbellVersion,
+        init: { image: d.initImage },
+    };
+}
+
 /** The lab's own values, before the user's tinkerbellExtraValues. */
 export function baseTinkerbellValues(config: LabConfig, plan: LabPlan): HelmValues {
+    const offline = isOffline(config);
     return {
         publicIP: plan.vips.tinkerbell,
         trustedProxies: [plan.kind.podSubnet],
         artifactsFileServer: artifactsFileServerUrl(plan),
-        // Pulled by KinD's containerd (an image volume): with the lab's caches its hosts.toml sends the
-        // pull there under the upstream name; a user's HTTPS mirror (registryMirrorHost) gets it rewritten.
-        optional: { captainos: { enabled: true, image: labReference(config.captainosImage, plan.registryMirror) } },
+        optional: {
+            // Pulled by KinD's containerd (an image volume): with the lab's caches its hosts.toml sends the
+            // pull there under the upstream name; a user's HTTPS mirror (registryMirrorHost) gets it
+            // rewritten. Offline it is loaded into the node from the bundle.
+            captainos: {
+                enabled: true,
+                image: labReference(config.captainosImage, plan.registryMirror),
+                ...(offline ? { pullPolicy: "Never" } : {}),
+            },
+            // The lab serves CaptainOS only: Smee's iPXE script names CaptainOS's kernel and initrd and
+            // isoboot patches CaptainOS's ISO (smeeValues), so HookOS's files would never be fetched. The
+            // chart enables HookOS by default, which downloads it from GitHub into a local volume at
+            // every start (and breaks offline); off, the file server serves /captain alone.
+            hookos: { enabled: false },
+            ...(offline
+                ? {
+                      osie: { image: TINKERBELL_CHART_DEFAULTS.osieImage },
+                      kubevip: { image: TINKERBELL_CHART_DEFAULTS.kubevipImage, imagePullPolicy: "Never" },
+                  }
+                : {}),
+        },
         deployment: {
+            ...(offline ? offlineImageValues(config) : {}),
             envs: {
                 smee: smeeValues(config, plan),
                 // A lab UI nobody should have to log in to; it is reachable only on the lab network.

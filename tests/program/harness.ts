@@ -34,6 +34,12 @@ export interface ProgramRun {
 
 export const UNKNOWN = "<unknown in preview>";
 
+/**
+ * How long one run of the program may take: the first run in a worker transpiles the whole graph
+ * (index.ts, every component and lib/ module), which on a loaded 2-core machine took over jest's 60 s.
+ */
+export const PROGRAM_RUN_TIMEOUT_MS = 240_000;
+
 const FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n";
 
 /** Values a real provider would compute; absent in preview, as the engine leaves them unknown. */

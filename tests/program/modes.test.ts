@@ -12,6 +12,7 @@ import {
     providerUrn,
     runProgram,
     transitiveDependencies,
+    PROGRAM_RUN_TIMEOUT_MS,
 } from "./harness";
 
 const COMMAND = "command:local:Command";
@@ -46,7 +47,7 @@ function inBothModes(
         let run: ProgramRun;
         beforeAll(async () => {
             run = await runProgram({ preflight: "false", ...config }, { stack: "modes", preview, secretKeys });
-        });
+        }, PROGRAM_RUN_TIMEOUT_MS);
         test("no invokes: strict mocks would have thrown", () => {
             expect(run.invokes).toEqual([]);
         });

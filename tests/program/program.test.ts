@@ -12,6 +12,7 @@ import {
     providerUrn,
     runProgram,
     transitiveDependencies,
+    PROGRAM_RUN_TIMEOUT_MS,
 } from "./harness";
 
 const BMC_PASSWORD = "S3cretBmcPass!";
@@ -50,7 +51,7 @@ describe.each(STACKS)("stack %s", (stack, config, counts) => {
                 preview,
                 secretKeys: config.bmcPassword ? ["bmcPassword"] : [],
             });
-        });
+        }, PROGRAM_RUN_TIMEOUT_MS);
 
         test("no invokes: strict mocks would have thrown", () => {
             expect(run.invokes).toEqual([]);

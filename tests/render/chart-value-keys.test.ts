@@ -64,8 +64,8 @@ function chartValues(tarball: string): unknown {
     }
 }
 
-function stackValues(stack: string) {
-    const raw = { ...projectDefaults(PROJECT), ...(readStackValues(ROOT, stack) ?? {}) };
+function stackValues(stack: string, extra: Record<string, unknown> = {}) {
+    const raw = { ...projectDefaults(PROJECT), ...(readStackValues(ROOT, stack) ?? {}), ...extra };
     const config = parseLabConfig(raw, { stack });
     return tinkerbellValues(config, planLab(config, { project: "capt-playground", stack, projectDir: ROOT }));
 }
@@ -96,6 +96,9 @@ describeWhenReady(
             expect(stacks.length).toBeGreaterThan(1);
             for (const stack of stacks) {
                 expect({ stack, unknown: unknownKeys(stackValues(stack), values) }).toEqual({ stack, unknown: [] });
+                // Offline, the lab also names every image and pull policy.
+                const offline = stackValues(stack, { offlineBundle: "/srv/bundle" });
+                expect({ stack, offline: unknownKeys(offline, values) }).toEqual({ stack, offline: [] });
             }
         });
     },

@@ -8,7 +8,11 @@ import { parse } from "yaml";
 import { RawConfig } from "../../lib/config";
 import { LabPlan } from "../../lib/plan";
 import { clusterApiObjects, kubeVipCommand } from "../../lib/render/cluster-api";
-import { kindClusterConfig, kindConfigYaml } from "../../lib/render/kind-config";
+import {
+    kindClusterConfig,
+    kindConfigYaml,
+    CONTAINERD_RESTRICT_OOM_SCORE_ADJ_PATCH,
+} from "../../lib/render/kind-config";
 import { KubeObject } from "../../lib/render/kube-object";
 import {
     CONTAINERD_HOSTS_DIR,
@@ -238,11 +242,11 @@ describe("reference rewrite", () => {
 });
 
 describe("KinD config", () => {
-    test("the mirror off: no mounts and no containerd patch (the default lab's config)", () => {
+    test("the mirror off: no mounts and no config_path patch (the default lab's config)", () => {
         const { config, plan } = labPlan();
         const kind = kindClusterConfig(config, plan);
         expect(kind.nodes[0].extraMounts).toBeUndefined();
-        expect(kind.containerdConfigPatches).toBeUndefined();
+        expect(kind.containerdConfigPatches).toEqual([CONTAINERD_RESTRICT_OOM_SCORE_ADJ_PATCH]);
         expect(kindConfigYaml(config, plan)).not.toContain("certs.d");
     });
 
@@ -261,6 +265,7 @@ describe("KinD config", () => {
         expect(kindHostsDir(plan.outputDir)).toBe(`${plan.outputDir}/certs.d`);
         expect(kind.nodes[0].extraMounts![0].hostPath.startsWith("/")).toBe(true);
         expect(kind.containerdConfigPatches).toEqual([
+            CONTAINERD_RESTRICT_OOM_SCORE_ADJ_PATCH,
             '[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n',
         ]);
     });
@@ -361,6 +366,7 @@ describe("a user's HTTPS mirror (registryMirrorHost)", () => {
         );
         expect(tinkerbellValues(config, plan).optional).toEqual({
             captainos: { enabled: true, image: "mirror.example.com/tinkerbell/captain/artifacts:v0.0.0-a4be23c" },
+            hookos: { enabled: false },
         });
         expect(labReference(config.vbmcImage, plan.registryMirror)).toBe(
             "mirror.example.com/jacobweinstock/virtualbmc:latest",

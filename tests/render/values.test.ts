@@ -3,7 +3,13 @@ import { parse } from "yaml";
 import { labPlan } from "../fixtures";
 import { clusterctlConfig, clusterctlYaml } from "../../lib/render/clusterctl";
 import { applySetValues, typedValue } from "../../lib/render/helm-set";
-import { imageVolumeFeatureGates, kindClusterConfig, nodeImageKubernetesVersion } from "../../lib/render/kind-config";
+import {
+    imageVolumeFeatureGates,
+    kindClusterConfig,
+    nodeImageKubernetesVersion,
+    CONTAINERD_RESTRICT_OOM_SCORE_ADJ_PATCH,
+    KUBELET_CGROUP_V1_PATCH,
+} from "../../lib/render/kind-config";
 import { baseTinkerbellValues, tinkerbellValues, tinkerbellValuesYaml } from "../../lib/render/tinkerbell-values";
 
 type Loose = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -113,6 +119,8 @@ describe("KinD config", () => {
             kind: "Cluster",
             apiVersion: "kind.x-k8s.io/v1alpha4",
             name: plan.kind.clusterName,
+            containerdConfigPatches: [CONTAINERD_RESTRICT_OOM_SCORE_ADJ_PATCH],
+            kubeadmConfigPatches: [KUBELET_CGROUP_V1_PATCH],
             networking: { podSubnet: "10.98.0.0/16", serviceSubnet: "10.97.0.0/16" },
             nodes: [{ role: "control-plane", image: config.kindNodeImage }],
         });
