@@ -188,15 +188,16 @@ describe("docker", () => {
     });
 
     test.each([
-        ["23.0.6", "error"],
-        ["20.10.24+dfsg1", "error"],
+        ["19.03.15", "error"],
+        ["20.9.0", "error"],
+        ["20.10.24+dfsg1", "ok"],
         ["24.0.7", "ok"],
         ["29.0.1", "ok"],
     ])("Docker Engine %s: %s", (version, status) => {
         const finding = findingOf(evaluate({ dockerServerVersion: { value: version } }), "docker");
         expect(finding.status).toBe(status);
         if (status === "error") {
-            expect(finding.message).toMatch(/too old.*24/);
+            expect(finding.message).toMatch(/too old.*20\.10/);
             expect(finding.fix).toBeDefined();
         }
     });

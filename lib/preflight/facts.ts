@@ -132,7 +132,11 @@ export interface Finding {
 export const MIN_KIND_VERSION = "v0.31.0";
 /** `get --raw` and `--request-timeout`, all the wait for the workload API uses, are older than this. */
 export const MIN_KUBECTL_VERSION = "v1.28.0";
-export const MIN_DOCKER_VERSION = "24.0.0";
+/**
+ * Docker Engine 20.10 (API 1.41): Debian 12's docker.io (20.10.24) runs the whole lab, KinD node,
+ * image loads and the virtual BMC, in the real-lab e2e suite.
+ */
+export const MIN_DOCKER_VERSION = "20.10.0";
 /**
  * The Tinkerbell chart mounts CaptainOS as an image volume (`volumes[].image`); ImageVolume is beta
  * and on by default from Kubernetes v1.35 (capt-playground.md §2.5).

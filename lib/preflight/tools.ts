@@ -37,7 +37,7 @@ export function checkDocker(facts: HostFacts, uses: string[]): Finding {
                 check,
                 status: "error",
                 message: `docker is not installed; ${why}`,
-                fix: "install Docker Engine 24 or newer: https://docs.docker.com/engine/install/",
+                fix: `install Docker Engine ${versionText(parseVersion(MIN_DOCKER_VERSION)!)} or newer: https://docs.docker.com/engine/install/`,
             };
         }
         const permissionDenied = /permission denied/i.test(probe.error);
@@ -56,14 +56,14 @@ export function checkDocker(facts: HostFacts, uses: string[]): Finding {
             check,
             status: "warning",
             message: `could not read the docker daemon's version from ${JSON.stringify(firstLine(probe.value))}`,
-            fix: "make sure `docker version` shows a Server section with Docker Engine 24 or newer",
+            fix: `make sure \`docker version\` shows a Server section with Docker Engine ${versionText(parseVersion(MIN_DOCKER_VERSION)!)} or newer`,
         };
     }
     if (compareVersions(version, parseVersion(MIN_DOCKER_VERSION)!) < 0) {
         return {
             check,
             status: "error",
-            message: `Docker Engine ${versionText(version)} is too old; the lab needs 24 or newer`,
+            message: `Docker Engine ${versionText(version)} is too old; the lab needs ${versionText(parseVersion(MIN_DOCKER_VERSION)!)} or newer`,
             fix: "upgrade Docker Engine: https://docs.docker.com/engine/install/",
         };
     }
