@@ -267,8 +267,17 @@ function createLab(config: LabConfig, plan: LabPlan) {
             installCertManager: plan.modes.management === "kind",
         },
         // No deletedWith: its delete cleans clusterctl's files on the host (and, in a cluster of the
-        // user's, removes the providers this stack installed).
-        { dependsOn: [...(management.kindCluster ? [management.kindCluster] : []), ...management.nodeImages] },
+        // user's, removes the providers this stack installed). After the Tinkerbell chart: CAPT's
+        // manager watches Tinkerbell's Hardware, Workflow and Rufio Job kinds, whose CRDs Tinkerbell
+        // installs when it starts; before they exist CAPT exits, restarts with a growing back-off and
+        // its webhooks refuse the workload cluster's objects (seen in the real-lab suite).
+        {
+            dependsOn: [
+                ...(management.kindCluster ? [management.kindCluster] : []),
+                ...management.nodeImages,
+                ...(tinkerbell instanceof TinkerbellStack ? [tinkerbell] : []),
+            ],
+        },
     );
     const bmcReady = virtualMachines(config, plan, management.network, password, offline);
     const inventory = new HardwareInventory(

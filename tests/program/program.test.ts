@@ -140,7 +140,7 @@ describe.each(STACKS)("stack %s", (stack, config, counts) => {
             expect(providerUrn(cni.provider)).toBe(workloadProvider);
         });
 
-        test("dependency order: network -> KinD -> {chart, clusterctl, BMC, machines} -> registrations -> inventory -> CAPI -> kubeconfig -> CNI", () => {
+        test("dependency order: network -> KinD -> chart -> clusterctl, BMC and machines beside them -> registrations -> inventory -> CAPI -> kubeconfig -> CNI", () => {
             const urn = (type: string, name: string) => one(run, type, name).urn;
             const dependsOn = (dependent: string, dependency: string) =>
                 expect({ dependent, dependsOnIt: transitiveDependencies(run, dependent).has(dependency) }).toEqual({
@@ -155,6 +155,8 @@ describe.each(STACKS)("stack %s", (stack, config, counts) => {
             const pool = byType(run, "pulumi-nodejs:dynamic/libvirt:Pool")[0].urn;
             dependsOn(kind, network);
             for (const step of [chart, clusterctl]) dependsOn(step, kind);
+            // CAPT's manager exits until Tinkerbell's CRDs exist, which Tinkerbell installs as it starts.
+            dependsOn(clusterctl, chart);
             // The machines and the BMC need only the network: they are built while KinD starts.
             const volumesAndDomains = [
                 ...byType(run, "pulumi-nodejs:dynamic/libvirt:Volume"),

@@ -215,10 +215,20 @@ image_nginx() {
 # 3. The chart archive, as Tinkerbell's Makefile (helm-package) makes it: helm package with
 # --version and --app-version the release's VERSION (the tag, v-prefixed).
 package_chart() {
-    tar -xzf "$chart_archive" -C "$work"
-    mkdir -p "$PART_TMP/charts"
-    "$(helm_bin)" package -d "$PART_TMP/charts" "$work/tinkerbell" \
+    # A folder of its own: $work/tinkerbell is the module's source tree the binaries were built from.
+    mkdir -p "$work/chart" "$PART_TMP/charts"
+    tar -xzf "$chart_archive" -C "$work/chart"
+    "$(helm_bin)" package -d "$PART_TMP/charts" "$work/chart/tinkerbell" \
         --version "$TINKERBELL_VERSION" --app-version "$TINKERBELL_VERSION" >/dev/null
+    # Only the chart's own files: Helm keeps the whole chart in the release's Secret, which the API
+    # server refuses above 3 MiB.
+    local extra
+    extra="$(comm -13 <(tar -tzf "$chart_archive" | grep -v '/$' | sort) \
+        <(tar -tzf "$PART_TMP/charts/tinkerbell-${TINKERBELL_VERSION}.tgz" | grep -v '/$' | sort))"
+    [ -z "$extra" ] || {
+        log "the packaged chart holds files that are not the chart's: ${extra//$'\n'/ }"
+        return 1
+    }
     part_chart "$CHART_REF" "$TINKERBELL_VERSION" "charts/tinkerbell-${TINKERBELL_VERSION}.tgz" \
         "packaged from ${TINKERBELL_MODULE}@${TINKERBELL_VERSION} helm/tinkerbell (../shared/charts/tinkerbell-chart@${TINKERBELL_VERSION}.tar.gz) with helm ${HELM_VERSION} package --version/--app-version ${TINKERBELL_VERSION}"
 }
