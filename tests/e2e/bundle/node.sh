@@ -206,6 +206,8 @@ debian_tar() {
         quietly "$work/logs/rootfs-${name}.log" mmdebstrap --variant="$variant" --arch=amd64 --format=tar \
             "${MMDEBSTRAP_OPTIONS[@]}" --include="$include" "$DEBIAN_SUITE" "${out%.tar}.tmp.tar" "${DEBIAN_SOURCES[@]}"
         mv -f -- "${out%.tar}.tmp.tar" "$out"
+        # Only the newest of each root filesystem is kept: an older one is never asked for again.
+        find "$work/rootfs" -maxdepth 1 -name "${name}-*.tar" ! -name "${out##*/}" -delete
         log "root filesystem ${name} (mmdebstrap --variant=${variant}) in $(e2e_elapsed "$start") s"
     fi
     printf '%s\n' "$out"
