@@ -46,7 +46,8 @@ PAUSE_VERSIONS=(3.10 3.10.1)
 LOCAL_PATH_VERSION=v0.0.33
 KIND_IMAGES_SOURCE=kubernetes-sigs+kind@v0.31.0-images
 KUBE_COMMANDS=(kubelet kubeadm kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
-# kind's containerd build tags (no snapshotter the node never selects) plus the Makefile's own.
+# kind's containerd build tags (leaving out the snapshotters a node never selects) plus the
+# Makefile's own.
 CONTAINERD_TAGS="no_aufs no_zfs no_btrfs no_devmapper urfave_cli_no_docs"
 DEBIAN_SUITE=bookworm
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
