@@ -89,36 +89,42 @@ qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp "$cpus" -m "$memory" -d
     -device virtio-rng-pci >"${logs}/qemu.log" 2>&1 &
 qemu_pid=$!
 
-# The steps, each a fixed string of the serial console, in the order they must happen.
+# The steps, each a fixed string of the serial console. They are timed as they appear, whatever
+# their order (networkd and containerd start side by side), and printed in this order.
 steps=(
     "kernel started|Linux version"
     "systemd started|systemd[1]: Detected virtualization"
-    "network up (DHCP from QEMU)|Reached target network-online.target"
+    "DHCP lease (from QEMU)|DHCPv4 address"
     "containerd running|containerd successfully booted"
     "tink-agent-setup: image found, no pull|image already present locally, skipping pull"
     "tink-agent-setup: binary extracted|installed tink-agent"
     "tink-agent started|starting Agent"
     "tink-agent tries grpc_authority|error reading/retrieving action"
 )
-step=0
-while [ "$step" -lt "${#steps[@]}" ]; do
-    name="${steps[$step]%%|*}"
-    marker="${steps[$step]#*|}"
-    if grep -qF -- "$marker" "$console"; then
-        printf '%-42s %6s s\n' "$name" "$(e2e_elapsed "$start")"
-        step=$((step + 1))
-        continue
-    fi
+declare -A seen
+while [ "${#seen[@]}" -lt "${#steps[@]}" ]; do
+    for s in "${steps[@]}"; do
+        marker="${s#*|}"
+        if [ -z "${seen[$marker]:-}" ] && grep -qF -- "$marker" "$console"; then
+            seen[$marker]="$(e2e_elapsed "$start")"
+        fi
+    done
+    [ "${#seen[@]}" -lt "${#steps[@]}" ] || break
     kill -0 "$qemu_pid" 2>/dev/null || {
-        log "QEMU stopped before: ${name} (${console}; ${logs}/qemu.log)"
+        log "QEMU stopped before every step was seen (${console}; ${logs}/qemu.log)"
         exit 1
     }
     if awk -v s="$start" -v e="$(e2e_now)" -v t="$timeout_s" 'BEGIN { exit !(e - s > t) }'; then
-        log "no \"${marker}\" within ${timeout_s} s (${console})"
+        for s in "${steps[@]}"; do
+            [ -n "${seen[${s#*|}]:-}" ] || log "not seen within ${timeout_s} s: ${s%%|*} (\"${s#*|}\")"
+        done
         tail -n 40 "$console" >&2
         exit 1
     fi
     sleep 0.5
+done
+for s in "${steps[@]}"; do
+    printf '%-42s %6s s\n' "${s%%|*}" "${seen[${s#*|}]}"
 done
 if grep -qE "image pulled successfully|pull attempt failed|failed to pull image" "$console"; then
     log "tink-agent-setup tried to pull the image"
