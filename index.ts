@@ -27,9 +27,10 @@ import { RegistryMirror } from "./components/registry-mirror";
 import { TinkerbellStack } from "./components/tinkerbell-stack";
 import { VirtualBmc } from "./components/virtual-bmc";
 import { WorkloadCluster } from "./components/workload-cluster";
-import { ENCRYPTED_VALUE, LabConfig, parseLabConfig, projectKeys } from "./lib/config";
+import { ConfigError, ENCRYPTED_VALUE, LabConfig, parseLabConfig, projectKeys } from "./lib/config";
 import { formatFindings, preflightFailed } from "./lib/preflight";
 import { runPreflight } from "./lib/host-facts";
+import { outputDirLocationProblem } from "./lib/host-paths";
 import { LabPlan, planLab, planSummary } from "./lib/plan";
 import { MINIMUM_PULUMI_VERSION, PULUMI_VERSION_RANGE } from "./lib/pulumi-version";
 import { labFiles, nextSteps, tinkerbellUiUrl } from "./lib/render/next-steps";
@@ -40,7 +41,11 @@ function isConfigSecret(fullKey: string): boolean {
     return runtime.isConfigSecret?.(fullKey) ?? false;
 }
 
-/** Raw stack config -> LabConfig and plan; throws with every problem before any resource exists. */
+/**
+ * Raw stack config -> LabConfig and plan; throws with every problem before any resource exists. The
+ * output directory is judged where it really is (a symbolic link on the way resolved), not only by
+ * its spelling, since the lab's scripts write and delete there.
+ */
 function readLabConfig(): { config: LabConfig; plan: LabPlan } {
     const project = pulumi.getProject();
     const stack = pulumi.getStack();
@@ -48,7 +53,12 @@ function readLabConfig(): { config: LabConfig; plan: LabPlan } {
         stack,
         isSecret: (key) => isConfigSecret(`${project}:${key}`),
     });
-    return { config, plan: planLab(config, { project, stack, projectDir: __dirname }) };
+    const plan = planLab(config, { project, stack, projectDir: __dirname });
+    const outputDirProblem = outputDirLocationProblem(config.outputDir, plan.outputDir, __dirname);
+    if (outputDirProblem) {
+        throw new ConfigError([{ key: "outputDir", message: outputDirProblem }]);
+    }
+    return { config, plan };
 }
 
 async function checkHost(config: LabConfig, plan: LabPlan): Promise<void> {

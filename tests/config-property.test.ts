@@ -4,8 +4,15 @@
  * is refused with problems that name the key it set, or yields a config whose every string that
  * reaches a shell, YAML, XML, a path or a URI is in its allowed set. Never an exception without a
  * key, never a polluted prototype.
+ *
+ * And the same for what surrounds the config: render's output folder with symbolic links, folders
+ * and files planted anywhere in it (never a write or delete outside it, never a half-way render).
  */
 import fc from "fast-check";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { ConfigError, LabConfig, RawConfig, parseLabConfig, projectKeys } from "../lib/config";
 import {
     hasControlCharacters,
@@ -20,6 +27,7 @@ import { CONFIG_KEYS, CONFIG_SCHEMA } from "../lib/config-schema";
 import { planLab } from "../lib/plan";
 import { renderLabFiles } from "../lib/render/files";
 import { applySetValues } from "../lib/render/helm-set";
+import { OutDirError, RENDER_MANIFEST, writeRender } from "../lib/render/out-dir";
 import { PROJECT_DIR } from "./fixtures";
 
 /** Strings people (and attackers) have put into config: shell, path, URI, YAML and XML tricks. */
@@ -220,6 +228,109 @@ describe("property: the Helm --set parser", () => {
                 },
             ),
             { numRuns: 300 },
+        );
+    });
+});
+
+describe("property: render into a folder with links, folders and files planted anywhere", () => {
+    const ENTRIES = [
+        "plan.json",
+        "kind-config.yaml",
+        "manifests",
+        "manifests/a.yaml",
+        "manifests/b.yaml",
+        "domains",
+        "domains/vm1.xml",
+        "domains/keep",
+        "domains/keep/x.xml",
+        RENDER_MANIFEST,
+    ];
+    const NEXT = ["plan.json", "kind-config.yaml", "manifests/a.yaml", "manifests/b.yaml", "domains/vm1.xml"];
+    const KINDS = ["file", "folder", "link to a file outside", "link to a folder outside", "fifo"] as const;
+    const planted = fc.array(fc.tuple(fc.constantFrom(...ENTRIES), fc.constantFrom(...KINDS)), { maxLength: 8 });
+    const manifest = fc.option(
+        fc.array(fc.constantFrom(...NEXT, "domains/keep/x.xml", "../outside/precious.txt", "manifests"), {
+            maxLength: 6,
+        }),
+    );
+    const next = fc.subarray(NEXT, { minLength: 1 });
+
+    /** Every entry below `dir` with its kind (and a file's content, a link's target). */
+    function snapshot(dir: string): string[] {
+        if (!fs.existsSync(dir)) return [];
+        return (fs.readdirSync(dir, { recursive: true }) as string[]).sort().map((entry) => {
+            const full = path.join(dir, entry);
+            const stats = fs.lstatSync(full);
+            if (stats.isSymbolicLink()) return `${entry} -> ${fs.readlinkSync(full)}`;
+            if (stats.isFile()) return `${entry}: ${fs.readFileSync(full, "utf8")}`;
+            return stats.isDirectory() ? `${entry}/` : `${entry} (special)`;
+        });
+    }
+
+    /** lstat, undefined when nothing is there (also below a file). */
+    function lstatOrNothing(file: string): fs.Stats | undefined {
+        try {
+            return fs.lstatSync(file);
+        } catch {
+            return undefined;
+        }
+    }
+
+    function plant(out: string, outside: string, entries: [string, (typeof KINDS)[number]][]): void {
+        fs.mkdirSync(out);
+        for (const [entry, kind] of entries) {
+            const full = path.join(out, entry);
+            // Only where the folders above are real folders and nothing is there yet.
+            const folders = path.relative(out, path.dirname(full)).split(path.sep).filter(Boolean);
+            const walkable = folders.every((_, i) =>
+                lstatOrNothing(path.join(out, ...folders.slice(0, i + 1)))?.isDirectory(),
+            );
+            if (!walkable || lstatOrNothing(full)) continue;
+            if (kind === "file") fs.writeFileSync(full, `planted ${entry}`);
+            else if (kind === "folder") fs.mkdirSync(full);
+            else if (kind === "fifo") spawnSync("mkfifo", [full]);
+            else fs.symlinkSync(path.join(outside, kind === "link to a file outside" ? "precious.txt" : "dir"), full);
+        }
+    }
+
+    test("either every new file is written as a regular file, or nothing changes; outside never changes", () => {
+        fc.assert(
+            fc.property(planted, manifest, next, (entries, listed, files) => {
+                const root = fs.mkdtempSync(path.join(os.tmpdir(), "render-links-"));
+                try {
+                    const out = path.join(root, "out");
+                    const outside = path.join(root, "outside");
+                    fs.mkdirSync(path.join(outside, "dir", "manifests"), { recursive: true });
+                    fs.writeFileSync(path.join(outside, "precious.txt"), "precious");
+                    fs.writeFileSync(path.join(outside, "dir", "plan.json"), "outside plan");
+                    fs.writeFileSync(path.join(outside, "dir", "manifests", "a.yaml"), "outside a");
+                    plant(out, outside, entries);
+                    if (listed && !fs.lstatSync(path.join(out, RENDER_MANIFEST), { throwIfNoEntry: false })) {
+                        fs.writeFileSync(path.join(out, RENDER_MANIFEST), listed.map((f) => `${f}\n`).join(""));
+                    }
+                    const before = { out: snapshot(out), outside: snapshot(outside) };
+                    const rendered = new Map(files.map((f) => [f, `rendered ${f}`]));
+                    try {
+                        writeRender(out, rendered);
+                    } catch (error) {
+                        expect(error).toBeInstanceOf(OutDirError);
+                        expect({ out: snapshot(out), outside: snapshot(outside) }).toEqual(before);
+                        return;
+                    }
+                    expect(snapshot(outside)).toEqual(before.outside);
+                    for (const [file, content] of rendered) {
+                        const stats = fs.lstatSync(path.join(out, file));
+                        expect({ file, regular: stats.isFile() }).toEqual({ file, regular: true });
+                        expect(fs.readFileSync(path.join(out, file), "utf8")).toBe(content);
+                    }
+                    expect(fs.readFileSync(path.join(out, RENDER_MANIFEST), "utf8")).toBe(
+                        files.map((f) => `${f}\n`).join(""),
+                    );
+                } finally {
+                    fs.rmSync(root, { recursive: true, force: true });
+                }
+            }),
+            { numRuns: 200 },
         );
     });
 });
