@@ -28,6 +28,7 @@ import { TinkerbellStack } from "./components/tinkerbell-stack";
 import { VirtualBmc } from "./components/virtual-bmc";
 import { WorkloadCluster } from "./components/workload-cluster";
 import { ConfigError, ENCRYPTED_VALUE, LabConfig, parseLabConfig, projectKeys } from "./lib/config";
+import { STACK_NAME_ALLOWED, isStackName } from "./lib/config-formats";
 import { formatFindings, preflightFailed } from "./lib/preflight";
 import { runPreflight } from "./lib/host-facts";
 import { outputDirLocationProblem } from "./lib/host-paths";
@@ -49,6 +50,10 @@ function isConfigSecret(fullKey: string): boolean {
 function readLabConfig(): { config: LabConfig; plan: LabPlan } {
     const project = pulumi.getProject();
     const stack = pulumi.getStack();
+    if (!isStackName(stack)) {
+        // Pulumi allows `.` and `..`; the lab's names and its output folder (.lab/<stack>) do not.
+        throw new Error(`the stack name ${JSON.stringify(stack)} cannot name a lab: expected ${STACK_NAME_ALLOWED}`);
+    }
     const config = parseLabConfig(projectKeys(pulumi.runtime.allConfig()), {
         stack,
         isSecret: (key) => isConfigSecret(`${project}:${key}`),

@@ -7,6 +7,7 @@
  */
 import * as path from "node:path";
 import { ConfigError } from "../lib/config";
+import { escapeLines } from "../lib/config-formats";
 import { renderLabFiles } from "../lib/render/files";
 import { OutDirError, resolveOutDir, writeRender } from "../lib/render/out-dir";
 import { kvmUsable } from "../providers/libvirt/host";
@@ -43,7 +44,7 @@ function parseArgs(argv: string[]): RenderArgs {
         const flag = argv[i];
         const value = argv[i + 1];
         if (!["--stack", "--out", "--set"].includes(flag)) {
-            throw new UsageError(`unknown argument ${JSON.stringify(flag)}`);
+            throw new UsageError(`unknown argument ${JSON.stringify(flag.slice(0, 120))}`);
         }
         if (value === undefined || value.startsWith("--")) {
             throw new UsageError(`${flag} needs a value`);
@@ -74,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
             process.stdout.write(`${HELP}\n`);
             return 0;
         }
-        process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+        process.stderr.write(`${escapeLines((error as Error).message)}\n${USAGE}\n`);
         return 2;
     }
     try {
@@ -93,7 +94,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
     } catch (error) {
         process.stderr.write(
-            `${error instanceof ConfigError || error instanceof StackFileError || error instanceof OutDirError ? error.message : `render failed: ${(error as Error).message}`}\n`,
+            `${escapeLines(error instanceof ConfigError || error instanceof StackFileError || error instanceof OutDirError ? error.message : `render failed: ${(error as Error).message}`)}\n`,
         );
         return 1;
     }

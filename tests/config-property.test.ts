@@ -5,8 +5,11 @@
  * reaches a shell, YAML, XML, a path or a URI is in its allowed set. Never an exception without a
  * key, never a polluted prototype.
  *
- * And the same for what surrounds the config: render's output folder with symbolic links, folders
- * and files planted anywhere in it (never a write or delete outside it, never a half-way render).
+ * And the same for what surrounds the config: stack files whose secret keys carry YAML tags, aliases
+ * and anchors (refused, never shown), keys with control characters (escaped in every message), Helm
+ * paths with huge list indices (refused, never filled up to), and render's output folder with
+ * symbolic links, folders and files planted anywhere in it (never a write or delete outside it,
+ * never a half-way render).
  */
 import fc from "fast-check";
 import { spawnSync } from "node:child_process";
@@ -27,6 +30,8 @@ import { CONFIG_KEYS, CONFIG_SCHEMA } from "../lib/config-schema";
 import { planLab } from "../lib/plan";
 import { renderLabFiles } from "../lib/render/files";
 import { applySetValues } from "../lib/render/helm-set";
+import { loadStackConfig } from "../lib/stack-config";
+import { StackFileError } from "../lib/stack-files";
 import { OutDirError, RENDER_MANIFEST, writeRender } from "../lib/render/out-dir";
 import { PROJECT_DIR } from "./fixtures";
 
@@ -132,6 +137,14 @@ function namesSetKey(problems: { key: string; message: string }[], keys: string[
     );
 }
 
+/** Characters of `text` that would steer a terminal (line breaks are the message's own). */
+function terminalUnsafe(text: string): string[] {
+    return [...text].filter((char) => {
+        const code = char.codePointAt(0)!;
+        return (code < 0x20 && char !== "\n") || (code >= 0x7f && code <= 0x9f) || /\p{Cf}/u.test(char);
+    });
+}
+
 function prototypeIsClean(): boolean {
     const probe = {} as Record<string, unknown>;
     return probe.polluted === undefined && Object.keys(Object.prototype).length === 0;
@@ -148,6 +161,8 @@ function throughEntryPoints(raw: RawConfig, setKeys: string[]): void {
         }
         expect(error.problems.length).toBeGreaterThan(0);
         expect({ raw, named: namesSetKey(error.problems, setKeys) }).toEqual({ raw, named: true });
+        // What a terminal shows: no control character, escape sequence or bidirectional override.
+        expect({ raw, unsafe: terminalUnsafe(error.message) }).toEqual({ raw, unsafe: [] });
         return;
     }
     checkReachingTools(config);
@@ -211,15 +226,36 @@ describe("property: the Helm --set parser", () => {
     const segment = fc.oneof(
         fc.constantFrom("__proto__", "constructor", "prototype", "toString", "a", "b", "list[0]", "x[3]"),
         fc.string({ maxLength: 6 }),
+        // Indices around and far beyond helm's limit (65536): never filled up to.
+        fc
+            .tuple(fc.constantFrom("a", "list"), fc.oneof(fc.nat(70_000), fc.bigInt(0n, 10n ** 30n)))
+            .map(([key, index]) => `${key}[${index}]`),
     );
     test("assignments either apply as own values or are refused with a message; Object.prototype stays clean", () => {
         fc.assert(
             fc.property(
-                fc.array(fc.tuple(fc.array(segment, { minLength: 1, maxLength: 4 }), hostileString), { maxLength: 4 }),
+                fc.array(
+                    fc.tuple(
+                        fc.oneof(
+                            fc.array(segment, { minLength: 1, maxLength: 4 }),
+                            fc.array(fc.constant("a"), { minLength: 29, maxLength: 40 }),
+                        ),
+                        hostileString,
+                    ),
+                    { maxLength: 4 },
+                ),
                 (assignments) => {
                     const texts = assignments.map(([path, value]) => `${path.join(".")}=${value}`);
                     try {
                         const values = applySetValues({ a: { b: 1 } }, texts);
+                        // Within helm's limits: no list longer than 65537, no path deeper than 30.
+                        const longest = (node: unknown): number =>
+                            Array.isArray(node)
+                                ? Math.max(node.length, ...node.map(longest))
+                                : typeof node === "object" && node !== null
+                                  ? Math.max(0, ...Object.values(node).map(longest))
+                                  : 0;
+                        expect(longest(values)).toBeLessThanOrEqual(65537);
                         expect(JSON.parse(JSON.stringify(values))).toBeDefined();
                     } catch (error) {
                         expect((error as Error).message).toMatch(/^invalid value( path)? /);
@@ -332,5 +368,65 @@ describe("property: render into a folder with links, folders and files planted a
             }),
             { numRuns: 200 },
         );
+    });
+});
+
+describe("property: stack files with YAML tags, aliases and anchors on secret keys", () => {
+    const SECRET_KEYS = ["bmcPassword", "managementKubeconfig", "tinkerbellKubeconfig", "machineBmcPasswords"];
+    const secret = fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{9,20}$/);
+    /** One way of writing `secret` as the value of a key, and whether it defines the anchor `secret`. */
+    const writing = fc.constantFrom(
+        (s: string) => `!secret ${s}`,
+        (s: string) => `!${s} x`,
+        (s: string) => `*${s}`,
+        (s: string) => `&${s} ${s}`,
+        (s: string) => `!!binary ${Buffer.from(s).toString("base64")}`,
+        (s: string) => `!!set {${s}}`,
+        (s: string) => `!!timestamp ${s}`,
+        (s: string) => `{value: ${s}}`,
+        (s: string) => `[${s}]`,
+        (s: string) => `{secure: ${s}, value: x}`,
+        (s: string) => `"${s}`,
+        (s: string) => `${s}`,
+    );
+
+    test("refused naming the file or key; the value, tag, alias or anchor name is never shown or printed", () => {
+        const project = fs.mkdtempSync(path.join(os.tmpdir(), "yaml-doors-"));
+        fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(project, "Pulumi.yaml"));
+        const printed: string[] = [];
+        const warn = jest.spyOn(process, "emitWarning").mockImplementation((w) => void printed.push(String(w)));
+        try {
+            fc.assert(
+                fc.property(
+                    fc.constantFrom(...SECRET_KEYS),
+                    secret,
+                    writing,
+                    fc.constantFrom("", "  capt-playground:workers: *ALIAS\n", "  capt-playground:hardwareCount: 3\n"),
+                    (key, value, write, other) => {
+                        const text = `config:\n  capt-playground:${key}: ${write(value)}\n${other.replace("ALIAS", value)}`;
+                        fs.writeFileSync(path.join(project, "Pulumi.prop.yaml"), text);
+                        let message: string | undefined;
+                        try {
+                            loadStackConfig(project, "prop");
+                        } catch (error) {
+                            expect(error instanceof ConfigError || error instanceof StackFileError).toBe(true);
+                            message = (error as Error).message;
+                        }
+                        // A plaintext on a secret key is never accepted, however it is dressed.
+                        expect({ text, refused: message !== undefined }).toEqual({ text, refused: true });
+                        expect(message!.includes("Pulumi.prop.yaml") || message!.includes(key)).toBe(true);
+                        for (const leak of [value, Buffer.from(value).toString("base64")]) {
+                            expect({ text, leaked: message!.includes(leak) }).toEqual({ text, leaked: false });
+                        }
+                        expect(terminalUnsafe(message!)).toEqual([]);
+                        expect(printed).toEqual([]);
+                    },
+                ),
+                { numRuns: 200 },
+            );
+        } finally {
+            warn.mockRestore();
+            fs.rmSync(project, { recursive: true, force: true });
+        }
     });
 });
