@@ -440,8 +440,9 @@ export const CONFIG_SCHEMA = {
     },
     vbmcImage: {
         schema: text(IMAGE_REF, "an image reference"),
-        description: "Virtual BMC image providing IPMI (vbmc) and Redfish (sushy-tools).",
-        default: "ghcr.io/jacobweinstock/virtualbmc:latest",
+        description:
+            "Virtual BMC image providing IPMI (vbmc) and Redfish (sushy-tools); the default is the image built from the project's newest commit, by its immutable commit tag.",
+        default: "ghcr.io/jacobweinstock/virtualbmc:sha-9e669b4",
     },
     cni: {
         schema: oneOf(["cilium", "kube-router", "none"]),

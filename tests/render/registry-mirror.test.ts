@@ -363,7 +363,7 @@ describe("a user's HTTPS mirror (registryMirrorHost)", () => {
             captainos: { enabled: true, image: "mirror.example.com/tinkerbell/captain/artifacts:v0.0.0-a4be23c" },
         });
         expect(labReference(config.vbmcImage, plan.registryMirror)).toBe(
-            "mirror.example.com/jacobweinstock/virtualbmc:latest",
+            "mirror.example.com/jacobweinstock/virtualbmc:sha-9e669b4",
         );
     });
 
