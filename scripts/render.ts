@@ -21,7 +21,8 @@ Validates stack <name> (default dev: Pulumi.<name>.yaml over Pulumi.yaml's defau
 --set key=value as \`pulumi config set\` would store it) and writes what \`pulumi up\` would apply into
 <dir>: plan.json, manifests/, domains/, ... Reads libvirt only to resolve domainType: auto; creates
 nothing. <dir> must be new, empty or an earlier render's folder (below the project, the temp
-directory or a user's folder); only the files the earlier render recorded are replaced.
+directory or a user's folder, judged by its real path); only the files the earlier render recorded
+are replaced, and never through a symbolic link.
 Exit codes: 0 rendered, 1 invalid config or stack file (every problem on stderr, nothing written),
 2 usage.`;
 const PROJECT_DIR = path.resolve(__dirname, "..");
