@@ -37,6 +37,14 @@ test("a PEM block is searched line by line, without its armour", () => {
         "-----END PRIVATE KEY-----",
     ].join("\n");
     expect(pemLines(pem)).toEqual(["MC4CAQAwBQYDK2VwBCIEIO1uJ5nG3X8aVtZ5b1lY9v3Xa0a9sX5z2YdK8V6qJ2nH"]);
+    // OpenSSH's first line is the same header in every ed25519 key: not searched for.
+    const openssh = [
+        "-----BEGIN OPENSSH PRIVATE KEY-----",
+        "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW",
+        "QyNTUxOQAAACBxV8n2k5o0dM7k2XgN3vJ1y7pQ8mZc4bT6hFq0rL9sWAAAAJgAAAAAAAAA",
+        "-----END OPENSSH PRIVATE KEY-----",
+    ].join("\n");
+    expect(pemLines(openssh)).toEqual(["QyNTUxOQAAACBxV8n2k5o0dM7k2XgN3vJ1y7pQ8mZc4bT6hFq0rL9sWAAAAJgAAAAAAAAA"]);
 });
 
 test("the sanity check wants the product's own processes, not just many command lines", () => {

@@ -42,10 +42,13 @@ function labelledForms(secret: string): [string, Finding["form"]][] {
  * each is searched on its own, so a block re-wrapped, JSON-escaped or embedded elsewhere is still found.
  */
 export function pemLines(pem: string): string[] {
-    return pem
+    const lines = pem
         .split(/\r?\n/)
         .map((line) => line.trim())
         .filter((line) => line.length >= 32 && !line.startsWith("-----"));
+    // An OpenSSH key's first line is its header (format, cipher "none", key type): the same in every
+    // ed25519 key, so it says nothing about this one.
+    return pem.includes("-----BEGIN OPENSSH PRIVATE KEY-----") ? lines.slice(1) : lines;
 }
 
 export interface Observed {
