@@ -34,8 +34,10 @@ export function isBelowPath(dir: string, root: string): boolean {
 /**
  * Why the stack's output directory may not be used where it really is, or undefined. `configured`
  * is the outputDir key as given (empty, relative to the project, or absolute), `outputDir` the
- * folder the plan made of it. The config check judged the spelling; this judges the real place: a
- * folder inside the project must really be inside it, an absolute one really below the allowed roots.
+ * folder the plan made of it. The config check judged the spelling; this judges the real place. A
+ * symbolic link on the way is refused even when it leads somewhere allowed: the lab's scripts
+ * never write or delete through one (components/scripts/lib/safe-paths.sh), so it is said here,
+ * before anything is created, with the real folder to use instead.
  */
 export function outputDirLocationProblem(
     configured: string,
@@ -45,13 +47,14 @@ export function outputDirLocationProblem(
     const real = realLocation(outputDir);
     const project = realLocation(projectDir);
     const spelled = configured === "" ? `(empty) is ${outputDir}` : `is ${outputDir}`;
-    const leads = real === outputDir ? "" : `, which a symbolic link on the way makes ${real}`;
-    if (!path.isAbsolute(configured)) {
-        return isBelowPath(real, project)
-            ? undefined
-            : `${spelled}${leads}; expected a folder inside the project (${project}): give outputDir the real folder as an absolute path instead`;
+    const inside = !path.isAbsolute(configured);
+    if (real !== path.resolve(outputDir)) {
+        return `${spelled}, which a symbolic link on the way makes ${real}; the lab never writes or deletes through a link: give outputDir the real folder${inside ? " as an absolute path" : ""}`;
+    }
+    if (inside) {
+        return isBelowPath(real, project) ? undefined : `${spelled}; expected a folder inside the project (${project})`;
     }
     return isAllowedAbsoluteDir(real)
         ? undefined
-        : `${spelled}${leads}; expected a folder whose real path is below the allowed folders (see the config reference): give outputDir the real folder`;
+        : `${spelled}; expected a folder below the allowed folders (see the config reference)`;
 }

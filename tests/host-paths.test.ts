@@ -49,7 +49,7 @@ describe("outputDirLocationProblem", () => {
         const problem = outputDirLocationProblem("", path.join(project, ".lab", "dev"), project);
         expect(problem).toContain(`(empty) is ${path.join(project, ".lab", "dev")}`);
         expect(problem).toContain("which a symbolic link on the way makes /etc/dev");
-        expect(problem).toContain("expected a folder inside the project");
+        expect(problem).toContain("give outputDir the real folder as an absolute path");
     });
 
     test("an absolute folder is judged by its real path: below /tmp as spelled, /etc in truth", () => {
@@ -57,10 +57,16 @@ describe("outputDirLocationProblem", () => {
         expect(outputDirLocationProblem(path.join(dir, "lab", "x"), path.join(dir, "lab", "x"), project)).toContain(
             "makes /etc/x",
         );
+    });
+
+    test("a link on the way is refused even to an allowed place (the scripts never follow one), naming the real folder", () => {
         fs.mkdirSync(path.join(dir, "real"));
-        fs.symlinkSync(path.join(dir, "real"), path.join(dir, "fine"));
+        fs.symlinkSync(path.join(dir, "real"), path.join(dir, "alias"));
+        const problem = outputDirLocationProblem(path.join(dir, "alias", "x"), path.join(dir, "alias", "x"), project);
+        expect(problem).toContain(`makes ${path.join(dir, "real", "x")}`);
+        expect(problem).toContain("give outputDir the real folder");
         expect(
-            outputDirLocationProblem(path.join(dir, "fine", "x"), path.join(dir, "fine", "x"), project),
+            outputDirLocationProblem(path.join(dir, "real", "x"), path.join(dir, "real", "x"), project),
         ).toBeUndefined();
     });
 });
