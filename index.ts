@@ -27,7 +27,8 @@ import { RegistryMirror } from "./components/registry-mirror";
 import { TinkerbellStack } from "./components/tinkerbell-stack";
 import { VirtualBmc } from "./components/virtual-bmc";
 import { WorkloadCluster } from "./components/workload-cluster";
-import { ENCRYPTED_VALUE, LabConfig, parseLabConfig, projectKeys } from "./lib/config";
+import { ConfigError, ENCRYPTED_VALUE, LabConfig, parseLabConfig, projectKeys } from "./lib/config";
+import { STACK_NAME_ALLOWED, isStackName } from "./lib/config-formats";
 import { BundleHostImages } from "./components/bundle-host-images";
 import { BundleNodeImages } from "./components/bundle-node-images";
 import { billOfMaterials } from "./lib/bundle/bill-of-materials";
@@ -37,6 +38,7 @@ import { readBundleManifest } from "./lib/bundle/read";
 import { withoutDigest } from "./lib/bundle/image-ref";
 import { formatFindings, preflightFailed } from "./lib/preflight";
 import { runPreflight } from "./lib/host-facts";
+import { outputDirLocationProblem } from "./lib/host-paths";
 import { LabPlan, planLab, planSummary } from "./lib/plan";
 import { MINIMUM_PULUMI_VERSION, PULUMI_VERSION_RANGE } from "./lib/pulumi-version";
 import { labFiles, nextSteps, tinkerbellUiUrl } from "./lib/render/next-steps";
@@ -47,15 +49,28 @@ function isConfigSecret(fullKey: string): boolean {
     return runtime.isConfigSecret?.(fullKey) ?? false;
 }
 
-/** Raw stack config -> LabConfig and plan; throws with every problem before any resource exists. */
+/**
+ * Raw stack config -> LabConfig and plan; throws with every problem before any resource exists. The
+ * output directory is judged where it really is (a symbolic link on the way resolved), not only by
+ * its spelling, since the lab's scripts write and delete there.
+ */
 function readLabConfig(): { config: LabConfig; plan: LabPlan } {
     const project = pulumi.getProject();
     const stack = pulumi.getStack();
+    if (!isStackName(stack)) {
+        // Pulumi allows `.` and `..`; the lab's names and its output folder (.lab/<stack>) do not.
+        throw new Error(`the stack name ${JSON.stringify(stack)} cannot name a lab: expected ${STACK_NAME_ALLOWED}`);
+    }
     const config = parseLabConfig(projectKeys(pulumi.runtime.allConfig()), {
         stack,
         isSecret: (key) => isConfigSecret(`${project}:${key}`),
     });
-    return { config, plan: planLab(config, { project, stack, projectDir: __dirname }) };
+    const plan = planLab(config, { project, stack, projectDir: __dirname });
+    const outputDirProblem = outputDirLocationProblem(config.outputDir, plan.outputDir, __dirname);
+    if (outputDirProblem) {
+        throw new ConfigError([{ key: "outputDir", message: outputDirProblem }]);
+    }
+    return { config, plan };
 }
 
 async function checkHost(config: LabConfig, plan: LabPlan): Promise<void> {

@@ -185,24 +185,84 @@ export const BUNDLE_DIR_ALLOWED =
 // Stack names
 
 /**
- * Pulumi's stack-name rule (tokens.ValidateStackName): 1 to 100 letters, digits, `-`, `_` or `.`.
- * The name becomes part of a file name (Pulumi.<stack>.yaml), never a path of its own.
+ * Pulumi's stack-name rule (tokens.ValidateStackName): 1 to 100 letters, digits, `-`, `_` or `.`;
+ * and, narrower than Pulumi's, never `.` or `..` (the name becomes the output folder .lab/<stack>,
+ * and `..` would make that the project itself) and never a leading `-` (the name is passed to the
+ * Pulumi CLI, where `-C..` would read as a flag). The name is part of a file name
+ * (Pulumi.<stack>.yaml), never a path of its own.
  */
 export const STACK_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
-export const STACK_NAME_ALLOWED = "1 to 100 letters, digits, '-', '_' or '.' (Pulumi's stack-name rule)";
+export const STACK_NAME_ALLOWED =
+    "1 to 100 letters, digits, '-', '_' or '.' (Pulumi's stack-name rule), not starting with '-' and not . or ..";
 
 export function isStackName(value: string): boolean {
-    return STACK_NAME.test(value);
+    return STACK_NAME.test(value) && value !== "." && value !== ".." && !value.startsWith("-");
 }
 
 // ---------------------------------------------------------------------------------------------
 // How a value is shown in an error
+
+/**
+ * A value Pulumi holds encrypted, exactly as a stack file stores one: a mapping with the single key
+ * `secure` and the ciphertext as a non-empty string. A plaintext shaped like it (`{value: ...}`, a
+ * one-element list, `!!binary`, a mapping with more keys) is not one.
+ */
+export function isEncryptedValue(value: unknown): value is { secure: string } {
+    return (
+        typeof value === "object" &&
+        value !== null &&
+        Object.getPrototypeOf(value) === Object.prototype &&
+        Object.keys(value).length === 1 &&
+        Object.hasOwn(value, "secure") &&
+        typeof (value as { secure: unknown }).secure === "string" &&
+        (value as { secure: string }).secure !== ""
+    );
+}
 
 /** True for a value Pulumi holds encrypted (`{secure: ...}`) or anything that contains one. */
 export function containsEncrypted(value: unknown): boolean {
     if (typeof value !== "object" || value === null) return false;
     if (!Array.isArray(value) && Object.hasOwn(value, "secure")) return true;
     return Object.values(value).some(containsEncrypted);
+}
+
+/**
+ * Whether a character steers a terminal or hides text rather than shows it: C0 and C1 control
+ * characters (NUL, ESC and CSI among them), DEL, Unicode's format characters (bidirectional
+ * overrides, zero-width characters) and the line and paragraph separators.
+ */
+function isTerminalUnsafe(char: string): boolean {
+    const code = char.codePointAt(0) ?? 0;
+    return code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029 || /\p{Cf}/u.test(char);
+}
+
+/** `text` with every terminal-unsafe character as a visible `\uXXXX`, so an echoed line is just text. */
+export function escapeControl(text: string): string {
+    let escaped = "";
+    for (const char of text) {
+        if (!isTerminalUnsafe(char)) {
+            escaped += char;
+            continue;
+        }
+        const code = char.codePointAt(0) ?? 0;
+        escaped += code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, "0")}`;
+    }
+    return escaped;
+}
+
+/** A message of several lines as a terminal should show it: each line escaped, the line breaks kept. */
+export function escapeLines(text: string): string {
+    return text.split("\n").map(escapeControl).join("\n");
+}
+
+/** A key (a config key, a stack file key, a machine field) as an error shows it: escaped, at most 80 characters. */
+export function showKey(key: string): string {
+    const escaped = escapeControl(key);
+    const shown =
+        escaped === key && /^[\x21-\x7e]*$/.test(key) && key !== ""
+            ? key
+            : JSON.stringify(escaped).replace(/\\\\u/g, "\\u");
+    return shown.length > 80 ? `${shown.slice(0, 77)}...` : shown;
 }
 
 /** A value as an error shows it: never ciphertext, never more than 80 characters, never `null` for a number. */
@@ -215,6 +275,7 @@ export function showValue(value: unknown): string {
     } catch {
         text = String(value);
     }
+    text = escapeControl(text.length > 200 ? text.slice(0, 200) : text);
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -223,11 +284,13 @@ export function showValue(value: unknown): string {
 
 /** vX.Y.Z without leading zeros (`v01.035.002` is no release name). */
 const RELEASE = /^v(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})$/;
+/** X.Y.Z, the same without the `v` (Helm chart versions, kernel versions). */
+const PLAIN_RELEASE = /^(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})$/;
 
 export interface VersionRange {
-    /** The oldest release accepted, vX.Y.0. */
+    /** The oldest release accepted, X.Y.0 (with a leading v when the key's versions have one). */
     readonly from: string;
-    /** The first minor release refused, vX.Y.0. */
+    /** The first minor release refused, X.Y.0. */
     readonly before: string;
     /** Why the range is what it is, for the error and the config reference. */
     readonly why: string;
@@ -254,10 +317,30 @@ export const VERSION_RANGES = {
         before: "v1.14.0",
         why: "Cluster API releases with the v1beta1 contract CAPT v0.7 implements and idempotent clusterctl init, up to one minor past the tested v1.12",
     },
+    kubeVipVersion: {
+        from: "v0.7.0",
+        before: "v1.3.0",
+        why: "kube-vip releases whose `manifest pod` takes --k8sConfigPath, which the lab passes for Kubernetes 1.29's super-admin.conf, up to one minor past the tested v1.1",
+    },
+    ciliumVersion: {
+        from: "1.15.0",
+        before: "1.19.0",
+        why: "Cilium charts whose Kubernetes compatibility covers the workload versions from v1.28, up to one minor past the tested 1.17",
+    },
+    captainosKernelVersion: {
+        from: "6.1.0",
+        before: "6.20.0",
+        why: "the kernel series CaptainOS builds (its kernel.configs: 6.18.y, 6.19.y) and the Debian kernels an artifacts image built offline carries (bookworm 6.1, trixie 6.12), up to one minor past the tested 6.18",
+    },
+    clusterApiOperatorVersion: {
+        from: "0.25.0",
+        before: "0.30.0",
+        why: "cluster-api-operator charts built on Cluster API v1.12 (contract v1beta2, which CAPT v0.7 needs), up to one minor past the tested 0.28",
+    },
 } as const satisfies Record<string, VersionRange>;
 
 function releaseNumbers(version: string): [number, number, number] | undefined {
-    const match = RELEASE.exec(version);
+    const match = RELEASE.exec(version) ?? PLAIN_RELEASE.exec(version);
     return match ? [Number(match[1]), Number(match[2]), Number(match[3])] : undefined;
 }
 
@@ -269,8 +352,16 @@ export function isRelease(value: string): boolean {
     return RELEASE.test(value);
 }
 
+/** X.Y.Z without a `v` and without leading zeros. */
+export function isPlainRelease(value: string): boolean {
+    return PLAIN_RELEASE.test(value);
+}
+
+/** Whether `value` is inside `range`, spelled as the range is (with or without the leading v). */
 export function isInRange(value: string, range: VersionRange): boolean {
-    const version = releaseNumbers(value);
+    const version = (range.from.startsWith("v") ? RELEASE : PLAIN_RELEASE).test(value)
+        ? releaseNumbers(value)
+        : undefined;
     return (
         version !== undefined &&
         compareReleases(version, releaseNumbers(range.from)!) >= 0 &&

@@ -4,7 +4,15 @@
  * problem under its own path (`machines[1].bmc.port`), so a user fixes the list in one pass.
  */
 import { z } from "zod";
-import { isBmcAddress, isDevicePath, isIPv4, isUnicastMac, showValue } from "./config-formats";
+import {
+    FORBIDDEN_OBJECT_KEYS,
+    isBmcAddress,
+    isDevicePath,
+    isForbiddenObjectKey,
+    isIPv4,
+    isUnicastMac,
+    showValue,
+} from "./config-formats";
 
 export type MachineRole = "control-plane" | "worker" | "spare";
 export type BmcProtocol = "ipmi" | "redfish";
@@ -44,6 +52,9 @@ export interface MachineConfig {
     bmc: MachineBmcConfig;
 }
 
+/** As many as hardwareCount allows (config-schema MAX_MACHINES); a longer list is refused unread. */
+const MAX_LISTED_MACHINES = 1000;
+
 export interface MachinesProblem {
     /** The config path: `machines`, `machines[2].mac`, ... */
     key: string;
@@ -70,10 +81,16 @@ function isUnset(value: unknown): boolean {
 
 const unsetToUndefined = (value: unknown) => (isUnset(value) ? undefined : value);
 
-/** A string matching `test`; one message whatever part fails. */
+/** The longest text a machine field takes: a DNS name is at most 253, a device path far less. */
+const MAX_FIELD_TEXT = 1024;
+
+/** A string matching `test`; one message whatever part fails (a longer text is never tested). */
 function field(test: (value: string) => boolean, allowed: string) {
     const error = `expected ${allowed}`;
-    return z.string({ error }).refine(test, { error });
+    return z
+        .string({ error })
+        .max(MAX_FIELD_TEXT, { error: `expected at most ${MAX_FIELD_TEXT} characters`, abort: true })
+        .refine(test, { error });
 }
 
 /** Required: unset is reported as "is required; <allowed>". */
@@ -128,7 +145,10 @@ const BMC_SCHEMA = z
 export const MACHINE_SCHEMA = z.strictObject(
     {
         name: required(
-            field((value) => DNS_LABEL.test(value), "a DNS label (lowercase letters, digits, '-', at most 63)"),
+            field(
+                (value) => DNS_LABEL.test(value) && !isForbiddenObjectKey(value),
+                `a DNS label (lowercase letters, digits, '-', at most 63), not ${FORBIDDEN_OBJECT_KEYS.join(" or ")} (names the lab's objects are keyed by must not be JavaScript's own)`,
+            ),
         ),
         mac: required(
             field(
@@ -257,6 +277,13 @@ export function parseMachines(value: unknown): { machines: MachineConfig[]; prob
     }
     if (!Array.isArray(list)) {
         problems.push({ key: "machines", message: "expected a list of machines, e.g. [{name, mac, bmc: {...}}]" });
+        return { machines: [], problems };
+    }
+    if (list.length > MAX_LISTED_MACHINES) {
+        problems.push({
+            key: "machines",
+            message: `lists ${list.length} machines; expected at most ${MAX_LISTED_MACHINES}`,
+        });
         return { machines: [], problems };
     }
     const machines = list

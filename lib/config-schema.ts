@@ -35,6 +35,7 @@ import {
     isInRange,
     isManifestUrl,
     isRegistryHost,
+    isPlainRelease,
     isRelease,
     ipv4ToNumber,
     rangeText,
@@ -44,7 +45,6 @@ import { MACHINES_SCHEMA } from "./config-machines";
 export const MAX_MACHINES = 1000;
 export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const CHART_VERSION = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
-const PLAIN_VERSION = /^\d+\.\d+\.\d+$/;
 const NAME_PREFIX = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
 // A container image reference: registry/path[:tag][@digest], lowercase repository.
 const IMAGE_REF =
@@ -67,20 +67,43 @@ export function matches(format: Format, value: string): boolean {
 }
 
 /** A string in `format`; `allowed` says what that is. */
-function text(format: Format, allowed: string) {
+/**
+ * The longest text a key takes unless it says otherwise: far more than any image reference, URL or
+ * path, far less than what would make a value a way to exhaust memory or flood a terminal.
+ */
+export const MAX_TEXT = 4096;
+/** An OpenSSH public key line: a 16384-bit RSA key is about 2.8 KB, with room for a comment. */
+export const MAX_SSH_KEY_TEXT = 16384;
+/** A kubeconfig with embedded certificates is a few KB; one with many contexts stays far below this. */
+export const MAX_KUBECONFIG_TEXT = 1024 * 1024;
+/** machineBmcPasswords: a JSON object of up to 1000 machines' passwords. */
+export const MAX_MACHINE_PASSWORDS_TEXT = 256 * 1024;
+/** tinkerbellExtraValues: items, and the length of each (a value may be a PEM certificate). */
+export const MAX_EXTRA_VALUES = 256;
+export const MAX_EXTRA_VALUE_TEXT = 16384;
+/** Helm's own limits on a --set path (helm.sh/helm/v3 pkg/strvals: MaxIndex, MaxNestedNameLevel). */
+export const MAX_HELM_INDEX = 65536;
+export const MAX_HELM_PATH_SEGMENTS = 30;
+
+/** At most `maxLength` characters, checked first: a longer text is never matched against `format`. */
+function bounded(maxLength: number, error: string) {
+    return z.string({ error }).max(maxLength, { error: `expected at most ${maxLength} characters`, abort: true });
+}
+
+function text(format: Format, allowed: string, maxLength = MAX_TEXT) {
     const error = `expected ${allowed}`;
-    const base = z.string({ error });
+    const base = bounded(maxLength, error);
     return format instanceof RegExp ? base.regex(format, { error }) : base.refine(format, { error });
 }
 
 /** Empty (= unset, the key's default applies) or a string in `format`. */
-function optionalText(format: Format, allowed: string) {
-    return text((value) => value === "" || matches(format, value), allowed);
+function optionalText(format: Format, allowed: string, maxLength = MAX_TEXT) {
+    return text((value) => value === "" || matches(format, value), allowed, maxLength);
 }
 
 /** A kubeconfig's YAML text; checked apart (it is secret: never shown, never echoed). */
 function kubeconfigText() {
-    return z.string({ error: "expected a kubeconfig (YAML text)" });
+    return bounded(MAX_KUBECONFIG_TEXT, "expected a kubeconfig (YAML text)");
 }
 
 /** An integer, also as the decimal string `pulumi config set` stores. */
@@ -104,15 +127,19 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
     return z.enum(values, { error: `allowed values: ${values.join(", ")}` });
 }
 
-/** A release vX.Y.Z inside the range the lab supports (see VERSION_RANGES for how it is decided). */
+/**
+ * A release inside the range the lab supports (see VERSION_RANGES for how it is decided): vX.Y.Z,
+ * or X.Y.Z for a range spelled without the v (chart and kernel versions).
+ */
 function version(example: string, range: VersionRange) {
-    return text(isRelease, example).refine((value) => isInRange(value, range), {
-        error: `expected ${rangeText(range)}`,
-    });
+    return text(range.from.startsWith("v") ? isRelease : isPlainRelease, example).refine(
+        (value) => isInRange(value, range),
+        { error: `expected ${rangeText(range)}` },
+    );
 }
 
 /** A list of strings (a YAML list, or the JSON text `--set` and `pulumi config set` give); items checked by `item`. */
-function stringList(item: z.ZodType<string> = z.string()) {
+function stringList(item: z.ZodType<string> = bounded(MAX_TEXT, "expected a list of strings"), maxItems = 1000) {
     return z.preprocess(
         (value) => {
             if (typeof value !== "string") return value;
@@ -122,10 +149,12 @@ function stringList(item: z.ZodType<string> = z.string()) {
                 return value;
             }
         },
-        z.array(item, {
-            error: (issue) =>
-                typeof issue.input === "string" ? 'expected a list, e.g. ["a", "b"]' : "expected a list of strings",
-        }),
+        z
+            .array(item, {
+                error: (issue) =>
+                    typeof issue.input === "string" ? 'expected a list, e.g. ["a", "b"]' : "expected a list of strings",
+            })
+            .max(maxItems, { error: `expected at most ${maxItems} items`, abort: true }),
     );
 }
 
@@ -161,28 +190,60 @@ function cidr(minPrefix: number, maxPrefix: number) {
     });
 }
 
-function isUnicastIPv4(value: string): boolean {
-    return isIPv4(value) && value !== "0.0.0.0" && value !== "255.255.255.255";
+/** Address blocks no name server handed to a machine can be in, and why. */
+const NOT_NAME_SERVERS: readonly [string, string][] = [
+    ["0.0.0.0/8", '"this network" (0.0.0.0/8)'],
+    ["127.0.0.0/8", "loopback (127.0.0.0/8): on the machine it is the machine itself"],
+    ["224.0.0.0/4", "multicast (224.0.0.0/4)"],
+    ["240.0.0.0/4", "reserved or broadcast (240.0.0.0/4, 255.255.255.255)"],
+];
+
+const NAME_SERVERS_ALLOWED =
+    "1 to 3 distinct IPv4 unicast addresses (not loopback, multicast, 0.0.0.0/8 or 240.0.0.0/4)";
+
+/** The first problem of a nameServers list, on the item it is about. */
+function nameServersProblem(list: string[]): { message: string; path: number[] } | undefined {
+    if (list.length < 1 || list.length > 3) return { message: `expected ${NAME_SERVERS_ALLOWED}`, path: [] };
+    for (const [index, server] of list.entries()) {
+        if (!isIPv4(server)) return { message: `expected ${NAME_SERVERS_ALLOWED}`, path: [index] };
+        const block = NOT_NAME_SERVERS.find(([cidr]) => inCidr(server, cidr));
+        if (block) return { message: `is ${block[1]}; expected ${NAME_SERVERS_ALLOWED}`, path: [index] };
+        if (list.indexOf(server) !== index) {
+            return { message: `is listed twice; expected ${NAME_SERVERS_ALLOWED}`, path: [index] };
+        }
+    }
+    return undefined;
 }
 
-/** One tinkerbellExtraValues item: path=value like helm --set; no prototype keys, no control characters. */
-const helmAssignment = z
-    .string({ error: "expected items like deployment.envs.ui.enableAutoLogin=true (no control characters)" })
-    .superRefine((item, ctx) => {
-        const eq = item.indexOf("=");
-        const valuePath = eq <= 0 ? "" : item.slice(0, eq);
-        if (!HELM_VALUE_PATH.test(valuePath) || hasControlCharacters(item)) {
-            ctx.addIssue({
-                code: "custom",
-                message: "expected items like deployment.envs.ui.enableAutoLogin=true (no control characters)",
-            });
-        } else if (valuePath.split(".").some((segment) => isForbiddenObjectKey(segment.replace(/\[\d+\]$/, "")))) {
-            ctx.addIssue({
-                code: "custom",
-                message: `expected a value path without ${FORBIDDEN_OBJECT_KEYS.join(", ")} (they are no chart values)`,
-            });
-        }
-    });
+/**
+ * One tinkerbellExtraValues item: path=value like helm --set; no prototype keys, no control
+ * characters, and within helm's own limits (list indices, nesting) and MAX_EXTRA_VALUE_TEXT.
+ */
+const helmAssignment = bounded(
+    MAX_EXTRA_VALUE_TEXT,
+    "expected items like deployment.envs.ui.enableAutoLogin=true (no control characters)",
+).superRefine((item, ctx) => {
+    const eq = item.indexOf("=");
+    const valuePath = eq <= 0 ? "" : item.slice(0, eq);
+    const segments = valuePath.split(".");
+    const indices = [...valuePath.matchAll(/\[(\d+)\]/g)].map((match) => Number(match[1]));
+    if (!HELM_VALUE_PATH.test(valuePath) || hasControlCharacters(item)) {
+        ctx.addIssue({
+            code: "custom",
+            message: "expected items like deployment.envs.ui.enableAutoLogin=true (no control characters)",
+        });
+    } else if (segments.some((segment) => isForbiddenObjectKey(segment.replace(/\[\d+\]$/, "")))) {
+        ctx.addIssue({
+            code: "custom",
+            message: `expected a value path without ${FORBIDDEN_OBJECT_KEYS.join(", ")} (they are no chart values)`,
+        });
+    } else if (indices.some((index) => index > MAX_HELM_INDEX) || segments.length > MAX_HELM_PATH_SEGMENTS) {
+        ctx.addIssue({
+            code: "custom",
+            message: `expected list indices up to ${MAX_HELM_INDEX} and at most ${MAX_HELM_PATH_SEGMENTS} path segments (helm's own limits)`,
+        });
+    }
+});
 
 export interface ConfigKeySpec {
     readonly schema: z.ZodType;
@@ -240,8 +301,9 @@ export const CONFIG_SCHEMA = {
         default: "kindest/node:v1.35.0@sha256:452d707d4862f52530247495d180205e029056831160e22870e37e3f6c1ac31f",
     },
     kubeVipVersion: {
-        schema: text(isRelease, "a version like v1.1.2"),
-        description: "kube-vip version for the workload control-plane VIP, vX.Y.Z.",
+        schema: version("a version like v1.1.2", VERSION_RANGES.kubeVipVersion),
+        description:
+            "kube-vip version for the workload control-plane VIP, vX.Y.Z from v0.7.0 up to (not including) v1.3.0.",
         default: "v1.1.2",
     },
     bootMode: {
@@ -275,10 +337,12 @@ export const CONFIG_SCHEMA = {
         default: "10.75.0.0/16",
     },
     nameServers: {
-        schema: stringList().refine((list) => list.length >= 1 && list.length <= 3 && list.every(isUnicastIPv4), {
-            error: "expected 1 to 3 IPv4 unicast addresses (not 0.0.0.0 or 255.255.255.255)",
+        schema: stringList().superRefine((list, ctx) => {
+            const problem = nameServersProblem(list);
+            if (problem) ctx.addIssue({ code: "custom", message: problem.message, path: problem.path });
         }),
-        description: "DNS servers handed to the machines by DHCP (IPv4 addresses).",
+        description:
+            "DNS servers handed to the machines by DHCP: 1 to 3 distinct IPv4 unicast addresses (not loopback, multicast, 0.0.0.0/8 or 240.0.0.0/4).",
         default: ["8.8.8.8", "1.1.1.1"],
     },
     vmCpus: {
@@ -328,7 +392,7 @@ export const CONFIG_SCHEMA = {
     outputDir: {
         schema: text(isAllowedOutputDir, OUTPUT_DIR_ALLOWED),
         description:
-            "Directory for kubeconfigs, clusterctl state and rendered files; empty = .lab/<stack> in the project. Else a folder inside the project (relative, no ..) or an absolute folder below /home/<user>, /root, /tmp, /var/tmp, /srv, /opt, /mnt, /media or /data. Destroy removes only the files the stack recorded writing there.",
+            "Directory for kubeconfigs, clusterctl state and rendered files; empty = .lab/<stack> in the project. Else a folder inside the project (relative, no ..) or an absolute folder below /home/<user>, /root, /tmp, /var/tmp, /srv, /opt, /mnt, /media or /data. Judged by its real path (a symbolic link on the way is resolved first), and never written or deleted through a link. Destroy removes only the files the stack recorded writing there.",
         default: "",
     },
     namespace: {
@@ -365,19 +429,22 @@ export const CONFIG_SCHEMA = {
         default: "ghcr.io/tinkerbell/captain/artifacts:v0.0.0-a4be23c",
     },
     captainosKernelVersion: {
-        schema: text(PLAIN_VERSION, "a kernel version like 6.18.16"),
-        description: "Kernel version in the CaptainOS artifact names (vmlinuz-<v>-<arch>).",
+        schema: version("a kernel version like 6.18.16", VERSION_RANGES.captainosKernelVersion),
+        description:
+            "Kernel version in the CaptainOS artifact names (vmlinuz-<v>-<arch>), X.Y.Z from 6.18.0 up to (not including) 6.20.0; it must match captainosImage.",
         default: "6.18.16",
     },
     tinkerbellExtraValues: {
-        schema: stringList(helmAssignment),
-        description: "Extra Tinkerbell chart values as path=value strings (like helm --set), applied last.",
+        schema: stringList(helmAssignment, MAX_EXTRA_VALUES),
+        description:
+            "Extra Tinkerbell chart values as path=value strings (like helm --set), applied last; at most 256 items of 16384 characters, list indices up to 65536 and 30 path segments (helm's own limits).",
         default: [],
     },
     vbmcImage: {
         schema: text(IMAGE_REF, "an image reference"),
-        description: "Virtual BMC image providing IPMI (vbmc) and Redfish (sushy-tools).",
-        default: "ghcr.io/jacobweinstock/virtualbmc:latest",
+        description:
+            "Virtual BMC image providing IPMI (vbmc) and Redfish (sushy-tools); the default is the image built from the project's newest commit, by its immutable commit tag.",
+        default: "ghcr.io/jacobweinstock/virtualbmc:sha-9e669b4",
     },
     cni: {
         schema: oneOf(["cilium", "kube-router", "none"]),
@@ -385,8 +452,8 @@ export const CONFIG_SCHEMA = {
         default: "cilium",
     },
     ciliumVersion: {
-        schema: text(PLAIN_VERSION, "a chart version like 1.17.3"),
-        description: "Cilium Helm chart version when cni is cilium.",
+        schema: version("a chart version like 1.17.3", VERSION_RANGES.ciliumVersion),
+        description: "Cilium Helm chart version when cni is cilium, X.Y.Z from 1.15.0 up to (not including) 1.19.0.",
         default: "1.17.3",
     },
     kubeRouterManifest: {
@@ -409,7 +476,11 @@ export const CONFIG_SCHEMA = {
         default: 45,
     },
     sshPublicKey: {
-        schema: optionalText(SSH_PUBLIC_KEY, "one OpenSSH public key line (ssh-ed25519 AAAA... comment)"),
+        schema: optionalText(
+            SSH_PUBLIC_KEY,
+            "one OpenSSH public key line (ssh-ed25519 AAAA... comment)",
+            MAX_SSH_KEY_TEXT,
+        ),
         description: "SSH public key for user tink on the machines; empty = a key generated for the stack.",
         default: "",
         defaultText: "generated",
@@ -481,7 +552,7 @@ export const CONFIG_SCHEMA = {
         default: [],
     },
     machineBmcPasswords: {
-        schema: z.string(),
+        schema: bounded(MAX_MACHINE_PASSWORDS_TEXT, "expected a JSON object from machine names to passwords"),
         description:
             'Per-machine BMC passwords of real machines: a JSON object from machine name to password, e.g. {"rack1-a": "..."}, set only with `pulumi config set --secret`; machines without an entry use bmcPassword.',
         // Optional like bmcPassword, so not declared `secret` in Pulumi.yaml; plaintext is refused.
@@ -537,8 +608,9 @@ export const CONFIG_SCHEMA = {
         default: "clusterctl",
     },
     clusterApiOperatorVersion: {
-        schema: text(CHART_VERSION, "a chart version like 0.28.0"),
-        description: "Cluster API Operator Helm chart version when clusterApiInstaller is operator.",
+        schema: version("a chart version like 0.28.0", VERSION_RANGES.clusterApiOperatorVersion),
+        description:
+            "Cluster API Operator Helm chart version when clusterApiInstaller is operator, X.Y.Z from 0.25.0 up to (not including) 0.30.0.",
         default: "0.28.0",
     },
     machineArch: {

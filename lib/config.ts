@@ -19,9 +19,27 @@ import {
     VBMC_OFFSET,
     machineCapacity,
 } from "./address-layout";
-import { FORBIDDEN_OBJECT_KEYS, isForbiddenObjectKey, isIPv4, setOwn, showValue } from "./config-formats";
+import {
+    FORBIDDEN_OBJECT_KEYS,
+    escapeControl,
+    isEncryptedValue,
+    isForbiddenObjectKey,
+    isIPv4,
+    setOwn,
+    showKey,
+    showValue,
+} from "./config-formats";
 import { BmcProtocol, MachineConfig, parseMachines, roleProblem } from "./config-machines";
-import { CONFIG_KEYS, CONFIG_SCHEMA, ConfigKey, ConfigValues, DNS_LABEL, PROJECT_NAME } from "./config-schema";
+import {
+    CONFIG_KEYS,
+    CONFIG_SCHEMA,
+    ConfigKey,
+    ConfigValues,
+    DNS_LABEL,
+    MAX_KUBECONFIG_TEXT,
+    MAX_MACHINE_PASSWORDS_TEXT,
+    PROJECT_NAME,
+} from "./config-schema";
 import { labName, machineName } from "./naming";
 
 export type BootMode = ConfigValues["bootMode"];
@@ -74,9 +92,16 @@ export interface ConfigProblem {
     message: string;
 }
 
+/**
+ * Every problem of a stack's config. The message is what a terminal shows: keys and messages with
+ * every control character, escape sequence and bidirectional override escaped (a key is echoed as
+ * the user typed it, and a stack file can hold anything); `problems` keeps the keys as given.
+ */
 export class ConfigError extends Error {
     constructor(readonly problems: ConfigProblem[]) {
-        super(`invalid stack config:\n${problems.map((p) => `  ${PROJECT_NAME}:${p.key}: ${p.message}`).join("\n")}`);
+        super(
+            `invalid stack config:\n${problems.map((p) => `  ${PROJECT_NAME}:${showKey(p.key)}: ${escapeControl(p.message)}`).join("\n")}`,
+        );
         this.name = "ConfigError";
     }
 }
@@ -215,11 +240,33 @@ function rejectUnknownKeys(raw: RawConfig, c: Collector): void {
 
 const SECRET_KEYS = CONFIG_KEYS.filter(isSecretKey);
 
+function describeShape(value: object): string {
+    if (Array.isArray(value)) return `a list of ${value.length}`;
+    if (value instanceof Uint8Array) return "binary data";
+    return Object.getPrototypeOf(value) === Object.prototype ? "a mapping" : "a value of another YAML type";
+}
+
+/**
+ * Encrypted values only where they belong, and only the real shape: a secret key holds a string
+ * (decrypted) or exactly `{secure: <ciphertext>}`; anything else that is not a string (`{value: ...}`,
+ * a one-element list, `!!binary` data) is a plaintext made to look encrypted and is refused without
+ * being shown. A plain key never holds an encrypted value.
+ */
 function rejectEncryptedValues(raw: RawConfig, c: Collector): void {
     for (const [key, value] of Object.entries(raw)) {
-        const isEncrypted = typeof value === "object" && value !== null && Object.hasOwn(value, "secure");
-        if (isEncrypted && isConfigKey(key) && !isSecretKey(key)) {
-            c.failRule(key, `is encrypted, but only ${SECRET_KEYS.join(", ")} are secret keys; set it as plain config`);
+        if (!isConfigKey(key) || typeof value !== "object" || value === null) continue;
+        if (!isSecretKey(key)) {
+            if (isEncryptedValue(value)) {
+                c.failRule(
+                    key,
+                    `is encrypted, but only ${SECRET_KEYS.join(", ")} are secret keys; set it as plain config`,
+                );
+            }
+        } else if (!isEncryptedValue(value)) {
+            c.failRule(
+                key,
+                `is ${describeShape(value)}, not an encrypted value (the value is not shown); a secret key takes only \`pulumi config set --secret ${key}\`, which stores {secure: <ciphertext>}`,
+            );
         }
     }
 }
@@ -247,8 +294,9 @@ function secretKubeconfig(
     if (value === undefined || value === null || value === "") {
         return undefined;
     }
-    if (typeof value === "object" && "secure" in value) {
-        return ENCRYPTED_VALUE;
+    if (typeof value === "object") {
+        // Anything but {secure: ...} was refused by rejectEncryptedValues.
+        return isEncryptedValue(value) ? ENCRYPTED_VALUE : undefined;
     }
     if (typeof value !== "string") {
         c.failRule(key, "expected a kubeconfig (YAML text), set with `pulumi config set --secret " + key + " < file`");
@@ -256,6 +304,13 @@ function secretKubeconfig(
     }
     if (!(context.isSecret?.(key) ?? false)) {
         c.failRule(key, `is stored in plaintext; set it with \`pulumi config set --secret ${key} < kubeconfig\``);
+        return undefined;
+    }
+    if (value.length > MAX_KUBECONFIG_TEXT) {
+        c.failRule(
+            key,
+            `is ${value.length} characters (value not shown); expected a kubeconfig of at most ${MAX_KUBECONFIG_TEXT}`,
+        );
         return undefined;
     }
     const problem = kubeconfigProblem(value);
@@ -290,11 +345,19 @@ function secretMachinePasswords(
         c.failRule(key, "is set but machines is empty; per-machine BMC passwords are for real machines");
         return undefined;
     }
-    if (typeof value === "object" && "secure" in value) {
-        return ENCRYPTED_VALUE;
+    if (typeof value === "object") {
+        // Anything but {secure: ...} was refused by rejectEncryptedValues.
+        return isEncryptedValue(value) ? ENCRYPTED_VALUE : undefined;
     }
     if (typeof value !== "string" || !(context.isSecret?.(key) ?? false)) {
         c.failRule(key, `is stored in plaintext; ${MACHINE_PASSWORDS_HOWTO}`);
+        return undefined;
+    }
+    if (value.length > MAX_MACHINE_PASSWORDS_TEXT) {
+        c.failRule(
+            key,
+            `is ${value.length} characters (value not shown); expected at most ${MAX_MACHINE_PASSWORDS_TEXT}`,
+        );
         return undefined;
     }
     let parsed: unknown;
@@ -684,8 +747,10 @@ export function parseLabConfig(raw: RawConfig, context: ConfigContext): LabConfi
 
     const sshPublicKey = c.parse("sshPublicKey") || undefined;
     const rawPassword = c.given("bmcPassword");
-    const passwordIsEncrypted = typeof rawPassword === "object" && rawPassword !== null;
-    const bmcPassword = passwordIsEncrypted ? undefined : c.parse("bmcPassword") || undefined;
+    const passwordIsEncrypted = isEncryptedValue(rawPassword);
+    // An object that is not {secure: ...} was refused by rejectEncryptedValues.
+    const passwordIsObject = typeof rawPassword === "object" && rawPassword !== null;
+    const bmcPassword = passwordIsObject ? undefined : c.parse("bmcPassword") || undefined;
     if (bmcPassword !== undefined && !(context.isSecret?.("bmcPassword") ?? false)) {
         c.failRule("bmcPassword", "is stored in plaintext; set it with `pulumi config set --secret bmcPassword`");
     }

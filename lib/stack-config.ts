@@ -4,6 +4,7 @@
  * `status` read, so all three see exactly what `pulumi up` would.
  */
 import { LabConfig, parseLabConfig } from "./config";
+import { isEncryptedValue } from "./config-formats";
 import { LabPlan, planLab } from "./plan";
 import { mergeConfig, parseOverride, projectDefaults, readProjectFile, readStackValues } from "./stack-files";
 
@@ -22,8 +23,9 @@ export function loadStackConfig(projectDir: string, stack: string, overrides: re
         stackValues,
         mergeConfig(...overrides.map((assignment) => Object.fromEntries([parseOverride(assignment)]))),
     );
-    // A `secure:` value in the stack file is encrypted; that is what makes it secret.
-    const isSecret = (key: string) => typeof stackValues?.[key] === "object" && stackValues?.[key] !== null;
+    // A `secure:` value in the stack file is encrypted; that is what makes it secret. Only that exact
+    // shape: a plaintext made to look like one (`{value: ...}`, a list, `!!binary`) is not.
+    const isSecret = (key: string) => isEncryptedValue(stackValues?.[key]);
     const config = parseLabConfig(raw, { stack, isSecret });
     const plan = planLab(config, { project: project.name ?? "capt-playground", stack, projectDir });
     return { config, plan, stackFileFound: stackValues !== undefined };

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { DEFAULT_MARKDOWN_LIMIT, formatMarkdown, formatText } from "../lib/diff/format";
 import { GitError } from "../lib/diff/git";
 import { UnknownStackError, changedStacks, runDiff, scrubSecrets } from "../lib/diff/run";
-import { STACK_NAME_ALLOWED, isStackName } from "../lib/config-formats";
+import { STACK_NAME_ALLOWED, escapeControl, escapeLines, isStackName } from "../lib/config-formats";
 
 const USAGE =
     "usage: npm run --silent diff -- --base <git-ref> [--stack <name> ...] [--format markdown|text] [--max-chars N]\n" +
@@ -52,7 +52,7 @@ function parseArgs(argv: string[]): DiffArgs {
             continue;
         }
         if (!["--base", "--stack", "--format", "--max-chars"].includes(flag)) {
-            throw new UsageError(`unknown argument ${JSON.stringify(flag)}`);
+            throw new UsageError(`unknown argument ${JSON.stringify(flag.slice(0, 120))}`);
         }
         const value = argv[++i];
         if (value === undefined || value.startsWith("--")) {
@@ -61,7 +61,9 @@ function parseArgs(argv: string[]): DiffArgs {
         if (flag === "--base") args.base = value;
         else if (flag === "--stack") {
             if (!isStackName(value))
-                throw new UsageError(`not a stack name: ${JSON.stringify(value)}; expected ${STACK_NAME_ALLOWED}`);
+                throw new UsageError(
+                    `not a stack name: ${escapeControl(JSON.stringify(value.slice(0, 120)))}; expected ${STACK_NAME_ALLOWED}`,
+                );
             args.stacks.push(value);
         } else if (flag === "--format") {
             if (value !== "markdown" && value !== "text")
@@ -89,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
             process.stdout.write(`${HELP}\n`);
             return 0;
         }
-        process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+        process.stderr.write(`${escapeLines((error as Error).message)}\n${USAGE}\n`);
         return 2;
     }
     try {
@@ -109,10 +111,10 @@ async function main(argv: string[]): Promise<number> {
         return 0;
     } catch (error) {
         if (error instanceof GitError || error instanceof UnknownStackError) {
-            process.stderr.write(`diff: ${error.message}\n`);
+            process.stderr.write(`diff: ${escapeLines(error.message)}\n`);
             return 2;
         }
-        process.stderr.write(`diff failed: ${(error as Error).stack ?? error}\n`);
+        process.stderr.write(`diff failed: ${escapeLines(String((error as Error).stack ?? error))}\n`);
         return 1;
     }
 }

@@ -7,7 +7,7 @@
  */
 import * as path from "node:path";
 import { ConfigError } from "../lib/config";
-import { STACK_NAME_ALLOWED, isStackName } from "../lib/config-formats";
+import { STACK_NAME_ALLOWED, escapeControl, escapeLines, isStackName } from "../lib/config-formats";
 import { runPreflight } from "../lib/host-facts";
 import { formatFindings, preflightFailed } from "../lib/preflight";
 import { loadStackConfig } from "../lib/stack-config";
@@ -33,14 +33,16 @@ function parseArgs(argv: string[]): { stack: string } {
     }
     for (let i = 0; i < argv.length; i++) {
         if (argv[i] !== "--stack") {
-            throw new UsageError(`unknown argument ${JSON.stringify(argv[i])}`);
+            throw new UsageError(`unknown argument ${JSON.stringify(argv[i].slice(0, 120))}`);
         }
         const value = argv[++i];
         if (value === undefined || value.startsWith("--")) {
             throw new UsageError("--stack needs a value");
         }
         if (!isStackName(value)) {
-            throw new UsageError(`not a stack name: ${JSON.stringify(value)}; expected ${STACK_NAME_ALLOWED}`);
+            throw new UsageError(
+                `not a stack name: ${escapeControl(JSON.stringify(value.slice(0, 120)))}; expected ${STACK_NAME_ALLOWED}`,
+            );
         }
         stack = value;
     }
@@ -65,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
             process.stdout.write(`${HELP}\n`);
             return 0;
         }
-        process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+        process.stderr.write(`${escapeLines((error as Error).message)}\n${USAGE}\n`);
         return 2;
     }
     try {
@@ -76,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
         return preflightFailed(findings) ? 1 : 0;
     } catch (error) {
         process.stderr.write(
-            `${error instanceof ConfigError || error instanceof StackFileError ? error.message : `doctor failed: ${(error as Error).message}`}\n`,
+            `${escapeLines(error instanceof ConfigError || error instanceof StackFileError ? error.message : `doctor failed: ${(error as Error).message}`)}\n`,
         );
         return 1;
     }

@@ -12,6 +12,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { STACK_NAME_ALLOWED, escapeControl, isStackName } from "../lib/config-formats";
 import { MINIMUM_PULUMI_VERSION, meetsMinimumVersion, parsePulumiVersion } from "../lib/pulumi-version";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -79,14 +80,33 @@ function parsesAsJson(text: string): boolean {
     }
 }
 
-/** Split `--stack <name>` (or STACK in the environment) from the flags passed through to pulumi. */
+/** A stack name that must not reach the CLI: a flag (`-C..`), `.`, `..`, or no name at all. */
+export class StackNameError extends Error {}
+
+/**
+ * Split the stack (`--stack <name>`, `--stack=<name>`, `-s <name>`, else STACK in the environment,
+ * else dev) from the flags passed through to pulumi. The name is checked before anything reaches
+ * the CLI: passed on unchecked, `--stack -C..` would make pulumi change directory.
+ */
 export function stackAndFlags(args: string[], env: NodeJS.ProcessEnv): { stack: string; flags: string[] } {
-    const flags = [...args];
-    const at = flags.indexOf("--stack");
+    const flags: string[] = [];
     let stack = env.STACK || "dev";
-    if (at >= 0) {
-        stack = flags[at + 1] ?? stack;
-        flags.splice(at, 2);
+    for (let i = 0; i < args.length; i++) {
+        const flag = args[i];
+        const inline = /^(?:--stack|-s)=([\s\S]*)$/.exec(flag);
+        if (inline) {
+            stack = inline[1];
+        } else if (flag === "--stack" || flag === "-s") {
+            if (i + 1 >= args.length) throw new StackNameError(`${flag} needs a stack name`);
+            stack = args[++i];
+        } else {
+            flags.push(flag);
+        }
+    }
+    if (!isStackName(stack)) {
+        throw new StackNameError(
+            `not a stack name: ${escapeControl(JSON.stringify(stack.slice(0, 120)))}; expected ${STACK_NAME_ALLOWED}`,
+        );
     }
     return { stack, flags };
 }
@@ -220,8 +240,16 @@ function run(pulumi: string, args: string[], env: NodeJS.ProcessEnv): number {
 
 async function main(argv: string[]): Promise<number> {
     const [command, ...rest] = argv;
-    if (!(command in COMMANDS)) {
+    if (!Object.hasOwn(COMMANDS, command ?? "")) {
         process.stderr.write(`usage: lab.ts up|preview|destroy [--stack <name>] [pulumi flags]\n`);
+        return 2;
+    }
+    let selection: { stack: string; flags: string[] };
+    try {
+        selection = stackAndFlags(rest, process.env);
+    } catch (error) {
+        if (!(error instanceof StackNameError)) throw error;
+        process.stderr.write(`${error.message}\nusage: lab.ts up|preview|destroy [--stack <name>] [pulumi flags]\n`);
         return 2;
     }
     let cli: ResolvedCli;
@@ -247,7 +275,7 @@ async function main(argv: string[]): Promise<number> {
             `note: state secrets use the default passphrase "${DEFAULT_PASSPHRASE}"; export PULUMI_CONFIG_PASSPHRASE to choose your own\n`,
         );
     }
-    const { stack, flags } = stackAndFlags(rest, process.env);
+    const { stack, flags } = selection;
     const selected = run(cli.path, ["stack", "select", "--create", stack], env);
     if (selected !== 0) {
         return selected;

@@ -7,6 +7,7 @@
  */
 import * as path from "node:path";
 import { ConfigError } from "../lib/config";
+import { escapeLines } from "../lib/config-formats";
 import { renderLabFiles } from "../lib/render/files";
 import { OutDirError, resolveOutDir, writeRender } from "../lib/render/out-dir";
 import { kvmUsable } from "../providers/libvirt/host";
@@ -20,7 +21,8 @@ Validates stack <name> (default dev: Pulumi.<name>.yaml over Pulumi.yaml's defau
 --set key=value as \`pulumi config set\` would store it) and writes what \`pulumi up\` would apply into
 <dir>: plan.json, manifests/, domains/, ... Reads libvirt only to resolve domainType: auto; creates
 nothing. <dir> must be new, empty or an earlier render's folder (below the project, the temp
-directory or a user's folder); only the files the earlier render recorded are replaced.
+directory or a user's folder, judged by its real path); only the files the earlier render recorded
+are replaced, and never through a symbolic link.
 Exit codes: 0 rendered, 1 invalid config or stack file (every problem on stderr, nothing written),
 2 usage.`;
 const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -43,7 +45,7 @@ function parseArgs(argv: string[]): RenderArgs {
         const flag = argv[i];
         const value = argv[i + 1];
         if (!["--stack", "--out", "--set"].includes(flag)) {
-            throw new UsageError(`unknown argument ${JSON.stringify(flag)}`);
+            throw new UsageError(`unknown argument ${JSON.stringify(flag.slice(0, 120))}`);
         }
         if (value === undefined || value.startsWith("--")) {
             throw new UsageError(`${flag} needs a value`);
@@ -74,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
             process.stdout.write(`${HELP}\n`);
             return 0;
         }
-        process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+        process.stderr.write(`${escapeLines((error as Error).message)}\n${USAGE}\n`);
         return 2;
     }
     try {
@@ -93,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
     } catch (error) {
         process.stderr.write(
-            `${error instanceof ConfigError || error instanceof StackFileError || error instanceof OutDirError ? error.message : `render failed: ${(error as Error).message}`}\n`,
+            `${escapeLines(error instanceof ConfigError || error instanceof StackFileError || error instanceof OutDirError ? error.message : `render failed: ${(error as Error).message}`)}\n`,
         );
         return 1;
     }

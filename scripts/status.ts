@@ -11,9 +11,10 @@
 import * as path from "node:path";
 import * as readline from "node:readline";
 import { ConfigError, LabConfig } from "../lib/config";
+import { escapeControl, escapeLines } from "../lib/config-formats";
 import { LabPlan } from "../lib/plan";
-import { labFiles } from "../lib/render/next-steps";
-import { collectSnapshot } from "../lib/status/collect";
+import { LabFiles, labFiles } from "../lib/render/next-steps";
+import { KubeconfigFiles, collectSnapshot } from "../lib/status/collect";
 import { KubeconfigChoices, StatusContext, statusContext } from "../lib/status/context";
 import { EXIT_CODES, LabStatus, deriveStatus } from "../lib/status/derive";
 import {
@@ -30,6 +31,19 @@ import { StackFileError, checkStackName } from "../lib/stack-files";
 const USAGE =
     "usage: npm run --silent status -- [--stack <name>] [--watch] [--json] [--interval <seconds>] [--timeout <minutes>] " +
     "[--set key=value ...] [--management-kubeconfig <file>] [--tinkerbell-kubeconfig <file>]";
+const HELP = `${USAGE}
+
+Shows where stack <name> (default dev) is, machine by machine, from power-on to a ready node, and
+the first problem. Reads only: kubectl through the kubeconfigs the stack wrote in its output folder
+(read only when they are private files of yours that name no program to run; kubectl gets a private
+copy), or the ones you name for your own clusters, and virsh for the VMs.
+  --watch           redraw until every desired machine is a ready node, something fails, or --timeout
+  --json            the same facts as JSON (with --watch: one document per line, on each change)
+  --interval <s>    seconds between looks with --watch (default 5)
+  --timeout <min>   minutes --watch waits (default the stack's workloadTimeoutMinutes)
+  --set key=value   read the stack as render does
+Exit codes: 0 ready, 1 failed (also bad arguments or config), 2 in progress (also a --watch that
+timed out), 130 a watch interrupted.`;
 const PROJECT_DIR = path.resolve(__dirname, "..");
 const INTERRUPTED = 130;
 const LOOKS_BEFORE_GIVING_UP = 3;
@@ -46,6 +60,7 @@ export interface StatusArgs {
 }
 
 export class UsageError extends Error {}
+export class HelpRequested extends Error {}
 
 function positiveNumber(flag: string, value: string, max: number): number {
     const n = Number(value);
@@ -64,6 +79,9 @@ export function parseStatusArgs(argv: string[], env: NodeJS.ProcessEnv = {}): St
         overrides: [],
         kubeconfigs: {},
     };
+    if (argv.includes("--help") || argv.includes("-h")) {
+        throw new HelpRequested();
+    }
     for (let i = 0; i < argv.length; i++) {
         const flag = argv[i];
         if (flag === "--watch" || flag === "--json") {
@@ -80,7 +98,7 @@ export function parseStatusArgs(argv: string[], env: NodeJS.ProcessEnv = {}): St
             "--tinkerbell-kubeconfig",
         ];
         if (!known.includes(flag)) {
-            throw new UsageError(`unknown argument ${JSON.stringify(flag)}`);
+            throw new UsageError(`unknown argument ${escapeControl(JSON.stringify(flag.slice(0, 120)))}`);
         }
         if (value === undefined || value.startsWith("--")) {
             throw new UsageError(`${flag} needs a value`);
@@ -107,15 +125,25 @@ interface Lab {
     look: () => Promise<LabStatus>;
 }
 
+/**
+ * The kubeconfig each cluster is read through: the stack's own (KinD's, the workload cluster's),
+ * found in its output folder and so read only as the lab writes them, or the ones the user names
+ * for their own clusters.
+ */
+export function statusKubeconfigs(files: LabFiles, given: KubeconfigChoices): KubeconfigFiles {
+    return {
+        management: files.kindKubeconfig ?? given.management,
+        tinkerbell: given.tinkerbell,
+        workload: files.workloadKubeconfig,
+        labWritten: [files.kindKubeconfig, files.workloadKubeconfig].filter((f): f is string => f !== undefined),
+    };
+}
+
 function openLab(args: StatusArgs): Lab {
     const { config, plan } = loadStack(args);
     const context = statusContext(config, plan, args.kubeconfigs);
     const files = labFiles(plan, config);
-    const kubeconfigs = {
-        management: files.kindKubeconfig ?? args.kubeconfigs.management,
-        tinkerbell: args.kubeconfigs.tinkerbell,
-        workload: files.workloadKubeconfig,
-    };
+    const kubeconfigs = statusKubeconfigs(files, args.kubeconfigs);
     return {
         context,
         look: async () =>
@@ -217,7 +245,11 @@ async function main(argv: string[]): Promise<number> {
     try {
         args = parseStatusArgs(argv, process.env);
     } catch (error) {
-        process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+        if (error instanceof HelpRequested) {
+            process.stdout.write(`${HELP}\n`);
+            return 0;
+        }
+        process.stderr.write(`${escapeLines((error as Error).message)}\n${USAGE}\n`);
         return 1;
     }
     let lab: Lab;
@@ -227,7 +259,9 @@ async function main(argv: string[]): Promise<number> {
         timeoutMinutes = args.timeoutMinutes ?? loadStack(args).config.workloadTimeoutMinutes;
     } catch (error) {
         const known = error instanceof ConfigError || error instanceof StackFileError;
-        process.stderr.write(`${known ? (error as Error).message : `status failed: ${(error as Error).message}`}\n`);
+        process.stderr.write(
+            `${escapeLines(known ? (error as Error).message : `status failed: ${(error as Error).message}`)}\n`,
+        );
         return 1;
     }
     if (args.watch) {

@@ -247,7 +247,7 @@ describe("per-machine BMC credentials (machineBmcPasswords, machines[i].bmc.user
             "a plaintext YAML map",
             { ...REAL_MACHINES_CONFIG, machineBmcPasswords: { "rack1-a": "hunter2-pw" } },
             "machineBmcPasswords",
-            /is stored in plaintext/,
+            /is a mapping, not an encrypted value \(the value is not shown\)/,
         ],
         ["not JSON", withPasswords("{rack1-a: hunter2-pw"), "machineBmcPasswords", /is not a JSON object/],
         ["a JSON list", withPasswords(["hunter2-pw"]), "machineBmcPasswords", /is not a JSON object/],

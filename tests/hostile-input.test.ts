@@ -1,14 +1,17 @@
 /**
- * Hostile input through the config library, the Helm `--set` parser and the stack-file reader: each
- * case here was accepted, crashed or leaked on main before the fix named in its describe block.
+ * Hostile input through the config library, the Helm `--set` parser, the stack-file reader and the
+ * lab's CLI wrappers: each case here was accepted, crashed, hung or leaked on main before the fix
+ * named in its describe block.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError, RawConfig, parseLabConfig, projectKeys } from "../lib/config";
-import { isAllowedLibvirtUri, isIPv4 } from "../lib/config-formats";
+import { isAllowedLibvirtUri, isIPv4, isStackName } from "../lib/config-formats";
 import { applySetValues } from "../lib/render/helm-set";
 import { StackFileError, mergeConfig, readStackValues } from "../lib/stack-files";
+import { StackNameError, stackAndFlags } from "../scripts/lab";
 
 function problemsOf(raw: RawConfig): { key: string; message: string }[] {
     try {
@@ -329,5 +332,280 @@ describe("7. messages a user can act on", () => {
         const password = problems.filter((p) => p.key === "bmcPassword");
         expect(password).toHaveLength(1);
         expect(password[0].message).not.toContain("is required");
+    });
+});
+
+describe("8. secrets through side doors: YAML tags and aliases, values shaped like encrypted ones", () => {
+    const PASSWORD = "Sup3r-S3cret-Pw";
+    let dir: string;
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "hostile-yaml-"));
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    /** The stack file's problem as render, doctor and status print it, and whatever yaml printed meanwhile. */
+    function readProblem(body: string): { message: string; printed: string } {
+        fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), `config:\n  capt-playground:workers: 1\n${body}`);
+        const printed: string[] = [];
+        const warn = jest.spyOn(process, "emitWarning").mockImplementation((w) => void printed.push(String(w)));
+        const log = jest.spyOn(console, "warn").mockImplementation((...a) => void printed.push(a.join(" ")));
+        try {
+            readStackValues(dir, "dev");
+        } catch (error) {
+            expect(error).toBeInstanceOf(StackFileError);
+            return { message: (error as Error).message, printed: printed.join("\n") };
+        } finally {
+            warn.mockRestore();
+            log.mockRestore();
+        }
+        throw new Error(`expected ${JSON.stringify(body)} to be refused`);
+    }
+
+    test.each([
+        ["an unknown tag on a secret value", `  capt-playground:bmcPassword: !secret ${PASSWORD}\n`, "bmcPassword"],
+        [
+            "an unknown tag on a kubeconfig",
+            `  capt-playground:managementKubeconfig: !kube "${PASSWORD}"\n`,
+            "managementKubeconfig",
+        ],
+        [
+            "YAML 1.1's !!binary",
+            `  capt-playground:bmcPassword: !!binary ${Buffer.from(PASSWORD).toString("base64")}\n`,
+            "bmcPassword",
+        ],
+        ["YAML 1.1's !!set", `  capt-playground:tinkerbellKubeconfig: !!set {${PASSWORD}}\n`, "tinkerbellKubeconfig"],
+        ["an alias named like the password", `  capt-playground:bmcPassword: *${PASSWORD}\n`, "bmcPassword"],
+        ["an alias on a plain key", `  capt-playground:hardwareCount: *${PASSWORD}\n`, "hardwareCount"],
+        [
+            "an anchor that would copy the secret into a plain key's message",
+            `  capt-playground:bmcPassword: &copy ${PASSWORD}\n  capt-playground:vmCpus: *copy\n`,
+            "bmcPassword",
+        ],
+        ["an alias inside machines", `  capt-playground:machines: [{name: a, bmc: *${PASSWORD}}]\n`, "machines"],
+    ])("%s: the file, line and key are named; the value, tag text and alias name never", (_name, body, key) => {
+        const { message, printed } = readProblem(body);
+        expect(message).toContain(path.join(dir, "Pulumi.dev.yaml"));
+        expect(message).toMatch(/at line 3, column \d+/);
+        expect(message).toContain(`(key capt-playground:${key})`);
+        for (const leaked of [PASSWORD, Buffer.from(PASSWORD).toString("base64")]) {
+            expect(message).not.toContain(leaked);
+            expect(printed).not.toContain(leaked);
+        }
+        expect(printed).toBe("");
+    });
+
+    test("a syntax error names the key it is under, never the text", () => {
+        const { message } = readProblem(`  capt-playground:bmcPassword: "${PASSWORD}\n  capt-playground:x: [\n`);
+        expect(message).toMatch(/not valid YAML at line \d+, column \d+/);
+        expect(message).not.toContain(PASSWORD);
+    });
+
+    test("aliases that expand too far are refused, not expanded", () => {
+        const lol = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+        for (let i = 1; i < 9; i++)
+            lol.push(
+                `${"abcdefghij"[i]}: &${"abcdefghij"[i]} [${Array(10)
+                    .fill(`*${"abcdefghij"[i - 1]}`)
+                    .join(", ")}]`,
+            );
+        fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), `${lol.join("\n")}\nconfig: {}\n`);
+        expect(() => readStackValues(dir, "dev")).toThrow(StackFileError);
+    });
+
+    const LOOKALIKES: [string, unknown][] = [
+        ["{value: ...}", { value: PASSWORD }],
+        ["a one-element list", [PASSWORD]],
+        ["binary data", Buffer.from(PASSWORD)],
+        ["{secure: ...} with another key", { secure: "v1:abc", value: PASSWORD }],
+        ["{secure: ''}", { secure: "" }],
+        ["{secure: a number}", { secure: 12345678 }],
+    ];
+    describe.each(["bmcPassword", "managementKubeconfig", "tinkerbellKubeconfig", "machineBmcPasswords"])(
+        "%s",
+        (key) => {
+            test.each(LOOKALIKES)(
+                "a plaintext shaped like an encrypted value (%s) is refused, not shown",
+                (_shape, value) => {
+                    const raw: RawConfig = { [key]: value };
+                    if (key === "tinkerbellKubeconfig") raw.externalTinkerbell = true;
+                    if (key === "machineBmcPasswords")
+                        Object.assign(raw, { machines: realMachine(), bmcPassword: "secret-pass" });
+                    const problems = problemsOf(raw);
+                    const problem = problems.find((p) => p.key === key);
+                    expect(problem?.message).toMatch(/not an encrypted value \(the value is not shown\)/);
+                    expect(JSON.stringify(problems)).not.toContain(PASSWORD);
+                },
+            );
+        },
+    );
+
+    test("the real shape is still read as encrypted: {secure: <ciphertext>}", () => {
+        const config = parseLabConfig({ bmcPassword: { secure: "v1:abc" } }, { stack: "dev" });
+        expect(config.bmcPassword).toBeUndefined();
+        fs.writeFileSync(
+            path.join(dir, "Pulumi.dev.yaml"),
+            `config:\n  capt-playground:bmcPassword:\n    secure: v1:Y2lwaGVydGV4dA==\n`,
+        );
+        expect(readStackValues(dir, "dev")).toEqual({ bmcPassword: { secure: "v1:Y2lwaGVydGV4dA==" } });
+    });
+});
+
+describe("9. inputs that still broke things", () => {
+    test("a huge list index in tinkerbellExtraValues is refused at once, not filled up to", () => {
+        const started = Date.now();
+        const problem = problemsOf({ tinkerbellExtraValues: ["a[999999999]=x"] }).find(
+            (p) => p.key === "tinkerbellExtraValues",
+        );
+        expect(problem?.message).toContain("list indices up to 65536");
+        expect(() => applySetValues({}, ["a[999999999]=x"])).toThrow(/above 65536, helm's own limit/);
+        expect(() => applySetValues({}, [`${Array(31).fill("a").join(".")}=x`])).toThrow(/at most 30/);
+        expect(Date.now() - started).toBeLessThan(2000);
+        expect(applySetValues({}, ["a[2]=x"])).toEqual({ a: [null, null, "x"] });
+    });
+
+    test.each([
+        [
+            "an SSH key with a 20 MB comment",
+            { sshPublicKey: `ssh-ed25519 AAAAC3Nz ${"c".repeat(20 * 1024 * 1024)}` },
+            "sshPublicKey",
+            16384,
+        ],
+        [
+            "an image reference of 10000 characters",
+            { vbmcImage: `ghcr.io/${"a".repeat(10_000)}:v1.0.0` },
+            "vbmcImage",
+            4096,
+        ],
+        [
+            "an extra value of 20000 characters",
+            { tinkerbellExtraValues: [`a=${"x".repeat(20_000)}`] },
+            "tinkerbellExtraValues",
+            16384,
+        ],
+        ["300 extra values", { tinkerbellExtraValues: Array(300).fill("a=b") }, "tinkerbellExtraValues", 256],
+        [
+            "a machine's disk of 5000 characters",
+            { machines: [{ ...realMachine()[0], disk: `/dev/${"a".repeat(5000)}` }], bmcPassword: "secret-pass" },
+            "machines[0].disk",
+            1024,
+        ],
+        [
+            "2000 machines",
+            { machines: Array(2000).fill(realMachine()[0]), bmcPassword: "secret-pass" },
+            "machines",
+            1000,
+        ],
+    ])("%s is refused with one short line naming the key and the bound", (_name, raw, key, bound) => {
+        const problems = problemsOf(raw as RawConfig);
+        const problem = problems.find((p) => p.key === key);
+        expect(problem?.message).toContain(`at most ${bound}`);
+        expect(JSON.stringify(problems).length).toBeLessThan(2000);
+    });
+
+    test.each([
+        ["an escape sequence", "x\u001b]0;pwned\u0007\u001b[31m"],
+        ["NUL", "a\u0000b"],
+        ["a C1 control sequence introducer", "a\u009b31m"],
+        ["a bidirectional override", "\u202eyek"],
+        ["DEL", "a\u007f"],
+    ])("a key with %s is echoed escaped, never raw", (_name, key) => {
+        let error: unknown;
+        try {
+            parseLabConfig(projectKeys({ [`capt-playground:${key}`]: 1 }), { stack: "dev" });
+        } catch (e) {
+            error = e;
+        }
+        expect(error).toBeInstanceOf(ConfigError);
+        const message = (error as Error).message;
+        expect(message).toMatch(/\\u00(1b|00|9b|7f)|\\u202e/);
+        const raw = [...message].filter((char) => {
+            const code = char.codePointAt(0)!;
+            return (code < 0x20 && char !== "\n") || (code >= 0x7f && code <= 0x9f) || code === 0x202e;
+        });
+        expect(raw).toEqual([]);
+        // The problem keeps the key as given, for callers that match on it.
+        expect((error as ConfigError).problems.map((p) => p.key)).toContain(key);
+    });
+
+    test.each(["constructor", "prototype"])(
+        "a machine named %s with its own password is a config problem, not an uncaught throw",
+        (name) => {
+            const machines = [{ ...realMachine()[0], name }];
+            const problems = problemsOf({ machines, machineBmcPasswords: JSON.stringify({ [name]: "pw-12345" }) });
+            expect(problems.map((p) => p.key)).toContain("machines[0].name");
+            expect(JSON.stringify(problems)).not.toContain("pw-12345");
+        },
+    );
+
+    test.each([".", "..", "-C..", "--cwd", "-s"])("stack name %j is refused everywhere it is read", (stack) => {
+        expect(isStackName(stack)).toBe(false);
+        expect(() => readStackValues(os.tmpdir(), stack)).toThrow(/not starting with '-' and not \. or \.\./);
+    });
+
+    test.each([[["--stack", "-C.."]], [["--stack=.."]], [["-s", "."]], [["--yes", "--stack"]]])(
+        "npm run up/preview/destroy refuse %j before anything reaches the CLI",
+        (args) => {
+            expect(() => stackAndFlags(args, {})).toThrow(StackNameError);
+        },
+    );
+
+    test("npm run up/preview/destroy refuse a STACK from the environment that is no stack name", () => {
+        expect(() => stackAndFlags([], { STACK: ".." })).toThrow(StackNameError);
+        expect(stackAndFlags(["--stack=lab2", "--diff"], {})).toEqual({ stack: "lab2", flags: ["--diff"] });
+        expect(stackAndFlags(["-s", "lab3"], { STACK: "x" })).toEqual({ stack: "lab3", flags: [] });
+    });
+
+    test("a FIFO (or any non-regular file) as a stack file is refused at once instead of hanging", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hostile-fifo-"));
+        try {
+            expect(spawnSync("mkfifo", [path.join(dir, "Pulumi.dev.yaml")]).status).toBe(0);
+            expect(() => readStackValues(dir, "dev")).toThrow(/is a FIFO; expected a regular YAML file/);
+            fs.mkdirSync(path.join(dir, "Pulumi.other.yaml"));
+            expect(() => readStackValues(dir, "other")).toThrow(/is a directory/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test.each([
+        [["127.0.0.53"], /loopback/],
+        [["8.8.8.8", "224.0.0.251"], /multicast/],
+        [["1.1.1.1", "1.1.1.1"], /listed twice/],
+        [["0.1.2.3"], /this network/],
+        [["240.0.0.1"], /reserved or broadcast/],
+        [["8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1"], /1 to 3 distinct/],
+    ])("name servers %j are refused naming nameServers and the address", (nameServers, why) => {
+        const problem = problemsOf({ nameServers }).find((p) => p.key === "nameServers");
+        expect(problem?.message).toMatch(why);
+    });
+
+    test.each([
+        ["kubeVipVersion", "v9.9.9"],
+        ["kubeVipVersion", "v0.6.4"],
+        ["kubeVipVersion", "v1.3.0"],
+        ["ciliumVersion", "1.19.0"],
+        ["ciliumVersion", "1.14.9"],
+        ["ciliumVersion", "v1.17.3"],
+        ["captainosKernelVersion", "6.20.0"],
+        ["captainosKernelVersion", "7.0.1"],
+        ["captainosKernelVersion", "5.10.0"],
+        ["clusterApiOperatorVersion", "0.30.0"],
+        ["clusterApiOperatorVersion", "0.24.0"],
+        ["clusterApiOperatorVersion", "9.99.99"],
+    ])("%s %s is outside its range, which the message names", (key, value) => {
+        const problem = problemsOf({ [key]: value }).find((p) => p.key === key);
+        expect(problem?.message).toMatch(/expected (a release from|a .*like)/);
+    });
+
+    test.each([
+        ["kubeVipVersion", "v1.2.3"],
+        ["ciliumVersion", "1.18.2"],
+        ["captainosKernelVersion", "6.19.4"],
+        // Debian trixie's kernel, which an artifacts image built offline from Debian carries.
+        ["captainosKernelVersion", "6.12.118"],
+        ["clusterApiOperatorVersion", "0.29.1"],
+        ["nameServers", ["10.0.0.2", "169.254.169.253"]],
+    ])("%s %j is accepted", (key, value) => {
+        expect(() => parseLabConfig({ [key]: value }, { stack: "dev" })).not.toThrow();
     });
 });

@@ -141,7 +141,9 @@ test("--help prints the usage and what render reads and writes, exit 0", () => {
     const result = render(["--help"]);
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^usage: npm run --silent render -- \[--stack <name>\] --out <dir>/);
-    expect(result.stdout).toContain("only the files the earlier render recorded are replaced");
+    expect(result.stdout.replace(/\s+/g, " ")).toContain(
+        "only the files the earlier render recorded are replaced, and never through a symbolic link",
+    );
 });
 
 test("--out / , a system directory or /proc is refused at once (exit 2), --stack outside Pulumi's rule too", () => {

@@ -22,10 +22,13 @@ set -euo pipefail
 log() { printf 'clusterctl-claim: %s\n' "$*" >&2; }
 # shellcheck source-path=SCRIPTDIR source=lib/owned-files.sh
 source "${BASH_SOURCE[0]%/*}/lib/owned-files.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/safe-paths.sh
+source "${BASH_SOURCE[0]%/*}/lib/safe-paths.sh"
 
 : "${STATE_DIR:?STATE_DIR is required}"
 : "${CLUSTERCTL_CONFIG_CONTENT:?CLUSTERCTL_CONFIG_CONTENT is required}"
 
+refuse_symlink_on_path "$STATE_DIR" "to write clusterctl's files into ${STATE_DIR}"
 mkdir -p -- "$STATE_DIR"
 state_dir="$(cd -- "$STATE_DIR" && pwd)"
 owned_claim "$state_dir" "$CLUSTERCTL_CONFIG_CONTENT"

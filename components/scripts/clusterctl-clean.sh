@@ -18,6 +18,8 @@ set -euo pipefail
 log() { printf 'clusterctl-clean: %s\n' "$*" >&2; }
 # shellcheck source-path=SCRIPTDIR source=lib/owned-files.sh
 source "${BASH_SOURCE[0]%/*}/lib/owned-files.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/safe-paths.sh
+source "${BASH_SOURCE[0]%/*}/lib/safe-paths.sh"
 
 : "${STATE_DIR:?STATE_DIR is required}"
 if [ ! -d "$STATE_DIR" ]; then

@@ -28,6 +28,8 @@ log() { printf 'clusterctl-delete: %s\n' "$*" >&2; }
 source "${BASH_SOURCE[0]%/*}/lib/clusterctl-providers.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/owned-files.sh
 source "${BASH_SOURCE[0]%/*}/lib/owned-files.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/safe-paths.sh
+source "${BASH_SOURCE[0]%/*}/lib/safe-paths.sh"
 
 : "${KUBECONFIG_CONTENT:?KUBECONFIG_CONTENT is required}"
 : "${STATE_DIR:?STATE_DIR is required}"

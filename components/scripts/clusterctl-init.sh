@@ -70,6 +70,8 @@ log() { printf 'clusterctl-init: %s\n' "$*" >&2; }
 source "${BASH_SOURCE[0]%/*}/lib/clusterctl-providers.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/owned-files.sh
 source "${BASH_SOURCE[0]%/*}/lib/owned-files.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/safe-paths.sh
+source "${BASH_SOURCE[0]%/*}/lib/safe-paths.sh"
 
 : "${KUBECONFIG_CONTENT:?KUBECONFIG_CONTENT is required}"
 : "${CLUSTERCTL_CONFIG_CONTENT:?CLUSTERCTL_CONFIG_CONTENT is required}"
@@ -99,6 +101,7 @@ if ! [[ "$wait_timeout" =~ ^[1-9][0-9]*$ ]]; then
     exit 2
 fi
 
+refuse_symlink_on_path "$STATE_DIR" "to write clusterctl's files into ${STATE_DIR}"
 mkdir -p -- "$STATE_DIR"
 state_dir="$(cd -- "$STATE_DIR" && pwd)"
 owned_claim "$state_dir" "$CLUSTERCTL_CONFIG_CONTENT"

@@ -11,10 +11,17 @@
 #
 # Tolerant: a file that is already gone is fine. The directory goes only when nothing is left in it
 # (a user's own file keeps it; `rmdir` never removes anything else), so the stack's output directory
-# and its ssh/ folder disappear with the last file the lab wrote there.
+# and its ssh/ folder disappear with the last file the lab wrote there. Never through a symbolic
+# link: a link on FILE_PATH (a folder on the way, or the file itself, which the lab never writes as a
+# link) stops it before it removes anything (lib/safe-paths.sh).
 set -euo pipefail
 
+log() { printf 'remove-file: %s\n' "$*" >&2; }
+# shellcheck source-path=SCRIPTDIR source=lib/safe-paths.sh
+source "${BASH_SOURCE[0]%/*}/lib/safe-paths.sh"
+
 : "${FILE_PATH:?FILE_PATH is required}"
+refuse_symlink_on_path "$FILE_PATH" "to remove ${FILE_PATH}"
 rm -f -- "$FILE_PATH"
 printf 'remove-file: removed %s (if it existed)\n' "$FILE_PATH" >&2
 dir="$(dirname -- "$FILE_PATH")"

@@ -30,6 +30,8 @@ set -euo pipefail
 log() { printf 'wait-kubeconfig: %s\n' "$*" >&2; }
 # shellcheck source-path=SCRIPTDIR source=lib/clusterctl-providers.sh
 source "${BASH_SOURCE[0]%/*}/lib/clusterctl-providers.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/safe-paths.sh
+source "${BASH_SOURCE[0]%/*}/lib/safe-paths.sh"
 
 : "${KUBECONFIG_CONTENT:?KUBECONFIG_CONTENT is required}"
 : "${CLUSTER_NAME:?CLUSTER_NAME is required}"
@@ -52,6 +54,7 @@ if ! command -v kubectl >/dev/null; then
     exit 2
 fi
 
+refuse_symlink_on_path "$STATE_DIR/xdg" "to keep clusterctl's files in ${STATE_DIR}"
 mkdir -p -- "$STATE_DIR"
 state_dir="$(cd -- "$STATE_DIR" && pwd)"
 mgmt_kubeconfig="${MGMT_KUBECONFIG_PATH:-${state_dir}/kind.kubeconfig}"

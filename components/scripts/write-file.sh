@@ -10,10 +10,14 @@
 #
 # Idempotent: every run replaces the file with the same content. Readers never see a partial file,
 # and the content is never readable by others, not even briefly (the temp file is created under
-# umask 077 and gets FILE_MODE only just before the rename).
+# umask 077 and gets FILE_MODE only just before the rename). Never through a symbolic link: a link
+# anywhere on FILE_PATH (a folder on the way, or the file itself) stops it before it writes a byte
+# (lib/safe-paths.sh).
 set -euo pipefail
 
 log() { printf 'write-file: %s\n' "$*" >&2; }
+# shellcheck source-path=SCRIPTDIR source=lib/safe-paths.sh
+source "${BASH_SOURCE[0]%/*}/lib/safe-paths.sh"
 
 : "${FILE_PATH:?FILE_PATH is required}"
 if [ -z "${FILE_CONTENT+set}" ]; then
@@ -25,6 +29,7 @@ if ! [[ "$mode" =~ ^[0-7]{3,4}$ ]]; then
     log "FILE_MODE must be an octal mode such as 0600, got: ${mode}"
     exit 2
 fi
+refuse_symlink_on_path "$FILE_PATH" "to write ${FILE_PATH}"
 if [ -d "$FILE_PATH" ]; then
     log "${FILE_PATH} is a directory"
     exit 1

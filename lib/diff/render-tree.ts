@@ -6,7 +6,9 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
+import { parseDocument } from "yaml";
+import { isStackName } from "../config-formats";
+import { readConfigFileText, secretTexts } from "../stack-files";
 
 const STACK_FILE = /^Pulumi\.([A-Za-z0-9_.-]+)\.ya?ml$/;
 const PROJECT_PREFIX = "capt-playground:";
@@ -14,11 +16,14 @@ const PROJECT_PREFIX = "capt-playground:";
 /** Stack names with a `Pulumi.<stack>.yaml` in `projectDir`. */
 export function listStacks(projectDir: string): string[] {
     if (!fs.existsSync(projectDir)) return [];
-    return fs
-        .readdirSync(projectDir)
-        .map((file) => STACK_FILE.exec(file)?.[1])
-        .filter((stack): stack is string => stack !== undefined)
-        .sort();
+    return (
+        fs
+            .readdirSync(projectDir)
+            .map((file) => STACK_FILE.exec(file)?.[1])
+            // `Pulumi...yaml` or `Pulumi.-C...yaml` names no stack the lab renders (or passes to a CLI).
+            .filter((stack): stack is string => stack !== undefined && isStackName(stack))
+            .sort()
+    );
 }
 
 export function stackFile(projectDir: string, stack: string): string | undefined {
@@ -29,9 +34,26 @@ export function stackFile(projectDir: string, stack: string): string | undefined
     return undefined;
 }
 
-function readYaml(file: string): unknown {
+/** A file's text for a lenient read: undefined when it is missing or cannot be read as a stack file. */
+function readText(file: string): string | undefined {
     try {
-        return parse(fs.readFileSync(file, "utf8"));
+        return readConfigFileText(file);
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * A file's YAML, leniently (undefined when it is not valid) and silently: the render that follows
+ * reports the file's problems, never quoting it; nothing here may print a line of it.
+ */
+function readYaml(file: string): unknown {
+    const text = readText(file);
+    if (text === undefined) return undefined;
+    const doc = parseDocument(text, { prettyErrors: false, logLevel: "silent" });
+    if (doc.errors.length > 0) return undefined;
+    try {
+        return doc.toJS({ maxAliasCount: 100 });
     } catch {
         return undefined;
     }
@@ -66,20 +88,16 @@ export function hostIndependentOverrides(projectDir: string, stack: string): str
 }
 
 /**
- * Values that must never be printed: any encrypted (`secure:`) value and any plaintext
- * `bmcPassword` in the stack file. The output is scrubbed of them as a last line of defence; the
- * render itself already redacts the password.
+ * Values that must never be printed: every encrypted (`secure:`) value, and every text below a
+ * secret key (bmcPassword, machineBmcPasswords, the kubeconfigs) or a password key of the stack
+ * file, however it is written (a plain or quoted scalar, a tag, an alias or anchor name, a JSON
+ * object's values). The output is scrubbed of them as a last line of defence; the render itself
+ * already redacts the password and never quotes a stack file.
  */
 export function secretValues(projectDir: string, stack: string): string[] {
-    const secrets: string[] = [];
-    for (const [key, value] of Object.entries(stackConfig(projectDir, stack))) {
-        if (value !== null && typeof value === "object" && typeof (value as { secure?: unknown }).secure === "string") {
-            secrets.push((value as { secure: string }).secure);
-        } else if (/password/i.test(key) && typeof value === "string" && value !== "") {
-            secrets.push(value);
-        }
-    }
-    return secrets.filter((secret) => secret.length >= 4);
+    const file = stackFile(projectDir, stack);
+    const text = file ? readText(file) : undefined;
+    return text === undefined ? [] : secretTexts(text);
 }
 
 export type RenderOutcome = { ok: true } | { ok: false; error: string };

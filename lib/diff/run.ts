@@ -123,19 +123,42 @@ export async function runDiff(options: DiffOptions): Promise<DiffRun> {
             ...(baseDir && stackFile(baseDir, stack) ? secretValues(baseDir, stack) : []),
             ...(stackFile(options.projectDir, stack) ? secretValues(options.projectDir, stack) : []),
         ]);
-        return { report: { baseRef: options.base, baseCommit, results }, secrets };
+        // Scrubbed before it is formatted: no escaping (markdown, HTML) or cut can hide a secret from it.
+        return { report: scrubDeep({ baseRef: options.base, baseCommit, results }, secrets), secrets };
     } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
     }
 }
 
-/** Replaces every secret value in `text` (longest first, so no secret is left half-shown). */
+/** A secret as the output may spell it: as it is, JSON-escaped, HTML-escaped (markdown). */
+function spellings(secret: string): string[] {
+    const json = JSON.stringify(secret).slice(1, -1);
+    const html = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    return [...new Set([secret, json, html(secret), html(json)])];
+}
+
+/** Replaces every secret value in `text`, in every spelling (longest first, so no secret is left half-shown). */
 export function scrubSecrets(text: string, secrets: string[]): string {
     let scrubbed = text;
-    for (const secret of [...new Set(secrets)].sort((a, b) => b.length - a.length)) {
+    const all = [...new Set(secrets.flatMap(spellings))].filter((secret) => secret !== "");
+    for (const secret of all.sort((a, b) => b.length - a.length)) {
         scrubbed = scrubbed.split(secret).join("[secret]");
     }
     return scrubbed;
+}
+
+/** `value` with every string in it scrubbed (plain data: strings, arrays, objects). */
+export function scrubDeep<T>(value: T, secrets: string[]): T {
+    if (secrets.length === 0) return value;
+    const walk = (node: unknown): unknown => {
+        if (typeof node === "string") return scrubSecrets(node, secrets);
+        if (Array.isArray(node)) return node.map(walk);
+        if (typeof node === "object" && node !== null) {
+            return Object.fromEntries(Object.entries(node).map(([key, item]) => [key, walk(item)]));
+        }
+        return node;
+    };
+    return walk(value) as T;
 }
 
 /** Paths (relative to the project) that do not change what any stack deploys. */

@@ -8,6 +8,7 @@
  */
 
 import { FORBIDDEN_OBJECT_KEYS, isForbiddenObjectKey } from "../config-formats";
+import { MAX_HELM_INDEX, MAX_HELM_PATH_SEGMENTS } from "../config-schema";
 
 export type HelmValues = { [key: string]: unknown };
 
@@ -15,10 +16,20 @@ type PathStep = { key: string } | { index: number };
 
 const SEGMENT = /^([A-Za-z0-9_-]+)(?:\[(\d+)\])?$/;
 
-/** `a.b[2].c` -> key a, key b, index 2, key c. */
+/**
+ * `a.b[2].c` -> key a, key b, index 2, key c. Within helm's own limits: a list index up to
+ * MAX_HELM_INDEX (an index is filled up to with nulls: `a[999999999]` would exhaust the heap) and at
+ * most MAX_HELM_PATH_SEGMENTS segments.
+ */
 export function parseValuePath(path: string): PathStep[] {
     const steps: PathStep[] = [];
-    for (const segment of path.split(".")) {
+    const segments = path.split(".");
+    if (segments.length > MAX_HELM_PATH_SEGMENTS) {
+        throw new Error(
+            `invalid value path (${segments.length} segments): at most ${MAX_HELM_PATH_SEGMENTS}, helm's own limit`,
+        );
+    }
+    for (const segment of segments) {
         const match = SEGMENT.exec(segment);
         if (!match) {
             throw new Error(`invalid value path ${JSON.stringify(path)}: bad segment ${JSON.stringify(segment)}`);
@@ -31,7 +42,13 @@ export function parseValuePath(path: string): PathStep[] {
         }
         steps.push({ key: match[1] });
         if (match[2] !== undefined) {
-            steps.push({ index: Number(match[2]) });
+            const index = Number(match[2]);
+            if (!(index <= MAX_HELM_INDEX)) {
+                throw new Error(
+                    `invalid value path ${JSON.stringify(path.slice(0, 200))}: list index ${match[2].slice(0, 20)} is above ${MAX_HELM_INDEX}, helm's own limit`,
+                );
+            }
+            steps.push({ index });
         }
     }
     return steps;

@@ -12,12 +12,21 @@ import { labReference } from "./registry-mirror";
 import { ESP_PARTITION, OS_IMAGE_ARCH, ROOT_PARTITION } from "./arch";
 import { TINKERBELL_HTTP_PORT } from "./tinkerbell-values";
 
+/**
+ * The commit of github.com/tinkerbell/actions whose images the workflow runs. The project publishes
+ * no release tags: every push to main pushes each action as `quay.io/tinkerbell/actions/<action>`
+ * tagged with the full commit id and `latest` (its Makefile, `release-%`). The commit id is the
+ * immutable name; `latest` (or no tag) would make a lab made next month run other code.
+ */
+export const ACTIONS_COMMIT = "ae3e51dfb3c1dd54c143e6d2fe48c248ae86e78d";
+
 export const ACTION_IMAGES = {
-    oci2disk: "quay.io/tinkerbell/actions/oci2disk",
-    writefile: "quay.io/tinkerbell/actions/writefile",
-    kexec: "quay.io/tinkerbell/actions/kexec",
+    oci2disk: `quay.io/tinkerbell/actions/oci2disk:${ACTIONS_COMMIT}`,
+    writefile: `quay.io/tinkerbell/actions/writefile:${ACTIONS_COMMIT}`,
+    kexec: `quay.io/tinkerbell/actions/kexec:${ACTIONS_COMMIT}`,
     // Reports the kexec action as done before running it; kexec never returns to report itself.
-    waitdaemon: "ghcr.io/jacobweinstock/waitdaemon:latest",
+    // Release 0.4.3 (goreleaser tags the image with the version without its v).
+    waitdaemon: "ghcr.io/jacobweinstock/waitdaemon:0.4.3",
 } as const;
 
 /** Go template expressions CAPT evaluates per machine. */

@@ -6,15 +6,17 @@
  * kubectl rather than a client library: the lab already needs kubectl (the preflight checks it), it
  * reads kubeconfigs exactly as the user's own `kubectl` does (exec plugins, contexts), and a client
  * library would add a large dependency tree for a handful of GETs. A kubeconfig reaches kubectl only
- * as a file named by KUBECONFIG, never in an argv; the workload kubeconfig read from its Secret goes
- * to a private 0600 file that is removed after the look. kubectl's errors pass through
- * `redactKubeconfigSecrets` before anyone sees them.
+ * as a file named by KUBECONFIG, never in an argv. The kubeconfigs the lab wrote into its output
+ * folder are read only as the lab writes them and never when they name a program to run
+ * (lab-kubeconfig.ts); kubectl reads a private 0600 copy of them, and of the workload kubeconfig read
+ * from its Secret, removed after the look. kubectl's errors pass through `redactKubeconfigSecrets`
+ * before anyone sees them.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { CommandRunner, redactKubeconfigSecrets, run as runCommand } from "../host-facts";
 import { Source, StatusContext } from "./context";
+import { MAX_KUBECONFIG_BYTES, kubeconfigRunsProgram, privateKubeconfig, readLabKubeconfig } from "./lab-kubeconfig";
 import {
     CapiCluster,
     CapiMachine,
@@ -54,6 +56,11 @@ export interface KubeconfigFiles {
     management?: string;
     tinkerbell?: string;
     workload: string;
+    /**
+     * Which of these the lab wrote into its output folder: read only when they are as the lab writes
+     * them, never when they name a program, and through a private copy (lab-kubeconfig.ts).
+     */
+    labWritten?: readonly string[];
 }
 
 export interface CollectOptions {
@@ -77,10 +84,30 @@ interface Cluster {
     content: string;
 }
 
-function openCluster(file: string | undefined, missing: string): Probe<Cluster> {
+/** The private copies made for one look, removed when it ends. */
+type Releases = (() => void)[];
+
+/**
+ * A cluster to ask through `file`. One the lab wrote is read as lab-kubeconfig.ts allows and handed
+ * to kubectl as a private copy; one the user named is read as it is. `notWritten`: the file does not
+ * exist (yet).
+ */
+function openCluster(
+    file: string | undefined,
+    missing: string,
+    files: KubeconfigFiles,
+    releases: Releases,
+): Probe<Cluster> & { notWritten?: boolean } {
     if (!file) return { error: missing };
+    if (files.labWritten?.includes(file)) {
+        const read = readLabKubeconfig(file);
+        if ("error" in read) return read;
+        const copy = privateKubeconfig(read.content, path.basename(file));
+        releases.push(copy.release);
+        return { value: { file: copy.file, content: read.content } };
+    }
     try {
-        return { value: { file, content: fs.readFileSync(file, "utf8") } };
+        return { value: { file, content: readUserKubeconfig(file) } };
     } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         return {
@@ -88,7 +115,21 @@ function openCluster(file: string | undefined, missing: string): Probe<Cluster> 
                 code === "ENOENT"
                     ? `the kubeconfig ${file} is not written yet`
                     : `the kubeconfig ${file} cannot be read (${code ?? (error as Error).message})`,
+            notWritten: code === "ENOENT",
         };
+    }
+}
+
+/** A kubeconfig the user named: a regular file (a FIFO would block the look for ever), read as it is. */
+function readUserKubeconfig(file: string): string {
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    try {
+        const stats = fs.fstatSync(fd);
+        if (!stats.isFile()) throw new Error("not a regular file");
+        if (stats.size > MAX_KUBECONFIG_BYTES) throw new Error(`${stats.size} bytes, not a kubeconfig`);
+        return fs.readFileSync(fd, "utf8");
+    } finally {
+        fs.closeSync(fd);
     }
 }
 
@@ -241,15 +282,19 @@ async function domainStates(context: StatusContext, run: CommandRunner): Promise
 
 /**
  * The workload kubeconfig: the file `up` writes, else (before `up` got that far) the Secret Cluster
- * API keeps it in, in a private file that `release` removes.
+ * API keeps it in, in a private file removed after the look. A file that is there but refused is
+ * that refusal, not a reason to look elsewhere.
  */
 async function workloadCluster(
     files: KubeconfigFiles,
     clusterApi: Kubectl | undefined,
     context: StatusContext,
-): Promise<{ cluster: Probe<Cluster>; release: () => void }> {
-    const written = openCluster(files.workload, "no workload kubeconfig");
-    if ("value" in written || !clusterApi) return { cluster: written, release: () => undefined };
+    releases: Releases,
+): Promise<Probe<Cluster>> {
+    const written = openCluster(files.workload, "no workload kubeconfig", files, releases);
+    if ("value" in written || !written.notWritten || !clusterApi) {
+        return "value" in written ? written : { error: written.error };
+    }
     const secret = await clusterApi.text([
         "get",
         "secret",
@@ -260,19 +305,16 @@ async function workloadCluster(
         "jsonpath={.data.value}",
     ]);
     if ("error" in secret || secret.value.trim() === "") {
-        return {
-            cluster: { error: "the workload cluster's kubeconfig is not there yet (no Secret from Cluster API)" },
-            release: () => undefined,
-        };
+        return { error: "the workload cluster's kubeconfig is not there yet (no Secret from Cluster API)" };
     }
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "capt-status-"));
-    const file = path.join(dir, "workload.kubeconfig");
     const content = Buffer.from(secret.value.trim(), "base64").toString("utf8");
-    fs.writeFileSync(file, content, { mode: 0o600, flag: "wx" });
-    return {
-        cluster: { value: { file, content } },
-        release: () => fs.rmSync(dir, { recursive: true, force: true }),
-    };
+    const program = kubeconfigRunsProgram(content);
+    if (program) {
+        return { error: `the workload cluster's kubeconfig Secret ${program}` };
+    }
+    const copy = privateKubeconfig(content, "workload.kubeconfig");
+    releases.push(copy.release);
+    return { value: { file: copy.file, content } };
 }
 
 async function workloadObjects(kubectl: Kubectl): Promise<Probe<WorkloadObjects>> {
@@ -299,10 +341,24 @@ function unreachable<T>(probe: { error: string }): Probe<T> {
 
 /** Takes one look at the lab. */
 export async function collectSnapshot(options: CollectOptions): Promise<LabSnapshot> {
+    const releases: Releases = [];
+    try {
+        return await look(options, releases);
+    } finally {
+        for (const release of releases) release();
+    }
+}
+
+async function look(options: CollectOptions, releases: Releases): Promise<LabSnapshot> {
     const { context, files } = options;
     const run = options.run ?? runCommand;
     const ns = context.namespace;
-    const management = openCluster(files.management, "no management kubeconfig: pass --management-kubeconfig <file>");
+    const management = openCluster(
+        files.management,
+        "no management kubeconfig: pass --management-kubeconfig <file>",
+        files,
+        releases,
+    );
     const mgmt = "value" in management ? new Kubectl(management.value, run) : undefined;
     const managementVersion = mgmt ? await mgmt.serverVersion() : unreachable<string>(management as { error: string });
     const mgmtUp = "value" in managementVersion ? mgmt : undefined;
@@ -310,59 +366,60 @@ export async function collectSnapshot(options: CollectOptions): Promise<LabSnaps
     let tinkerbellKubectl = mgmtUp;
     let tinkerbellProbe: Probe<unknown> = managementVersion;
     if (context.tinkerbellMode === "external") {
-        const external = openCluster(files.tinkerbell, "no Tinkerbell kubeconfig: pass --tinkerbell-kubeconfig <file>");
+        const external = openCluster(
+            files.tinkerbell,
+            "no Tinkerbell kubeconfig: pass --tinkerbell-kubeconfig <file>",
+            files,
+            releases,
+        );
         tinkerbellKubectl = "value" in external ? new Kubectl(external.value, run) : undefined;
         tinkerbellProbe = external;
     }
 
     let clusterApiKubectl = mgmtUp;
     let sources: LabSnapshot["sources"];
-    const workload = await workloadCluster(files, mgmtUp, context);
-    try {
-        const workloadKubectl = "value" in workload.cluster ? new Kubectl(workload.cluster.value, run) : undefined;
-        // After a pivot Cluster API (and a local Tinkerbell) run in the workload cluster.
-        if (context.pivot && workloadKubectl) {
-            const moved = await clusterApiObjects(workloadKubectl, ns);
-            if (valueOf(moved)?.clusters.some((c) => c.metadata.name === context.clusterName)) {
-                clusterApiKubectl = workloadKubectl;
-                const pivoted: { clusterApi: Source; tinkerbell?: Source } = { clusterApi: "workload" };
-                if (context.tinkerbellMode === "local") {
-                    tinkerbellKubectl = workloadKubectl;
-                    pivoted.tinkerbell = "workload";
-                }
-                sources = pivoted;
+    const workload = await workloadCluster(files, mgmtUp, context, releases);
+    const workloadKubectl = "value" in workload ? new Kubectl(workload.value, run) : undefined;
+    // After a pivot Cluster API (and a local Tinkerbell) run in the workload cluster.
+    if (context.pivot && workloadKubectl) {
+        const moved = await clusterApiObjects(workloadKubectl, ns);
+        if (valueOf(moved)?.clusters.some((c) => c.metadata.name === context.clusterName)) {
+            clusterApiKubectl = workloadKubectl;
+            const pivoted: { clusterApi: Source; tinkerbell?: Source } = { clusterApi: "workload" };
+            if (context.tinkerbellMode === "local") {
+                tinkerbellKubectl = workloadKubectl;
+                pivoted.tinkerbell = "workload";
             }
+            sources = pivoted;
         }
-        const [tinkerbell, clusterApi, release, installed, workloadState, domains] = await Promise.all([
-            tinkerbellKubectl
-                ? tinkerbellObjects(tinkerbellKubectl, ns)
-                : unreachable<TinkerbellObjects>(tinkerbellProbe as { error: string }),
-            clusterApiKubectl
-                ? clusterApiObjects(clusterApiKubectl, ns)
-                : unreachable<ClusterApiObjects>(managementVersion as { error: string }),
-            context.tinkerbellMode === "local" && tinkerbellKubectl
-                ? helmRelease(tinkerbellKubectl, ns)
-                : unreachable<HelmRelease | undefined>(tinkerbellProbe as { error: string }),
-            clusterApiKubectl
-                ? providers(clusterApiKubectl, options.installer)
-                : unreachable<InstalledProvider[]>(managementVersion as { error: string }),
-            workloadKubectl
-                ? workloadObjects(workloadKubectl)
-                : unreachable<WorkloadObjects>(workload.cluster as { error: string }),
-            context.vms ? domainStates(context, run) : Promise.resolve(undefined),
-        ]);
-        return {
-            observedAt: (options.now ?? (() => new Date()))(),
-            management: managementVersion,
-            ...(context.tinkerbellMode === "local" ? { tinkerbellRelease: release } : {}),
-            providers: installed,
-            tinkerbell,
-            clusterApi,
-            workload: workloadState,
-            ...(domains ? { domains } : {}),
-            ...(sources ? { sources } : {}),
-        };
-    } finally {
-        workload.release();
     }
+    const [tinkerbell, clusterApi, release, installed, workloadState, domains] = await Promise.all([
+        tinkerbellKubectl
+            ? tinkerbellObjects(tinkerbellKubectl, ns)
+            : unreachable<TinkerbellObjects>(tinkerbellProbe as { error: string }),
+        clusterApiKubectl
+            ? clusterApiObjects(clusterApiKubectl, ns)
+            : unreachable<ClusterApiObjects>(managementVersion as { error: string }),
+        context.tinkerbellMode === "local" && tinkerbellKubectl
+            ? helmRelease(tinkerbellKubectl, ns)
+            : unreachable<HelmRelease | undefined>(tinkerbellProbe as { error: string }),
+        clusterApiKubectl
+            ? providers(clusterApiKubectl, options.installer)
+            : unreachable<InstalledProvider[]>(managementVersion as { error: string }),
+        workloadKubectl
+            ? workloadObjects(workloadKubectl)
+            : unreachable<WorkloadObjects>(workload as { error: string }),
+        context.vms ? domainStates(context, run) : Promise.resolve(undefined),
+    ]);
+    return {
+        observedAt: (options.now ?? (() => new Date()))(),
+        management: managementVersion,
+        ...(context.tinkerbellMode === "local" ? { tinkerbellRelease: release } : {}),
+        providers: installed,
+        tinkerbell,
+        clusterApi,
+        workload: workloadState,
+        ...(domains ? { domains } : {}),
+        ...(sources ? { sources } : {}),
+    };
 }

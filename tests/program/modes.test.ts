@@ -336,7 +336,7 @@ inBothModes(
                 "oci://mirror.example.com/tinkerbell/charts/tinkerbell",
             );
             expect(byType(run, "docker:index/remoteImage:RemoteImage").map((r) => r.inputs.name)).toEqual([
-                "mirror.example.com/jacobweinstock/virtualbmc:latest",
+                "mirror.example.com/jacobweinstock/virtualbmc:sha-9e669b4",
             ]);
         });
     },

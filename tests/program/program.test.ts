@@ -2,6 +2,9 @@
  * The whole program under strict mocks, in update and preview mode, for the dev stack and a
  * 3-control-plane / 5-worker / 2-spare stack.
  */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import {
     ProgramRun,
     Registration,
@@ -295,4 +298,19 @@ describe.each(STACKS)("stack %s", (stack, config, counts) => {
 test("a plaintext BMC password stops the program before any resource is registered", async () => {
     const run = runProgram({ preflight: "false", bmcPassword: "plaintext99" }, { stack: "dev", preview: true });
     await expect(run).rejects.toThrow(/bmcPassword: is stored in plaintext/);
+});
+
+test("an outputDir whose real path leaves the allowed folders stops the program before any resource", async () => {
+    // Below /tmp (allowed as spelled), another user's link leads to /etc.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "capt-output-link-"));
+    try {
+        fs.symlinkSync("/etc", path.join(dir, "lab"));
+        const run = runProgram(
+            { preflight: "false", outputDir: path.join(dir, "lab", "capt") },
+            { stack: "dev", preview: true },
+        );
+        await expect(run).rejects.toThrow(/outputDir: is .*, which a symbolic link on the way makes \/etc\/capt;/);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
 });

@@ -25,10 +25,10 @@ test("names: the cluster is the lab; machine templates carry the Kubernetes vers
 
 describe("kube-vip", () => {
     test("announces the control-plane VIP with the configured kube-vip version", () => {
-        const { config, plan } = labPlan({ kubeVipVersion: "v9.8.7" });
+        const { config, plan } = labPlan({ kubeVipVersion: "v1.2.9" });
         const command = kubeVipCommand(config, plan);
         expect(command).toContain(`--address ${plan.vips.controlPlane} `);
-        expect(command).toContain("ctr images pull ghcr.io/kube-vip/kube-vip:v9.8.7 && ");
+        expect(command).toContain("ctr images pull ghcr.io/kube-vip/kube-vip:v1.2.9 && ");
         expect(command).toContain("> /etc/kubernetes/manifests/kube-vip.yaml");
         expect(
             byKind(clusterApiObjects(config, plan, "key"), "KubeadmControlPlane").kubeadmConfigSpec.preKubeadmCommands,

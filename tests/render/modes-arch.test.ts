@@ -13,7 +13,7 @@ import { describeWithSchemas, renderedObjects, schemaErrors } from "./support";
 
 type Loose = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const KERNEL = "6.1.2";
+const KERNEL = "6.19.7";
 
 function lab(machineArch: "x86_64" | "aarch64", raw: Record<string, unknown> = {}) {
     const { config, plan } = labPlan({ machineArch, captainosKernelVersion: KERNEL, ...raw });

@@ -369,7 +369,7 @@ describe("a user's HTTPS mirror (registryMirrorHost)", () => {
             hookos: { enabled: false },
         });
         expect(labReference(config.vbmcImage, plan.registryMirror)).toBe(
-            "mirror.example.com/jacobweinstock/virtualbmc:latest",
+            "mirror.example.com/jacobweinstock/virtualbmc:sha-9e669b4",
         );
     });
 

@@ -29,20 +29,20 @@ describe("Tinkerbell chart values", () => {
     });
 
     test("netboot: Smee's iPXE script names CaptainOS's kernel and initrd", () => {
-        const { config, plan } = labPlan({ bootMode: "netboot", captainosKernelVersion: "6.1.2" });
+        const { config, plan } = labPlan({ bootMode: "netboot", captainosKernelVersion: "6.19.2" });
         expect(loose(tinkerbellValues(config, plan)).deployment.envs.smee).toEqual({
-            ipxeHttpScriptKernelName: "vmlinuz-6.1.2",
-            ipxeHttpScriptInitrdName: "initramfs-6.1.2",
+            ipxeHttpScriptKernelName: "vmlinuz-6.19.2",
+            ipxeHttpScriptInitrdName: "initramfs-6.19.2",
             // The VM's one serial port, which libvirt logs: Smee's own console= is ttyS1.
             ipxeHttpScriptExtraKernelArgs: ["console=ttyS0,115200"],
         });
     });
 
     test("isoboot: no DHCP from Smee, and the upstream ISO is CaptainOS's on the artifacts server", () => {
-        const { config, plan } = labPlan({ bootMode: "isoboot", captainosKernelVersion: "6.1.2" });
+        const { config, plan } = labPlan({ bootMode: "isoboot", captainosKernelVersion: "6.19.2" });
         expect(loose(tinkerbellValues(config, plan)).deployment.envs.smee).toEqual({
             dhcpEnabled: false,
-            isoUpstreamURL: `http://${plan.vips.artifacts}:7173/captainos-6.1.2-x86_64.iso`,
+            isoUpstreamURL: `http://${plan.vips.artifacts}:7173/captainos-6.19.2-x86_64.iso`,
         });
     });
 

@@ -126,3 +126,41 @@ describe("remove-file", () => {
         expect(fs.existsSync(elsewhere)).toBe(true);
     });
 });
+
+/** The lab's files may sit below /tmp, where a folder on the way can be swapped for a link by another user. */
+describe("never through a symbolic link", () => {
+    let outside: string;
+    beforeEach(() => {
+        outside = path.join(sandbox.root, "outside");
+        fs.mkdirSync(outside);
+        fs.writeFileSync(path.join(outside, "vbmc.key"), "someone else's file");
+    });
+
+    test.each([
+        ["the file's folder", () => path.dirname(target)],
+        ["a folder above it", () => path.dirname(path.dirname(target))],
+    ])("%s is a link: write-file writes nothing there, remove-file removes nothing there", (_name, linked) => {
+        fs.mkdirSync(path.dirname(linked()), { recursive: true });
+        fs.symlinkSync(outside, linked());
+        for (const script of ["write-file", "remove-file"] as const) {
+            const result = sandbox.run(script, { FILE_PATH: target, FILE_CONTENT: SECRET });
+            expect({ script, status: result.status }).toEqual({ script, status: 1 });
+            expect(result.stderr).toContain(`${linked()} is a symbolic link`);
+            expect(result.stderr).not.toContain("secret-body");
+        }
+        expect(fs.readdirSync(outside, { recursive: true })).toEqual(["vbmc.key"]);
+        expect(fs.readFileSync(path.join(outside, "vbmc.key"), "utf8")).toBe("someone else's file");
+    });
+
+    test("the file itself is a link: neither replaced nor removed, its target untouched", () => {
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.symlinkSync(path.join(outside, "vbmc.key"), target);
+        for (const script of ["write-file", "remove-file"] as const) {
+            const result = sandbox.run(script, { FILE_PATH: target, FILE_CONTENT: SECRET });
+            expect({ script, status: result.status }).toEqual({ script, status: 1 });
+            expect(fs.lstatSync(target).isSymbolicLink()).toBe(true);
+        }
+        expect(fs.readFileSync(path.join(outside, "vbmc.key"), "utf8")).toBe("someone else's file");
+        expect(fs.readdirSync(path.dirname(target))).toEqual(["vbmc.key"]);
+    });
+});

@@ -141,3 +141,128 @@ describe("clusterctl-claim (the files Command, done before init starts)", () => 
         expect(fs.readFileSync(path.join(stateDir, "xdg", ".capt-playground-owned"), "utf8")).toBe(record);
     });
 });
+
+/**
+ * An output directory below /tmp can be prepared by another user for a root `up` or `destroy`: a
+ * folder of the lab's swapped for a symbolic link would make a delete or write land wherever it
+ * points. The scripts never follow one; clean-up checks every recorded name before removing any.
+ */
+describe("symbolic links on the way to the lab's files", () => {
+    let outside: string;
+    beforeEach(() => {
+        outside = path.join(sandbox.root, "outside");
+        fs.mkdirSync(outside);
+    });
+
+    /** A lab whose record lists xdg/cluster-api/ and a file in it (as clusterctl writes them). */
+    function labWithXdgFiles(): void {
+        plant("clusterctl.yaml", clusterctlConfig());
+        plant("xdg/cluster-api/version.yaml", "written by clusterctl");
+        expect(sandbox.run("clusterctl-init", env).status).toBe(0);
+        const record = fs.readFileSync(path.join(stateDir, "xdg", ".capt-playground-owned"), "utf8");
+        expect(record.split("\n")).toEqual(
+            expect.arrayContaining(["xdg", "clusterctl.yaml", "xdg/cluster-api", "xdg/cluster-api/version.yaml"]),
+        );
+    }
+
+    /** Files outside the output directory that a delete through a link would reach. */
+    function victims(): Record<string, string> {
+        const files = { "version.yaml": "not the lab's", "clusterctl.yaml": "not the lab's either" };
+        for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(outside, name), content);
+        return files;
+    }
+
+    function expectUntouched(files: Record<string, string>): void {
+        for (const [name, content] of Object.entries(files)) {
+            expect(fs.readFileSync(path.join(outside, name), "utf8")).toBe(content);
+        }
+    }
+
+    describe.each(["clusterctl-clean", "clusterctl-delete"] as const)("%s", (script) => {
+        test.each([
+            ["xdg itself", "xdg"],
+            ["a folder clusterctl wrote below xdg", "xdg/cluster-api"],
+        ])("%s swapped for a link: exit 1 naming it, nothing removed anywhere", (_name, swapped) => {
+            labWithXdgFiles();
+            const files = victims();
+            // The lab's folder moves away; a link to a folder of someone else's takes its place.
+            const kept = path.join(sandbox.root, "moved-away");
+            fs.renameSync(path.join(stateDir, swapped), kept);
+            fs.cpSync(kept, outside, { recursive: true, force: false, errorOnExist: false });
+            victims();
+            fs.symlinkSync(outside, path.join(stateDir, swapped));
+            const before = tree();
+
+            const result = sandbox.run(script, env);
+            expect(result.status).toBe(1);
+            expect(result.stderr).toContain(`${path.join(stateDir, swapped)}`);
+            expect(result.stderr).toContain("symbolic link");
+            expect(result.stderr).toMatch(/nothing was (written or )?removed/);
+            expectUntouched(files);
+            expect(fs.existsSync(path.join(outside, "version.yaml"))).toBe(true);
+            // No half-way clean-up: clusterctl.yaml, checked before anything went, is still there.
+            expect(tree()).toEqual(before);
+            expect(fs.existsSync(path.join(stateDir, "clusterctl.yaml"))).toBe(true);
+        });
+
+        test("a recorded file swapped for a link: the link and its target both stay", () => {
+            labWithXdgFiles();
+            const files = victims();
+            const recorded = path.join(stateDir, "xdg", "cluster-api", "version.yaml");
+            fs.rmSync(recorded);
+            fs.symlinkSync(path.join(outside, "version.yaml"), recorded);
+            const result = sandbox.run(script, env);
+            expect(result.status).toBe(1);
+            expect(result.stderr).toContain(recorded);
+            expect(fs.lstatSync(recorded).isSymbolicLink()).toBe(true);
+            expectUntouched(files);
+            expect(fs.existsSync(path.join(stateDir, "clusterctl.yaml"))).toBe(true);
+        });
+
+        test("the output directory reached through a link: nothing removed from where it points", () => {
+            labWithXdgFiles();
+            const real = path.join(sandbox.root, "real-output");
+            fs.renameSync(stateDir, real);
+            fs.symlinkSync(real, stateDir);
+            const result = sandbox.run(script, env);
+            expect(result.status).toBe(1);
+            expect(result.stderr).toContain("symbolic link");
+            expect(fs.readFileSync(path.join(real, "clusterctl.yaml"), "utf8")).toBe(clusterctlConfig());
+            expect(fs.existsSync(path.join(real, "xdg", "cluster-api", "version.yaml"))).toBe(true);
+        });
+
+        test("once the link is gone, the next run cleans up as usual", () => {
+            labWithXdgFiles();
+            fs.renameSync(path.join(stateDir, "xdg", "cluster-api"), path.join(sandbox.root, "moved-away"));
+            fs.symlinkSync(outside, path.join(stateDir, "xdg", "cluster-api"));
+            expect(sandbox.run(script, env).status).toBe(1);
+            fs.rmSync(path.join(stateDir, "xdg", "cluster-api"));
+            expect(sandbox.run(script, env).status).toBe(0);
+            expect(fs.existsSync(stateDir)).toBe(false);
+        });
+    });
+
+    test.each([
+        ["xdg", "xdg"],
+        ["clusterctl.yaml", "clusterctl.yaml"],
+        ["clusterctl-init.log", "clusterctl-init.log"],
+        ["the output directory", ""],
+    ])("clusterctl-init and clusterctl-claim write nothing through a link at %s", (_name, relative) => {
+        for (const script of ["clusterctl-claim", "clusterctl-init"] as const) {
+            const target = path.join(outside, "target");
+            fs.rmSync(target, { recursive: true, force: true });
+            if (relative === "xdg" || relative === "") fs.mkdirSync(target);
+            else fs.writeFileSync(target, "someone else's");
+            fs.mkdirSync(path.dirname(path.join(stateDir, relative)), { recursive: true });
+            fs.rmSync(path.join(stateDir, relative), { recursive: true, force: true });
+            fs.symlinkSync(target, path.join(stateDir, relative));
+            const result = sandbox.run(script, env);
+            expect({ script, status: result.status }).toEqual({ script, status: 1 });
+            expect(result.stderr).toContain("symbolic link");
+            if (fs.statSync(target).isDirectory()) expect(fs.readdirSync(target)).toEqual([]);
+            else expect(fs.readFileSync(target, "utf8")).toBe("someone else's");
+            expect(sandbox.calls("clusterctl", "init")).toEqual([]);
+            fs.rmSync(path.join(stateDir, relative));
+        }
+    });
+});

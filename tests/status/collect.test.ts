@@ -4,13 +4,14 @@
  * pieces become that part's error, the workload kubeconfig from its Secret lives only for one look.
  * Also the CLI's arguments and the "next steps" mention.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { labPlan, sampleKubeconfig } from "../fixtures";
+import { REAL_MACHINES_CONFIG, labPlan, sampleKubeconfig } from "../fixtures";
 import { CommandRunner } from "../../lib/host-facts";
 import { TINKERBELL_RELEASE as COMPONENT_RELEASE } from "../../components/tinkerbell-stack";
-import { nextSteps } from "../../lib/render/next-steps";
+import { labFiles, nextSteps } from "../../lib/render/next-steps";
 import {
     CLUSTER_API_RESOURCES,
     TINKERBELL_RELEASE,
@@ -21,7 +22,7 @@ import {
 } from "../../lib/status/collect";
 import { statusContext } from "../../lib/status/context";
 import { deriveStatus } from "../../lib/status/derive";
-import { parseStatusArgs } from "../../scripts/status";
+import { HelpRequested, parseStatusArgs, statusKubeconfigs } from "../../scripts/status";
 import { NOW, labObjects } from "./fixtures";
 
 const { config, plan } = labPlan({}, "dev");
@@ -221,7 +222,148 @@ describe("one look at the lab", () => {
     });
 });
 
+/**
+ * The output folder may sit below /tmp, where another user can place a kubeconfig whose `exec`
+ * plugin kubectl would run as whoever runs status. Status reads only kubeconfigs the lab could have
+ * written there, and never one that names a program.
+ */
+describe("kubeconfigs found in the output folder", () => {
+    const EXEC_KUBECONFIG = [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        '  - name: c\n    cluster: {server: "https://127.0.0.1:40009"}',
+        "users:",
+        "  - name: u",
+        "    user:",
+        "      exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/sh, args: [-c, touch /tmp/pwned]}",
+        "contexts: [{name: x, context: {cluster: c, user: u}}]",
+        "current-context: x",
+        "",
+    ].join("\n");
+
+    function lookWith(files: { management: string; workload: string }, labWritten: string[], secret?: string) {
+        const fixture = labObjects(config, plan, {});
+        const tools = fakeTools({
+            "https://127.0.0.1:40009": {
+                version: "v1.35.0",
+                items: { [TINKERBELL_RESOURCES]: fixture.tinkerbell, [CLUSTER_API_RESOURCES]: fixture.clusterApi },
+                secret,
+            },
+        });
+        return collectSnapshot({
+            context,
+            files: { ...files, labWritten },
+            installer: "clusterctl",
+            run: tools.run,
+        }).then((snapshot) => ({ snapshot, calls: tools.calls }));
+    }
+
+    test("one the lab wrote is read through a private copy of exactly what was checked, removed after", async () => {
+        const management = writeKubeconfig("kind.kubeconfig", "https://127.0.0.1:40009");
+        const workload = path.join(dir, "capt-dev.kubeconfig");
+        const { snapshot, calls } = await lookWith({ management, workload }, [management, workload]);
+        expect(snapshot.management).toEqual({ value: "v1.35.0" });
+        const used = [...new Set(calls.filter((c) => c.file === "kubectl").map((c) => c.env.KUBECONFIG!))];
+        expect(used).toHaveLength(1);
+        expect(used[0]).not.toBe(management);
+        expect(fs.existsSync(used[0])).toBe(false);
+        expect(snapshot.workload).toEqual({
+            error: "the workload cluster's kubeconfig is not there yet (no Secret from Cluster API)",
+        });
+    });
+
+    test.each([
+        [
+            "names an exec plugin",
+            (file: string) => fs.writeFileSync(file, EXEC_KUBECONFIG, { mode: 0o600 }),
+            /names a program for kubectl to run \(users\[0\]\.user\.exec\)/,
+        ],
+        [
+            "is a symbolic link",
+            (file: string) => {
+                fs.writeFileSync(`${file}.real`, sampleKubeconfig("https://127.0.0.1:40009"), { mode: 0o600 });
+                fs.symlinkSync(`${file}.real`, file);
+            },
+            /is a symbolic link/,
+        ],
+        [
+            "others may write it",
+            (file: string) => {
+                fs.writeFileSync(file, sampleKubeconfig("https://127.0.0.1:40009"));
+                fs.chmodSync(file, 0o666);
+            },
+            /mode 666/,
+        ],
+        ["is a FIFO", (file: string) => spawnSync("mkfifo", [file]), /not a regular file/],
+    ])("one that %s is not used at all: kubectl never sees it, the row says why", async (_name, plant, why) => {
+        const management = path.join(dir, "kind.kubeconfig");
+        plant(management);
+        const { snapshot, calls } = await lookWith({ management, workload: path.join(dir, "w") }, [management]);
+        expect(snapshot.management).toEqual({ error: expect.stringMatching(why) });
+        expect(calls.filter((c) => c.file === "kubectl")).toEqual([]);
+    });
+
+    test("the workload kubeconfig the lab wrote with an exec plugin is refused, not replaced by the Secret", async () => {
+        const management = writeKubeconfig("kind.kubeconfig", "https://127.0.0.1:40009");
+        const workload = path.join(dir, "capt-dev.kubeconfig");
+        fs.writeFileSync(workload, EXEC_KUBECONFIG, { mode: 0o600 });
+        const secret = Buffer.from(sampleKubeconfig("https://10.71.0.16:6443")).toString("base64");
+        const { snapshot, calls } = await lookWith({ management, workload }, [management, workload], secret);
+        expect(snapshot.workload).toEqual({ error: expect.stringMatching(/names a program for kubectl to run/) });
+        expect(calls.some((c) => c.args[1] === "secret")).toBe(false);
+    });
+
+    test("a workload kubeconfig Secret that names a program is not used either", async () => {
+        const management = writeKubeconfig("kind.kubeconfig", "https://127.0.0.1:40009");
+        const secret = Buffer.from(EXEC_KUBECONFIG).toString("base64");
+        const { snapshot, calls } = await lookWith(
+            { management, workload: path.join(dir, "no") },
+            [management],
+            secret,
+        );
+        expect(snapshot.workload).toEqual({
+            error: expect.stringMatching(/the workload cluster's kubeconfig Secret names a program/),
+        });
+        expect(calls.filter((c) => c.args[0] === "version")).toHaveLength(1);
+    });
+
+    test("a kubeconfig the user names (--management-kubeconfig) is theirs: exec plugins work as in their kubectl", async () => {
+        const mine = path.join(dir, "mine.kubeconfig");
+        fs.writeFileSync(mine, EXEC_KUBECONFIG, { mode: 0o600 });
+        const { calls } = await lookWith({ management: mine, workload: path.join(dir, "no") }, []);
+        expect(calls.filter((c) => c.file === "kubectl").map((c) => c.env.KUBECONFIG)).toContain(mine);
+    });
+
+    test("status passes the output folder's kubeconfigs as lab-written, the user's own as theirs", () => {
+        const kind = statusKubeconfigs(labFiles(plan, config), { management: "/mine", tinkerbell: "/theirs" });
+        expect(kind.management).toBe(path.join(plan.outputDir, "kind.kubeconfig"));
+        expect(kind.labWritten).toEqual([kind.management, path.join(plan.outputDir, "capt-dev.kubeconfig")]);
+        const existing = labPlan({ ...REAL_MACHINES_CONFIG, managementKubeconfig: sampleKubeconfig() }, "dev");
+        const theirs = statusKubeconfigs(labFiles(existing.plan, existing.config), { management: "/mine" });
+        expect(theirs.management).toBe("/mine");
+        expect(theirs.labWritten).toEqual([path.join(existing.plan.outputDir, "capt-dev.kubeconfig")]);
+    });
+});
+
 describe("the command line", () => {
+    test("--help prints the usage and what status reads, exit 0", () => {
+        const result = spawnSync(
+            process.execPath,
+            [
+                require.resolve("ts-node/dist/bin.js"),
+                "--transpile-only",
+                path.join(__dirname, "..", "..", "scripts", "status.ts"),
+                "--help",
+            ],
+            { encoding: "utf8", timeout: 60_000 },
+        );
+        expect(result.status).toBe(0);
+        expect(result.stdout).toMatch(/^usage: npm run --silent status -- /);
+        expect(result.stdout).toContain("name no program to run");
+        expect(() => parseStatusArgs(["--watch", "-h"])).toThrow(HelpRequested);
+    });
+
     test("flags, defaults and the stack from STACK", () => {
         expect(parseStatusArgs([], { STACK: "lab2" })).toMatchObject({
             stack: "lab2",

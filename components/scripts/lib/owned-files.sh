@@ -6,7 +6,9 @@
 # The record is $STATE_DIR/xdg/.capt-playground-owned, one path a line relative to $STATE_DIR:
 # `xdg` when init created that directory, `clusterctl.yaml`, `clusterctl-init.log`, and each file
 # clusterctl wrote below xdg during a run of init (the files there after the run that were not there
-# before it). Sourced, never run; the caller defines `log`.
+# before it). No link is followed: a symbolic link on the way to the output directory, to xdg, to the
+# record or to any name it lists stops claim and remove before they write or remove anything
+# (lib/safe-paths.sh, which the caller sources too). Sourced, never run; the caller defines `log`.
 
 # The record's path for output directory $1.
 owned_record() {
@@ -30,6 +32,9 @@ owned_add() {
 # (exit 1) before it writes a byte.
 owned_claim() {
     local dir="$1" config="$2" name
+    for name in "" /xdg /xdg/.capt-playground-owned /clusterctl.yaml /clusterctl-init.log; do
+        refuse_symlink_on_path "${dir}${name}" "to write clusterctl's files into ${dir}"
+    done
     if [ -e "${dir}/xdg" ] && [ ! -d "${dir}/xdg" ]; then
         log "${dir}/xdg is not a directory and this stack did not create it; move it away or choose another outputDir"
         exit 1
@@ -75,29 +80,45 @@ owned_record_new() {
 
 # Removes what the record of output directory $1 lists, then the folders below xdg left empty, xdg
 # itself when the stack created it and it is empty, and $1 when it is empty. Without a record nothing
-# is removed. Tolerant: missing files are fine, so a second run succeeds.
+# is removed. Every name is checked before the first is removed: a symbolic link on the way to any of
+# them (the lab never makes one) stops the whole clean-up (exit 1) with nothing removed, so a folder
+# swapped for a link never gets a file outside it deleted. Tolerant: missing files are fine, so a
+# second run succeeds.
 owned_remove() {
-    local dir="$1" record name
+    local dir="$1" record name link names=() unsafe=()
     record="$(owned_record "$dir")"
+    refuse_symlink_on_path "$record" "to remove the lab's files from ${dir}"
     if [ ! -f "$record" ]; then
         log "no record of files this stack created in ${dir}; removing nothing there"
     else
         while IFS= read -r name; do
             case "/${name}/" in */../*) continue ;; esac
             case "$name" in
-            clusterctl.yaml | clusterctl-init.log | xdg/*)
-                if [ ! -d "${dir}/${name}" ] || [ -L "${dir}/${name}" ]; then
-                    rm -f -- "${dir}/${name}"
-                fi
-                ;;
+            clusterctl.yaml | clusterctl-init.log | xdg/*) names+=("$name") ;;
             esac
         done <"$record"
+        for name in "${names[@]}"; do
+            if link="$(symlink_on_path "${dir}/${name}")"; then
+                unsafe+=("$link")
+            fi
+        done
+        if [ "${#unsafe[@]}" -gt 0 ]; then
+            log "refusing to remove the lab's files from ${dir}: $(printf '%s\n' "${unsafe[@]}" | LC_ALL=C sort -u | paste -sd ' ' -)" \
+                "is a symbolic link where the lab recorded its own file or folder, and the lab never deletes through" \
+                "or in place of one; nothing was removed. Remove the link (or move it away) and destroy again"
+            exit 1
+        fi
+        for name in "${names[@]}"; do
+            if [ ! -d "${dir}/${name}" ]; then
+                rm -f -- "${dir}/${name}"
+            fi
+        done
         # Recorded folders deepest first; one still holding a user's file stays.
         while IFS= read -r name; do
-            if [ -d "${dir}/${name}" ] && [ ! -L "${dir}/${name}" ]; then
+            if [ -n "$name" ] && [ -d "${dir}/${name}" ] && [ ! -L "${dir}/${name}" ]; then
                 rmdir -- "${dir}/${name}" 2>/dev/null || true
             fi
-        done < <(grep '^xdg/' "$record" | LC_ALL=C sort -r)
+        done < <(printf '%s\n' "${names[@]}" | grep '^xdg/' | LC_ALL=C sort -r)
         if grep -qxF xdg "$record"; then
             rm -f -- "$record"
             rmdir -- "${dir}/xdg" 2>/dev/null || log "${dir}/xdg holds files this stack did not create; leaving it"
