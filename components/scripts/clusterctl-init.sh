@@ -102,7 +102,7 @@ fi
 mkdir -p -- "$STATE_DIR"
 state_dir="$(cd -- "$STATE_DIR" && pwd)"
 owned_claim "$state_dir" "$CLUSTERCTL_CONFIG_CONTENT"
-xdg_before="$(owned_xdg_files "$state_dir")"
+xdg_before="$(owned_begin_run "$state_dir")"
 # clusterctl otherwise writes ~/.config/cluster-api and reads /etc/xdg/cluster-api.
 clusterctl_environment "${state_dir}/xdg"
 export TINKERBELL_IP
@@ -112,7 +112,7 @@ kubeconfig=""
 config_tmp=""
 errors=""
 # Whatever clusterctl wrote below xdg is recorded, however the script ends.
-trap 'rm -f -- ${kubeconfig:+"$kubeconfig"} ${config_tmp:+"$config_tmp"} ${errors:+"$errors"}; owned_record_new "$state_dir" "$xdg_before"' EXIT
+trap 'rm -f -- ${kubeconfig:+"$kubeconfig"} ${config_tmp:+"$config_tmp"} ${errors:+"$errors"}; owned_end_run "$state_dir" "$xdg_before"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 kubeconfig="$(mktemp -- "${TMPDIR:-/tmp}/clusterctl-init-kubeconfig.XXXXXX")"

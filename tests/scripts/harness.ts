@@ -130,6 +130,13 @@ init)
         printf 'wait-providers=%s\\nwait-provider-timeout=%s\\n' "$wait" "$timeout"
         record_env
     } >"$state/clusterctl-init.last"
+    # A run killed with SIGKILL (no trap runs) after clusterctl wrote a file below its XDG folder.
+    if [ -n "\${FAKE_CLUSTERCTL_KILLED_AFTER_WRITING:-}" ]; then
+        mkdir -p "$XDG_CONFIG_HOME/cluster-api"
+        echo written >"$XDG_CONFIG_HOME/cluster-api/$FAKE_CLUSTERCTL_KILLED_AFTER_WRITING"
+        kill -KILL "$PPID"
+        exit 137
+    fi
     echo "Fetching providers" >&2
     dir="$(cluster_dir "$kubeconfig")"
     unreachable "$dir"

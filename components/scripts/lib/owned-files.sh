@@ -6,11 +6,19 @@
 # The record is $STATE_DIR/xdg/.capt-playground-owned, one path a line relative to $STATE_DIR:
 # `xdg` when init created that directory, `clusterctl.yaml`, `clusterctl-init.log`, and each file
 # clusterctl wrote below xdg during a run of init (the files there after the run that were not there
-# before it). Sourced, never run; the caller defines `log`.
+# before it). A run keeps its "before" listing in $STATE_DIR/xdg/.capt-playground-running until it
+# has recorded what it wrote: a run killed before that (SIGKILL runs no trap) leaves the listing, and
+# the next claim, init or clean records the killed run's files from it first.
+# Sourced, never run; the caller defines `log`.
 
 # The record's path for output directory $1.
 owned_record() {
     printf '%s/xdg/.capt-playground-owned' "$1"
+}
+
+# The path of the "before" listing of a run that has not recorded its files yet, for output directory $1.
+owned_run_listing() {
+    printf '%s/xdg/.capt-playground-running' "$1"
 }
 
 # True when the record of $1 lists $2.
@@ -58,11 +66,40 @@ owned_claim() {
         fi
         owned_add "$dir" "$name"
     done
+    owned_finish_interrupted "$dir"
 }
 
-# The files and folders below $1/xdg, one path a line relative to $1, sorted (the record excluded).
+# The files and folders below $1/xdg, one path a line relative to $1, sorted (the bookkeeping excluded).
 owned_xdg_files() {
-    (cd -- "$1" && find xdg -mindepth 1 ! -name .capt-playground-owned | LC_ALL=C sort)
+    (cd -- "$1" && find xdg -mindepth 1 ! -name .capt-playground-owned ! -name .capt-playground-running |
+        LC_ALL=C sort)
+}
+
+# Starts a run that writes below $1/xdg: prints the listing of now and keeps it until owned_end_run.
+owned_begin_run() {
+    local listing
+    owned_finish_interrupted "$1"
+    listing="$(owned_xdg_files "$1")"
+    printf '%s\n' "$listing" >"$(owned_run_listing "$1")"
+    printf '%s\n' "$listing"
+}
+
+# Ends a run begun with owned_begin_run: records what it wrote ($2: the listing it printed).
+owned_end_run() {
+    owned_record_new "$1" "$2"
+    rm -f -- "$(owned_run_listing "$1")"
+}
+
+# Records what a run killed before owned_end_run wrote below $1/xdg, from the listing it left. A
+# file put there by hand between that run and this one counts as the run's: xdg is the lab's folder.
+owned_finish_interrupted() {
+    local listing
+    listing="$(owned_run_listing "$1")"
+    if [ -f "$listing" ] && [ ! -L "$listing" ] && [ -f "$(owned_record "$1")" ]; then
+        log "recording what an interrupted clusterctl init wrote below ${1}/xdg"
+        owned_record_new "$1" "$(cat -- "$listing")"
+        rm -f -- "$listing"
+    fi
 }
 
 # Records the files below $1/xdg that are not in the listing $2 (owned_xdg_files before the run).
@@ -79,6 +116,7 @@ owned_record_new() {
 owned_remove() {
     local dir="$1" record name
     record="$(owned_record "$dir")"
+    owned_finish_interrupted "$dir"
     if [ ! -f "$record" ]; then
         log "no record of files this stack created in ${dir}; removing nothing there"
     else
