@@ -146,6 +146,10 @@ export interface RunOptions {
     timeoutMs?: number;
     /** Called with each chunk of stdout as it arrives (e.g. to kill the CLI at a given point). */
     onStdout?: (soFar: string, child: import("node:child_process").ChildProcess) => void;
+    /** Called every `everyMs` while the command runs (e.g. to kill it once the host shows a state). */
+    poll?: { everyMs: number; check: (child: import("node:child_process").ChildProcess) => void };
+    /** Variables over the workspace's environment for this run only. */
+    env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -154,13 +158,31 @@ export interface RunOptions {
  * timeout (or a deliberate kill) takes its language host and provider processes with it.
  */
 export function pulumi(ws: PulumiWorkspace, args: string[], options: RunOptions = {}): Promise<RunResult> {
-    const fullArgs = [...args, "--non-interactive", "--color", "never"];
-    const command = `pulumi ${fullArgs.join(" ")}`;
+    return spawnCaptured(ws, "pulumi", [...args, "--non-interactive", "--color", "never"], options);
+}
+
+/**
+ * `npm run <command> -- <args>` as a user runs it (scripts/lab.ts: its recovery, then the CLI), with
+ * the rig's CLI named by PULUMI_CLI. In its own process group, like pulumi().
+ */
+export function lab(
+    ws: PulumiWorkspace,
+    command: "up" | "preview" | "destroy",
+    args: string[],
+    options: RunOptions = {},
+): Promise<RunResult> {
+    const cli = spawnSync("bash", ["-c", "command -v pulumi"], { encoding: "utf8", env: ws.env }).stdout.trim();
+    const env = { PULUMI_CLI: cli, ...options.env };
+    return spawnCaptured(ws, "npm", ["run", "--silent", command, "--", ...args], { ...options, env });
+}
+
+function spawnCaptured(ws: PulumiWorkspace, file: string, args: string[], options: RunOptions): Promise<RunResult> {
+    const command = `${file} ${args.join(" ")}`;
     const started = process.hrtime.bigint();
     return new Promise((resolve) => {
-        const child = spawn("pulumi", fullArgs, {
+        const child = spawn(file, args, {
             cwd: ws.projectDir,
-            env: ws.env,
+            env: { ...ws.env, ...options.env },
             detached: true,
             stdio: ["ignore", "pipe", "pipe"],
         });
@@ -172,8 +194,10 @@ export function pulumi(ws: PulumiWorkspace, args: string[], options: RunOptions 
         });
         child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
         const timer = setTimeout(() => killGroup(child.pid, "SIGKILL"), options.timeoutMs ?? 300_000);
+        const poll = options.poll ? setInterval(() => options.poll?.check(child), options.poll.everyMs) : undefined;
         child.on("close", (code, signal) => {
             clearTimeout(timer);
+            clearInterval(poll);
             const seconds = Number(process.hrtime.bigint() - started) / 1e9;
             resolve({ command, code, signal, stdout, stderr, seconds });
         });
