@@ -187,7 +187,12 @@ export async function recoverInterruptedRun(options: RecoveryOptions): Promise<R
             }
         }
         const records = outcomes.flatMap((o) => (o.record ? [o.record] : []));
-        await importWithoutPending(options, run, records);
+        try {
+            await importWithoutPending(options, run, records);
+        } catch (error) {
+            log(recoveryLine(`the pending records could not be dropped (${(error as Error).message})`, "left them"));
+            return { checked: true };
+        }
         log(
             recoveryLine(
                 `${creates.length} interrupted create${creates.length === 1 ? "" : "s"} resolved`,

@@ -192,7 +192,9 @@ init)
         echo "Installing provider=\\"$p\\" version=\\"$version\\"" >&2
         echo "$p" >>"$dir/installs"
         echo "$version" >"$inv/$p"
-    done ;;
+    done
+    # A run killed with SIGKILL once the providers are installed, before clusterctl returned.
+    if [ -n "\${FAKE_CLUSTERCTL_KILLED_AFTER_INSTALL:-}" ]; then kill -KILL "$PPID"; exit 137; fi ;;
 get)
     [ "\${1:-}" = kubeconfig ] || { echo "fake clusterctl: unsupported: get $*" >&2; exit 64; }
     name="$2"

@@ -71,8 +71,8 @@ owned_claim() {
 
 # The files and folders below $1/xdg, one path a line relative to $1, sorted (the bookkeeping excluded).
 owned_xdg_files() {
-    (cd -- "$1" && find xdg -mindepth 1 ! -name .capt-playground-owned ! -name .capt-playground-running |
-        LC_ALL=C sort)
+    (cd -- "$1" && find xdg -mindepth 1 ! -name .capt-playground-owned ! -name .capt-playground-running \
+        ! -name .capt-playground-providers-before | LC_ALL=C sort)
 }
 
 # Starts a run that writes below $1/xdg: prints the listing of now and keeps it until owned_end_run.
@@ -136,6 +136,8 @@ owned_remove() {
                 rmdir -- "${dir}/${name}" 2>/dev/null || true
             fi
         done < <(grep '^xdg/' "$record" | LC_ALL=C sort -r)
+        # The lab's own bookkeeping below xdg (clusterctl-init's inventory before an unfinished run).
+        rm -f -- "${dir}/xdg/.capt-playground-providers-before"
         if grep -qxF xdg "$record"; then
             rm -f -- "$record"
             rmdir -- "${dir}/xdg" 2>/dev/null || log "${dir}/xdg holds files this stack did not create; leaving it"
