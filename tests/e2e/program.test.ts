@@ -42,7 +42,7 @@ import {
     expectSuccess,
     scenarioSteps,
     sweepLibvirt,
-    killGroup,
+    killTree,
     missingToolchain,
     poolNames,
     previewSteps,
@@ -856,7 +856,7 @@ describeE2e(
                         if (!wave.pending.every((p) => pending.includes(p))) return;
                         if (wave.recorded && !stack.persisted(wave.recorded)) return;
                         killed = true;
-                        killGroup(child.pid, "SIGKILL");
+                        killTree(child.pid);
                     },
                 },
             });
@@ -913,7 +913,7 @@ describeE2e(
                         poll = setInterval(() => {
                             if (!killed && stack.persisted(["bmc-container", "tinkerbell-release"])) {
                                 killed = true;
-                                killGroup(child.pid, "SIGKILL");
+                                killTree(child.pid);
                             }
                         }, 200);
                         child.on("close", () => clearInterval(poll));

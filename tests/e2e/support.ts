@@ -216,6 +216,69 @@ export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void
     }
 }
 
+/**
+ * SIGKILLs a process and every descendant in its session, as a host going down does to a run: the
+ * CLI starts each plugin in a process group of its own, so a signal to the run's group would leave
+ * the providers and the scripts they run going. Daemons that left the session (setsid: the kind
+ * stand-in's API servers, as KinD's node containers) live on, as they would. The tree is stopped
+ * first, so nothing forks past the kill.
+ */
+export function killTree(pid: number | undefined): void {
+    if (pid === undefined) {
+        return;
+    }
+    const stat = (p: string) => {
+        try {
+            const text = fs.readFileSync(`/proc/${p}/stat`, "utf8");
+            const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+            return { pid: Number(p), ppid: Number(fields[1]), session: Number(fields[3]) };
+        } catch {
+            return undefined;
+        }
+    };
+    const root = stat(String(pid));
+    if (!root) {
+        return;
+    }
+    const stopped = new Set<number>();
+    for (let round = 0; round < 10; round++) {
+        const all = fs
+            .readdirSync("/proc")
+            .filter((p) => /^\d+$/.test(p))
+            .map(stat)
+            .filter((p): p is { pid: number; ppid: number; session: number } => p !== undefined);
+        const tree = new Set([pid]);
+        for (let grew = true; grew;) {
+            grew = false;
+            for (const p of all) {
+                if (!tree.has(p.pid) && tree.has(p.ppid) && p.session === root.session) {
+                    tree.add(p.pid);
+                    grew = true;
+                }
+            }
+        }
+        const fresh = [...tree].filter((p) => !stopped.has(p));
+        if (fresh.length === 0) {
+            break;
+        }
+        for (const p of fresh) {
+            try {
+                process.kill(p, "SIGSTOP");
+            } catch {
+                // gone
+            }
+            stopped.add(p);
+        }
+    }
+    for (const p of stopped) {
+        try {
+            process.kill(p, "SIGKILL");
+        } catch {
+            // gone
+        }
+    }
+}
+
 /** The CLI's output in an assertion message. */
 export function describeRun(run: RunResult): string {
     return `$ ${run.command}\nexit ${run.code}${run.signal ? ` (${run.signal})` : ""} after ${run.seconds.toFixed(1)} s\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
