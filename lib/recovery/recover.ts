@@ -713,6 +713,8 @@ async function kubeObject(
         create.name,
         ...(create.namespace ? ["-n", create.namespace] : []),
         "--ignore-not-found",
+        // kubectl leaves managedFields out of its output unless asked: they say who made the object.
+        "--show-managed-fields",
         "-o",
         "json",
     ]);

@@ -314,8 +314,15 @@ describe("npm run up after a killed up", () => {
             },
         };
         rig = new Rig([stackResource, provider], [hardware]);
-        rig.answers["kubectl --request-timeout=20s get Hardware.v1alpha1.tinkerbell.org capt-dev-node1"] = () =>
-            ok(JSON.stringify({ metadata: { managedFields: [{ manager: "pulumi-kubernetes" }] } }));
+        rig.answers["kubectl --request-timeout=20s get Hardware.v1alpha1.tinkerbell.org capt-dev-node1"] = (args) =>
+            // kubectl prints managedFields only when asked.
+            ok(
+                JSON.stringify({
+                    metadata: args.includes("--show-managed-fields")
+                        ? { managedFields: [{ manager: "pulumi-kubernetes" }] }
+                        : {},
+                }),
+            );
 
         await recoverInterruptedRun(rig.options());
 
