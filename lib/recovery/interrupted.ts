@@ -31,7 +31,8 @@
  *
  * Only objects proven to be this stack's are ever touched: docker labels
  * (`capt-playground.project`/`.stack`), libvirt's derived UUIDs and ownership tags, the KinD cluster
- * that the stack's name names and whose create the state shows, and in a Kubernetes cluster either
+ * that the stack's name names and whose create the state shows (its node containers, when it has
+ * any, on the stack's labelled docker network), and in a Kubernetes cluster either
  * the stack's own KinD cluster or an object made after the interrupted run began.
  */
 import { OwnerTag, ownedUuid } from "../libvirt/ownership";
@@ -174,7 +175,8 @@ export type InterruptedCreate =
     | { kind: "libvirt-pool"; urn: string; uri: string; name: string; uuid: string }
     | { kind: "libvirt-volume"; urn: string; uri: string; pool: string; poolUuid: string; name: string }
     | { kind: "libvirt-domain"; urn: string; uri: string; name: string; owner: OwnerTag }
-    | { kind: "kind-cluster"; urn: string; clusterName: string }
+    /** `network`: the docker network its nodes join (KIND_EXPERIMENTAL_DOCKER_NETWORK), the stack's own. */
+    | { kind: "kind-cluster"; urn: string; clusterName: string; network?: string }
     /** Any other Command: its create script is idempotent; its delete (if any) undoes it. */
     | { kind: "command"; urn: string; script: string; deleteScript?: string }
     | { kind: "helm-release"; urn: string; namespace: string; release: string; provider: string; ownCluster: boolean }
@@ -266,9 +268,11 @@ export function classifyPendingCreate(
             }
             if (script === "kind-create") {
                 // The stack's cluster is named after the stack (lib/naming.ts labName), as kind-create adopts it.
-                const clusterName = str(record(inputs.environment).KIND_CLUSTER_NAME);
+                const environment = record(inputs.environment);
+                const clusterName = str(environment.KIND_CLUSTER_NAME);
+                const network = str(environment.KIND_EXPERIMENTAL_DOCKER_NETWORK);
                 return clusterName === labName(owner.stack)
-                    ? { kind: "kind-cluster", urn, clusterName }
+                    ? { kind: "kind-cluster", urn, clusterName, ...(network ? { network } : {}) }
                     : { kind: "unknown", urn, why: `it does not name stack ${owner.stack}'s KinD cluster` };
             }
             const deleteScript = commandScript(inputs, "delete");

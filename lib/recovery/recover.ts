@@ -557,6 +557,13 @@ async function kindCluster(
             line: recoveryLine(`an interrupted create of ${label}; kind lists none`, "nothing to remove"),
         };
     }
+    const foreign = await foreignKindNodes(create, context);
+    if (foreign) {
+        return {
+            handled: false,
+            line: recoveryLine(`${label} is listed, but ${foreign}`, "left it; remove or rename it, then run up again"),
+        };
+    }
     const why = await incompleteCluster(create.clusterName, context);
     if (why === undefined) {
         return {
@@ -578,6 +585,55 @@ async function kindCluster(
         handled: true,
         line: recoveryLine(`${label} half-made by the interrupted run (${why})`, "deleted it so up creates it afresh"),
     };
+}
+
+/**
+ * Why the cluster's node containers (KinD labels them with the cluster's name) are not provably the
+ * stack's, or undefined: each must be on the stack's docker network, which carries the stack's labels.
+ * A cluster without node containers (a kind that runs none) is judged by its name alone.
+ */
+async function foreignKindNodes(
+    create: Extract<InterruptedCreate, { kind: "kind-cluster" }>,
+    context: Context,
+): Promise<string | undefined> {
+    const env = context.options.env;
+    const listed = await context.exec(
+        "docker",
+        ["ps", "--all", "--quiet", "--filter", `label=io.x-k8s.kind.cluster=${create.clusterName}`],
+        { env },
+    );
+    const nodes = listed.code === 0 ? listed.stdout.split("\n").filter(Boolean) : [];
+    if (nodes.length === 0) {
+        return undefined;
+    }
+    if (!create.network) {
+        return "the interrupted create names no docker network for its nodes";
+    }
+    const network = await context.exec("docker", ["network", "inspect", create.network], { env });
+    const labels =
+        network.code === 0
+            ? ((JSON.parse(network.stdout) as { Labels?: Record<string, string> }[])[0]?.Labels ?? {})
+            : {};
+    if (
+        labels["capt-playground.project"] !== context.owner.project ||
+        labels["capt-playground.stack"] !== context.owner.stack
+    ) {
+        return `docker network ${create.network} is not stack ${context.owner.stack}'s`;
+    }
+    for (const node of nodes) {
+        const joined = await context.exec(
+            "docker",
+            ["inspect", "--format", "{{json .NetworkSettings.Networks}}", node],
+            {
+                env,
+            },
+        );
+        const networks = joined.code === 0 ? Object.keys(JSON.parse(joined.stdout) ?? {}) : [];
+        if (!networks.includes(create.network)) {
+            return `its node container ${node} is not on the stack's network ${create.network}`;
+        }
+    }
+    return undefined;
 }
 
 /** Why the cluster is not a finished KinD cluster (kubeconfig, API, Ready nodes), or undefined. */

@@ -242,6 +242,45 @@ describe("npm run up after a killed up", () => {
         expect(rig.lines[0]).toMatch(/is complete \(every node Ready\); its create takes it over/);
     });
 
+    test("a KinD cluster whose node containers are not on the stack's labelled network is left alone", async () => {
+        const kind: StateResource = {
+            urn: `${PREFIX}capt-playground:index:KindCluster$command:local:Command::kind-cluster`,
+            type: "command:local:Command",
+            custom: true,
+            inputs: {
+                create: "components/scripts/kind-create.sh",
+                environment: { KIND_CLUSTER_NAME: "capt-dev", KIND_EXPERIMENTAL_DOCKER_NETWORK: "capt-dev" },
+            },
+        };
+        const ourNetwork = () =>
+            ok(
+                JSON.stringify([
+                    { Labels: { "capt-playground.project": "capt-playground", "capt-playground.stack": "dev" } },
+                ]),
+            );
+        const attempt = async (networks: Record<string, unknown>) => {
+            rig?.cleanup();
+            rig = new Rig([stackResource], [kind]);
+            rig.answers["kind get clusters"] = () => ok("capt-dev\n");
+            rig.answers["docker ps --all --quiet --filter label=io.x-k8s.kind.cluster=capt-dev"] = () => ok("n0de\n");
+            rig.answers["docker network inspect capt-dev"] = ourNetwork;
+            rig.answers["docker inspect --format {{json .NetworkSettings.Networks}} n0de"] = () =>
+                ok(JSON.stringify(networks));
+            rig.answers["kind get kubeconfig --name capt-dev"] = () => fail("no control plane");
+            rig.answers["kind delete cluster --name capt-dev"] = () => ok();
+            await recoverInterruptedRun(rig.options());
+        };
+
+        await attempt({ kind: {} });
+        expect(rig.toolCalls().filter((c) => c.startsWith("kind delete"))).toEqual([]);
+        expect(rig.lines[0]).toMatch(/its node container n0de is not on the stack's network capt-dev; left it/);
+        expect(rig.pendingUrns()).toEqual([kind.urn]);
+
+        await attempt({ "capt-dev": {} });
+        expect(rig.toolCalls()).toContain("kind delete cluster --name capt-dev");
+        expect(rig.lines[0]).toMatch(/half-made by the interrupted run \(its kubeconfig cannot be read\)/);
+    });
+
     test("Helm's pending-install record is deleted, read through the provider's kubeconfig from the state", async () => {
         const provider: StateResource = {
             urn: KIND_PROVIDER,
