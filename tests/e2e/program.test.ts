@@ -12,8 +12,9 @@
  * One scenario on one stack, each step checked against the daemons (docker, virsh, kubectl,
  * ipmitool), not against Pulumi's own outputs: preview and up; a no-change up in which no Command
  * ran; the BMC used as CAPT would and then no drift; day-2 machine count changes and a Kubernetes
- * version bump; secrets nowhere in plaintext; a killed up recovered; destroy leaving nothing while
- * foreign objects stay. Timings are printed as one summary line at the end.
+ * version bump; secrets nowhere in plaintext; `npm run up` killed inside each kind of create the
+ * lab makes (tests/e2e/kill-points.ts) and recovered by `npm run up` alone; destroy leaving nothing
+ * while foreign objects stay. Timings are printed as one summary line at the end.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
