@@ -107,3 +107,24 @@ export function hostProcesses(): ProcessFacts {
         },
     };
 }
+
+/**
+ * Whether the stack's checkpoint in a file backend lists pending operations: true or false when the
+ * file could be read, undefined otherwise (another layout, compressed, caught mid-write). Reading the
+ * file spares the common case, no interrupted run, a `pulumi stack export`.
+ */
+export function checkpointHasPendingOperations(
+    backendDir: string,
+    project: string,
+    stack: string,
+): boolean | undefined {
+    const file = path.join(backendDir, ".pulumi", "stacks", project, `${stack}.json`);
+    try {
+        const checkpoint = JSON.parse(fs.readFileSync(file, "utf8")) as {
+            checkpoint?: { latest?: { pending_operations?: unknown[] | null } };
+        };
+        return (checkpoint.checkpoint?.latest?.pending_operations ?? []).length > 0;
+    } catch {
+        return undefined;
+    }
+}

@@ -38,7 +38,7 @@ import {
     urnName,
     withoutPendingOperations,
 } from "./interrupted";
-import { findStackLocks, hostProcesses, removeLock } from "./locks";
+import { checkpointHasPendingOperations, findStackLocks, hostProcesses, removeLock } from "./locks";
 
 export interface ExecResult {
     code: number | null;
@@ -144,6 +144,9 @@ export async function recoverInterruptedRun(options: RecoveryOptions): Promise<R
         if (!Number.isNaN(taken.getTime()) && (!since || taken < since)) {
             since = taken;
         }
+    }
+    if (checkpointHasPendingOperations(options.backendDir, options.project, options.stack) === false) {
+        return { checked: true };
     }
     const run = options.exec ?? exec;
     const state = await exportStack(options, run, false);

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { judgeLock } from "../../lib/recovery/interrupted";
-import { findStackLocks, hostProcesses, removeLock } from "../../lib/recovery/locks";
+import { checkpointHasPendingOperations, findStackLocks, hostProcesses, removeLock } from "../../lib/recovery/locks";
 import { createRunTempDir, processAlive, removeDeadRunTempDirs } from "../../lib/recovery/run-temp";
 
 let dir: string;
@@ -68,4 +68,17 @@ test("a shared or foreign run directory root is refused", () => {
     fs.mkdirSync(root, { mode: 0o777 });
     fs.chmodSync(root, 0o777);
     expect(() => createRunTempDir(root, 1)).toThrow(/private directory/);
+});
+
+test("a checkpoint's pending operations are read from the file backend without the CLI", () => {
+    const file = path.join(dir, ".pulumi", "stacks", "capt-playground", "dev.json");
+    expect(checkpointHasPendingOperations(dir, "capt-playground", "dev")).toBeUndefined();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify({ checkpoint: { latest: { resources: [] } } }));
+    expect(checkpointHasPendingOperations(dir, "capt-playground", "dev")).toBe(false);
+    const pending = [{ type: "creating", resource: { urn: "u" } }];
+    fs.writeFileSync(file, JSON.stringify({ checkpoint: { latest: { pending_operations: pending } } }));
+    expect(checkpointHasPendingOperations(dir, "capt-playground", "dev")).toBe(true);
+    fs.writeFileSync(file, '{"checkpoint": {"lat');
+    expect(checkpointHasPendingOperations(dir, "capt-playground", "dev")).toBeUndefined();
 });
