@@ -8,12 +8,18 @@
  *   3. when that cannot be fetched, a `pulumi` on PATH that is at least MINIMUM_PULUMI_VERSION.
  * Secrets in state are encrypted with PULUMI_CONFIG_PASSPHRASE; a throwaway lab gets a documented
  * default passphrase unless the user sets their own (or PULUMI_CONFIG_PASSPHRASE_FILE).
+ * Before `up` and `destroy`, what an interrupted run left (its lock, half-made objects) is handled
+ * by lib/recovery, one line each; every run gets a private TMPDIR that a later run clears.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { STACK_NAME_ALLOWED, escapeControl, isStackName } from "../lib/config-formats";
 import { MINIMUM_PULUMI_VERSION, meetsMinimumVersion, parsePulumiVersion } from "../lib/pulumi-version";
+import { recoverInterruptedRun } from "../lib/recovery/recover";
+import { createRunTempDir, processAlive, removeDeadRunTempDirs, runTempRoot } from "../lib/recovery/run-temp";
+import { readProjectFile } from "../lib/stack-files";
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
 export const DEFAULT_PASSPHRASE = "capt-playground";
@@ -78,6 +84,15 @@ function parsesAsJson(text: string): boolean {
     } catch {
         return false;
     }
+}
+
+/** The directory of a `file://` backend URL (`~` is the home directory), or undefined for other backends. */
+export function fileBackendDir(url: string | undefined): string | undefined {
+    if (!url?.startsWith("file://")) {
+        return undefined;
+    }
+    const location = url.slice("file://".length).replace(/\?[^/]*$/, "");
+    return location.startsWith("~") ? path.join(os.homedir(), location.slice(1)) : location;
 }
 
 /** A stack name that must not reach the CLI: a flag (`-C..`), `.`, `..`, or no name at all. */
@@ -229,6 +244,35 @@ export function cliEnvironment(cli: string, env: NodeJS.ProcessEnv): NodeJS.Proc
     return { ...env, PATH: [path.dirname(cli), env.PATH].filter(Boolean).join(path.delimiter) };
 }
 
+/**
+ * What an interrupted `up` left: the stale lock, half-made objects (lib/recovery/recover.ts), the
+ * temporary files of runs that are gone. Returns an exit code to stop with, or undefined to go on.
+ */
+async function recover(
+    command: string,
+    cli: string,
+    stack: string,
+    flags: string[],
+    env: NodeJS.ProcessEnv,
+): Promise<number | undefined> {
+    if (command !== "up" && command !== "destroy") {
+        return undefined;
+    }
+    const result = await recoverInterruptedRun({
+        mode: command,
+        cli,
+        env,
+        cwd: PROJECT_DIR,
+        project: String(readProjectFile(PROJECT_DIR).name),
+        stack,
+        flags,
+        backendDir: fileBackendDir(env.PULUMI_BACKEND_URL),
+        log: (line) => process.stderr.write(`${line}\n`),
+        runVisible: (args, runEnv) => run(cli, args, runEnv),
+    });
+    return result.failed;
+}
+
 function run(pulumi: string, args: string[], env: NodeJS.ProcessEnv): number {
     const result = spawnSync(pulumi, args, { cwd: PROJECT_DIR, env, stdio: "inherit" });
     if (result.error) {
@@ -262,7 +306,12 @@ async function main(argv: string[]): Promise<number> {
     if (cli.note) {
         process.stderr.write(`note: ${cli.note}\n`);
     }
-    const env = cliEnvironment(cli.path, labEnvironment(process.env));
+    const tempRoot = runTempRoot();
+    removeDeadRunTempDirs(tempRoot, processAlive);
+    const env: NodeJS.ProcessEnv = {
+        ...cliEnvironment(cli.path, labEnvironment(process.env)),
+        TMPDIR: createRunTempDir(tempRoot),
+    };
     if (env.PULUMI_BACKEND_URL === STATE_BACKEND_URL) {
         for (const sidecar of removeTornSidecars(STATE_DIR)) {
             process.stderr.write(
@@ -280,11 +329,16 @@ async function main(argv: string[]): Promise<number> {
     if (selected !== 0) {
         return selected;
     }
+    const stopped = await recover(command, cli.path, stack, flags, env);
+    if (stopped !== undefined) {
+        return stopped;
+    }
     return run(cli.path, [...COMMANDS[command], "--stack", stack, ...flags], env);
 }
 
 if (require.main === module) {
     main(process.argv.slice(2)).then((code) => {
+        fs.rmSync(path.join(runTempRoot(), String(process.pid)), { recursive: true, force: true });
         process.exitCode = code;
     });
 }

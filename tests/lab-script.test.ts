@@ -8,6 +8,7 @@ import {
     CliUnavailableError,
     DEFAULT_PASSPHRASE,
     cliEnvironment,
+    fileBackendDir,
     labEnvironment,
     removeTornSidecars,
     resolvePulumiCli,
@@ -54,6 +55,14 @@ test("only the sidecars a killed run tore are removed from the state directory",
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
+});
+
+test("the directory of a file backend, where a killed run's lock is judged; none for other backends", () => {
+    expect(fileBackendDir(`file:///work/my lab/.pulumi-state?metadata=skip`)).toBe("/work/my lab/.pulumi-state");
+    expect(fileBackendDir("file:///srv/state")).toBe("/srv/state");
+    expect(fileBackendDir("file://~/state")).toBe(path.join(os.homedir(), "state"));
+    expect(fileBackendDir("s3://bucket/state")).toBeUndefined();
+    expect(fileBackendDir(undefined)).toBeUndefined();
 });
 
 test("--stack selects the stack, default dev, STACK from the environment; other flags pass through", () => {

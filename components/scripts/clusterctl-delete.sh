@@ -19,7 +19,8 @@
 # --infrastructure), so a provider someone else installed (before or after the lab) stays. With
 # --include-crd and --include-namespace: the CRDs and namespaces came with those providers too.
 # clusterctl never deletes cert-manager, and neither does this script (it may serve others).
-# Adopted providers (an empty record) are left exactly as they were. A second run finds nothing
+# Adopted providers (an empty record) are left exactly as they were. An init killed before it finished
+# recorded nothing; what it installed is told by the inventory it kept from before it started. A second run finds nothing
 # recorded still installed and only cleans the files. Files removed: as clusterctl-clean.
 set -euo pipefail
 
@@ -42,7 +43,15 @@ if [ -d "$STATE_DIR" ]; then
     state_dir="$(cd -- "$STATE_DIR" && pwd)"
 fi
 
-if [ -z "$recorded" ]; then
+# An init that never finished (killed: its Command recorded no stdout) left the inventory from before
+# it (clusterctl-init.sh): what was added since is this stack's too.
+before_record=""
+if [ -n "$state_dir" ] && [ -f "${state_dir}/xdg/.capt-playground-providers-before" ] &&
+    [ ! -L "${state_dir}/xdg/.capt-playground-providers-before" ]; then
+    before_record="${state_dir}/xdg/.capt-playground-providers-before"
+fi
+
+if [ -z "$recorded" ] && [ -z "$before_record" ]; then
     log "this stack installed no Cluster API provider in the management cluster; leaving the providers as they are"
     unset KUBECONFIG_CONTENT
 else
@@ -56,6 +65,12 @@ else
     printf '%s' "$KUBECONFIG_CONTENT" >"$kubeconfig"
     unset KUBECONFIG_CONTENT
 
+    if [ -n "$before_record" ]; then
+        present="$(provider_names "$kubeconfig")"
+        unfinished="$(comm -13 <(cut -d' ' -f1 "$before_record" | sed '/^$/d' | sort -u) <(sed '/^$/d' <<<"$present" | sort -u))"
+        log "an init that never finished installed: $(paste -sd, - <<<"$unfinished" | sed 's/^$/none/')"
+        recorded="$(printf '%s\n%s\n' "$recorded" "$unfinished" | sed '/^$/d' | sort -u)"
+    fi
     remove_recorded_providers "$kubeconfig" "$recorded"
 fi
 

@@ -20,7 +20,9 @@
 #   CAPT_VERSION               the Tinkerbell provider's version (captVersion, required): what init installs
 #                              and, existing, the only version adopted
 #   PULUMI_COMMAND_STDOUT      existing only: this script's previous stdout (the Command's previous output),
-#                              so that a re-run keeps the record of what an earlier run installed
+#                              so that a re-run keeps the record of what an earlier run installed; a run
+#                              that never finished leaves its inventory-before in
+#                              $STATE_DIR/xdg/.capt-playground-providers-before for the next run
 # stdout: kind: nothing. existing: one line `installed=<providers>`, the clusterctl inventory names
 #         (e.g. cluster-api,bootstrap-kubeadm,control-plane-kubeadm,infrastructure-tinkerbell) that this
 #         stack installed, empty when it adopted what was there; clusterctl-delete reads it.
@@ -105,7 +107,7 @@ refuse_symlink_on_path "$STATE_DIR" "to write clusterctl's files into ${STATE_DI
 mkdir -p -- "$STATE_DIR"
 state_dir="$(cd -- "$STATE_DIR" && pwd)"
 owned_claim "$state_dir" "$CLUSTERCTL_CONFIG_CONTENT"
-xdg_before="$(owned_xdg_files "$state_dir")"
+xdg_before="$(owned_begin_run "$state_dir")"
 # clusterctl otherwise writes ~/.config/cluster-api and reads /etc/xdg/cluster-api.
 clusterctl_environment "${state_dir}/xdg"
 export TINKERBELL_IP
@@ -115,7 +117,7 @@ kubeconfig=""
 config_tmp=""
 errors=""
 # Whatever clusterctl wrote below xdg is recorded, however the script ends.
-trap 'rm -f -- ${kubeconfig:+"$kubeconfig"} ${config_tmp:+"$config_tmp"} ${errors:+"$errors"}; owned_record_new "$state_dir" "$xdg_before"' EXIT
+trap 'rm -f -- ${kubeconfig:+"$kubeconfig"} ${config_tmp:+"$config_tmp"} ${errors:+"$errors"}; owned_end_run "$state_dir" "$xdg_before"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 kubeconfig="$(mktemp -- "${TMPDIR:-/tmp}/clusterctl-init-kubeconfig.XXXXXX")"
@@ -177,9 +179,19 @@ core_version_conflict() {
         ! grep -q 'already an instance of the "infrastructure-tinkerbell" provider' "$1"
 }
 adopted=no
+# The inventory before the first run of this create, kept until a run finishes: a run killed after
+# clusterctl installed a provider (SIGKILL runs no trap, and the Command records no stdout) would
+# otherwise leave the next run taking that provider for the user's, and destroy would never remove it.
+before_record="${state_dir}/xdg/.capt-playground-providers-before"
 if [ "$management" = existing ]; then
     errors="$(mktemp -- "${TMPDIR:-/tmp}/clusterctl-init-errors.XXXXXX")"
-    before="$(provider_inventory "$kubeconfig")"
+    if [ -f "$before_record" ] && [ ! -L "$before_record" ]; then
+        before="$(cat -- "$before_record")"
+        log "an earlier run of this create did not finish; the providers it may have installed count as this stack's"
+    else
+        before="$(provider_inventory "$kubeconfig")"
+        printf '%s\n' "$before" >"$before_record"
+    fi
     if adoptable "$before"; then
         log "the management cluster already has the lab's providers (core and kubeadm ${CAPI_VERSION} or newer," \
             "tinkerbell ${CAPT_VERSION}); adopting them without installing anything. Destroy leaves them in place."
@@ -237,4 +249,5 @@ if [ "$management" = existing ]; then
     installed="$(installed_record "$(recorded_providers "$previous")" "$(cut -d' ' -f1 <<<"$after")" "$added")"
     log "providers installed by this stack (removed again on destroy): ${installed:-none}"
     printf 'installed=%s\n' "$installed"
+    rm -f -- "$before_record"
 fi

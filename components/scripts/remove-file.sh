@@ -9,7 +9,8 @@
 # stdout: nothing
 # stderr: progress messages
 #
-# Tolerant: a file that is already gone is fine. The directory goes only when nothing is left in it
+# Tolerant: a file that is already gone is fine. Temp files write-file left beside it when it was
+# killed before its rename go too. The directory goes only when nothing is left in it
 # (a user's own file keeps it; `rmdir` never removes anything else), so the stack's output directory
 # and its ssh/ folder disappear with the last file the lab wrote there. Never through a symbolic
 # link: a link on FILE_PATH (a folder on the way, or the file itself, which the lab never writes as a
@@ -19,9 +20,12 @@ set -euo pipefail
 log() { printf 'remove-file: %s\n' "$*" >&2; }
 # shellcheck source-path=SCRIPTDIR source=lib/safe-paths.sh
 source "${BASH_SOURCE[0]%/*}/lib/safe-paths.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/temp-files.sh
+source "${BASH_SOURCE[0]%/*}/lib/temp-files.sh"
 
 : "${FILE_PATH:?FILE_PATH is required}"
 refuse_symlink_on_path "$FILE_PATH" "to remove ${FILE_PATH}"
+remove_stale_write_temps "$FILE_PATH"
 rm -f -- "$FILE_PATH"
 printf 'remove-file: removed %s (if it existed)\n' "$FILE_PATH" >&2
 dir="$(dirname -- "$FILE_PATH")"

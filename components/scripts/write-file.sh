@@ -12,7 +12,9 @@
 # and the content is never readable by others, not even briefly (the temp file is created under
 # umask 077 and gets FILE_MODE only just before the rename). Never through a symbolic link: a link
 # anywhere on FILE_PATH (a folder on the way, or the file itself) stops it before it writes a byte
-# (lib/safe-paths.sh).
+# (lib/safe-paths.sh). The temp file's name is `.<file>.capt-write.XXXXXX`: a run killed before its
+# rename (SIGKILL runs no trap) leaves one, holding the content (maybe a secret), and the next run,
+# or remove-file, removes it.
 set -euo pipefail
 
 log() { printf 'write-file: %s\n' "$*" >&2; }
@@ -36,16 +38,19 @@ if [ -d "$FILE_PATH" ]; then
 fi
 
 dir="$(dirname -- "$FILE_PATH")"
-base="$(basename -- "$FILE_PATH")"
 # The directory gets the caller's umask (it may be shared with other readers); the file stays private.
 mkdir -p -- "$dir"
+
+# shellcheck source-path=SCRIPTDIR source=lib/temp-files.sh
+source "${BASH_SOURCE[0]%/*}/lib/temp-files.sh"
+remove_stale_write_temps "$FILE_PATH"
 
 umask 077
 tmp=""
 trap 'rm -f -- ${tmp:+"$tmp"}' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-tmp="$(mktemp -- "${dir}/.${base}.XXXXXX")"
+tmp="$(mktemp -- "$(write_temp_template "$FILE_PATH")")"
 printf '%s' "$FILE_CONTENT" >"$tmp"
 chmod "$mode" -- "$tmp"
 mv -f -- "$tmp" "$FILE_PATH"

@@ -17,9 +17,11 @@ import {
     PROJECT_ROOT,
     PulumiWorkspace,
     RunResult,
+    RunOptions,
     createWorkspace,
     e2eCacheRoot,
     expectSuccess,
+    lab,
     pulumi,
 } from "./support";
 
@@ -31,6 +33,11 @@ export const SCHEMAS_DIR = process.env.CAPT_SCHEMAS_DIR ?? path.join(SHARED, "sc
 export const KUBE_BIN = path.join(e2eCacheRoot(), "kubernetes", KUBE_VERSION, "bin");
 
 export type RawConfig = Record<string, string>;
+
+interface PendingRecord {
+    type: string;
+    resource: { urn: string };
+}
 
 /** Why the node's daemons or the chart are not there, or undefined. */
 export function missingProgramParts(): string | undefined {
@@ -171,6 +178,28 @@ export class ProgramStack {
         } catch {
             return false; // not written yet, or caught half-way through a write
         }
+    }
+
+    /** `npm run <command>` of this stack (scripts/lab.ts with its recovery), its config from the rig's file. */
+    lab(command: "up" | "preview" | "destroy", args: string[] = [], options?: RunOptions): Promise<RunResult> {
+        return lab(this.ws, command, ["--stack", this.name, "--config-file", this.configFile, ...args], options);
+    }
+
+    /** The checkpoint as the file backend holds it now, or undefined (none yet, or caught mid-write). */
+    private checkpoint(): { resources?: { urn: string }[]; pending_operations?: PendingRecord[] } | undefined {
+        const file = path.join(this.ws.tmp, "state", ".pulumi", "stacks", PROJECT_NAME, `${this.name}.json`);
+        try {
+            return JSON.parse(fs.readFileSync(file, "utf8")).checkpoint?.latest ?? {};
+        } catch {
+            return undefined;
+        }
+    }
+
+    /** The names of the resources the state shows as being created (pending `creating` operations). */
+    pendingCreates(): string[] {
+        return (this.checkpoint()?.pending_operations ?? [])
+            .filter((op) => op.type === "creating")
+            .map((op) => op.resource.urn.split("::").pop() ?? "");
     }
 
     /** `pulumi cancel`: removes the lock a killed update left (it takes no --config-file). */

@@ -12,9 +12,11 @@
  * One scenario on one stack, each step checked against the daemons (docker, virsh, kubectl,
  * ipmitool), not against Pulumi's own outputs: preview and up; a no-change up in which no Command
  * ran; the BMC used as CAPT would and then no drift; day-2 machine count changes and a Kubernetes
- * version bump; a failed step; a killed up recovered; destroy leaving nothing while foreign objects
- * stay; and, over every one of those runs, every secret the labs held in no form (plain, JSON-escaped,
- * base64) anywhere it should not be. Timings are printed as one summary line at the end.
+ * version bump; a failed step; `npm run up` killed inside each kind of create the lab makes
+ * (tests/e2e/kill-points.ts) and recovered by `npm run up` alone; destroy leaving nothing while
+ * foreign objects stay; and, over every one of those runs, every secret the labs held in no form
+ * (plain, JSON-escaped, base64) anywhere it should not be. Timings are printed as one summary line
+ * at the end.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -22,6 +24,8 @@ import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { parseAllDocuments } from "yaml";
 import { SUSHY_HTPASSWD_PATH, SUSHY_KEY_PATH } from "../../lib/render/virtual-bmc";
+import { processAlive, runTempRoot } from "../../lib/recovery/run-temp";
+import { Holds, KillPoints } from "./kill-points";
 import { STAND_INS, daemonChecks } from "./lab-fixture";
 import { Observed, findSecrets, pemLines, productProcessesMissing } from "./secret-search";
 import {
@@ -42,7 +46,7 @@ import {
     expectSuccess,
     scenarioSteps,
     sweepLibvirt,
-    killGroup,
+    killTree,
     missingToolchain,
     poolNames,
     previewSteps,
@@ -574,37 +578,83 @@ describeE2e(
         );
 
         step(
-            "7+8. a second stack beside the first: an up killed while clusterctl init runs, then destroy, leaves nothing; its lab then comes up and goes, and the first keeps working",
+            "7+8. a second stack beside the first, killed inside each kind of create it makes; npm run up alone recovers every kill, preview then shows no change, destroy leaves nothing, and the first keeps working",
             async () => {
                 const name = `e2e${uniqueToken(6)}`;
                 const second = new ProgramStack(ws, name, rigConfig(ws, name, 1));
                 others.push(second);
                 await second.init();
-                // (a) SIGKILL while clusterctl init is being created, then destroy at once: init never
-                // reached the state, and still none of its files, nor anything else, is left.
-                await killUpDuringClusterctlInit(second);
-                expectSuccess(await second.cancel());
-                expectSuccess(await run(second, "destroy after a kill", ["destroy", "--yes", "--skip-preview"]));
-                expect(filesUnder(second.plan.outputDir)).toEqual([]);
+                const kills = new KillPoints(ws, second.plan.kind.clusterName);
+                try {
+                    await kills.ready();
+                    // (a) Killed while clusterctl init runs, then `npm run destroy` at once: the lock the
+                    // kill left goes by itself, init never reached the state, and still nothing is left.
+                    await killUpDuringClusterctlInit(second, kills.stackEnv);
+                    const destroyed = expectSuccess(
+                        await labRun(
+                            second,
+                            "destroy after a kill",
+                            "destroy",
+                            ["--yes", "--skip-preview"],
+                            kills.stackEnv,
+                        ),
+                    );
+                    expect(destroyed.stderr).toMatch(
+                        /recovery: found the lock of an interrupted run: .*no longer runs; removed the lock/,
+                    );
+                    expect(filesUnder(second.plan.outputDir)).toEqual([]);
+                    expect(labelledDocker("network", second.name)).toEqual([]);
+                    expect(labelledDocker("container", second.name)).toEqual([]);
+                    expect(domainNames().filter((d) => d.startsWith(`${second.plan.labName}-`))).toEqual([]);
+
+                    // (b) Killed inside each kind of create, wave by wave; each `npm run up` first recovers
+                    // the kill before it (its lines checked), then is killed at the next wave's points.
+                    let recovered: RegExp[] = [];
+                    for (const wave of killWaves(second)) {
+                        const run = await killLabUpInside(second, kills, wave);
+                        expectRecovered(run, recovered);
+                        wave.afterKill();
+                        recovered = wave.recovered;
+                    }
+                    kills.disarm();
+                    const up = expectSuccess(
+                        await labRun(second, "npm run up after the last kill", "up", [], kills.stackEnv),
+                    );
+                    expectRecovered(up, recovered);
+                    expectSuccess(
+                        await run(second, "no-change preview after the kills", ["preview", "--expect-no-changes"], {
+                            env: kills.stackEnv,
+                        }),
+                    );
+                    checkSecondLab(second);
+                    await recordSecrets(second, "second stack");
+
+                    // Both labs side by side, each on its own network and bridge; then the second goes.
+                    expect(second.plan.network.bridge).not.toBe(main.plan.network.bridge);
+                    expectSuccess(
+                        await labRun(
+                            second,
+                            "destroy of the second stack",
+                            "destroy",
+                            ["--yes", "--skip-preview"],
+                            kills.stackEnv,
+                        ),
+                    );
+                } finally {
+                    kills.stop();
+                }
                 expect(labelledDocker("network", second.name)).toEqual([]);
                 expect(labelledDocker("container", second.name)).toEqual([]);
                 expect(domainNames().filter((d) => d.startsWith(`${second.plan.labName}-`))).toEqual([]);
-
-                // Then the second stack's lab comes up beside the first.
-                expectSuccess(await run(second, "up of the second stack", ["up", "--yes", "--skip-preview"]));
-                expectSuccess(await run(second, "no-change preview of the second", ["preview", "--expect-no-changes"]));
-                expect(
-                    names(path.join(second.plan.outputDir, "kind.kubeconfig"), "providers.clusterctl.cluster.x-k8s.io"),
-                ).toHaveLength(4);
-                await recordSecrets(second, "second stack");
-
-                // Both labs side by side, each on its own network and bridge; then the second goes.
-                expect(second.plan.network.bridge).not.toBe(main.plan.network.bridge);
-                expectSuccess(await run(second, "destroy of the second stack", ["destroy", "--yes", "--skip-preview"]));
-                expect(labelledDocker("network", second.name)).toEqual([]);
-                expect(labelledDocker("container", second.name)).toEqual([]);
-                expect(domainNames().filter((d) => d.startsWith(`${second.plan.labName}-`))).toEqual([]);
+                expect(poolNames().filter((p) => p.startsWith(second.plan.labName))).toEqual([]);
+                expect(filesUnder(second.plan.libvirt.storageDir)).toEqual([]);
                 expect(filesUnder(second.plan.outputDir)).toEqual([]);
+                expect(shOk(path.join(STAND_INS, "kind"), ["get", "clusters"], ws.env)).not.toContain(
+                    second.plan.kind.clusterName,
+                );
+                // No run's private TMPDIR outlives its run (a killed run's goes with the next run).
+                const runs = fs.existsSync(runTempRoot()) ? fs.readdirSync(runTempRoot()) : [];
+                expect(runs.filter((pid) => /^\d+$/.test(pid) && !processAlive(Number(pid)))).toEqual([]);
                 // The first is untouched and still answers.
                 expect(kubectl(kindKubeconfig(), ["get", "--raw=/readyz"]).trim()).toBe("ok");
                 expect(
@@ -612,7 +662,287 @@ describeE2e(
                 ).toBe("true");
                 expectSuccess(await run(main, "first stack after the second went", ["preview", "--expect-no-changes"]));
             },
+            90 * 60_000,
         );
+
+        /** `npm run <command>` of a stack, its output kept for the secrets check, timed. */
+        async function labRun(
+            stack: ProgramStack,
+            label: string,
+            command: "up" | "destroy",
+            args: string[],
+            env: NodeJS.ProcessEnv,
+        ): Promise<RunResult> {
+            const result = await stack.lab(command, args, { timeoutMs: 20 * 60_000, env });
+            observed.push(
+                { where: `${label}: stdout`, text: result.stdout },
+                { where: `${label}: stderr`, text: result.stderr },
+            );
+            timings.record(label, result);
+            return result;
+        }
+
+        /** Every line in `expected` is among the recovery lines the run printed. */
+        function expectRecovered(run: RunResult, expected: RegExp[]): void {
+            const lines = run.stderr.split("\n").filter((l) => l.startsWith("recovery:"));
+            for (const line of expected) {
+                expect({ line: line.source, found: lines.some((l) => line.test(l)) }).toEqual({
+                    line: line.source,
+                    found: true,
+                });
+            }
+        }
+
+        interface KillWave {
+            label: string;
+            holds: Holds;
+            /** The creates the state must show pending at the kill (resource names). */
+            pending: string[];
+            /** Resources a later step of this wave relies on being recorded first. */
+            recorded?: string[];
+            /** The host shows what the held creates made, beyond the markers. */
+            made?: () => boolean;
+            /** How many held markers the wave waits for. */
+            markers: number;
+            /** What the kill left on the host. */
+            afterKill: () => void;
+            /** The lines the next `npm run up` prints for it. */
+            recovered: RegExp[];
+        }
+
+        function killWaves(stack: ProgramStack): KillWave[] {
+            const plan = stack.plan;
+            const ns = stack.labConfig.namespace;
+            const [m1, m2] = plan.machines.map((m) => m.name);
+            const pool = plan.libvirt.poolName;
+            const cluster = plan.kind.clusterName;
+            const clusterDir = path.join(ws.standIns, "kind", cluster);
+            const direct = path.join(clusterDir, "kubeconfig");
+            const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+            const line = (text: string) => new RegExp(`^recovery: ${text}`);
+            const lock = line("found the lock of an interrupted run: .*no longer runs; removed the lock$");
+            const kubeGet = (args: string[]) => sh(path.join(KUBE_BIN, "kubectl"), ["--kubeconfig", direct, ...args]);
+            const sshTemps = () =>
+                fs.existsSync(path.join(plan.outputDir, "ssh"))
+                    ? fs.readdirSync(path.join(plan.outputDir, "ssh")).filter((f) => f.includes(".capt-write."))
+                    : [];
+            return [
+                {
+                    label: "docker network; a file write before its rename",
+                    holds: {
+                        docker: ["POST ^/v[0-9.]+/networks/create"],
+                        shim: ["mv before \\.id_ed25519\\.capt-write\\."],
+                    },
+                    pending: ["network-network", "ssh-key-file-write"],
+                    markers: 2,
+                    afterKill: () => {
+                        expect(labelledDocker("network", stack.name)).toHaveLength(1);
+                        expect(sshTemps()).toHaveLength(1);
+                    },
+                    recovered: [
+                        lock,
+                        line(
+                            `docker network ${escape(plan.network.name)} \\(\\w+\\) made by the interrupted run, labelled for stack ${stack.name}, not in the state; removed it so up creates it afresh$`,
+                        ),
+                        line(
+                            "an interrupted run of write-file \\(ssh-key-file-write\\); the script is idempotent and runs again$",
+                        ),
+                        line("\\d+ interrupted creates resolved; dropped their pending records from the state$"),
+                    ],
+                },
+                {
+                    label: "KinD cluster, BMC container, libvirt pool",
+                    holds: {
+                        docker: ["POST ^/v[0-9.]+/containers/create"],
+                        shim: ["virsh after ^--quiet -c \\S+ pool-define "],
+                        env: { CAPT_E2E_KIND_CREATE_HOLD: "1" },
+                    },
+                    pending: ["kind-cluster", "bmc-container", "machines-pool"],
+                    recorded: ["ssh-key-file-write"],
+                    made: () => fs.existsSync(path.join(clusterDir, "create-held")),
+                    markers: 2,
+                    afterKill: () => {
+                        expect(sshTemps()).toEqual([]);
+                        expect(labelledDocker("container", stack.name)).toHaveLength(1);
+                        expect(shOk(path.join(STAND_INS, "kind"), ["get", "clusters"], ws.env)).toContain(cluster);
+                        expect(virshOk("pool-info", pool)).toMatch(/State:\s+inactive/);
+                    },
+                    recovered: [
+                        lock,
+                        line(
+                            `KinD cluster ${cluster} half-made by the interrupted run \\(.*\\); deleted it so up creates it afresh$`,
+                        ),
+                        line(
+                            `docker container ${escape(plan.vbmc.containerName)} \\(\\w+\\) made by the interrupted run, .*; removed it so up creates it afresh$`,
+                        ),
+                        line(
+                            `an interrupted create of libvirt pool ${pool}; its create takes over the stack's own pool`,
+                        ),
+                    ],
+                },
+                {
+                    label: "Helm release, clusterctl init, libvirt volume and domain, a file write after its rename",
+                    holds: {
+                        pods: ["tinkerbell"],
+                        shim: [
+                            `virsh after ^--quiet -c \\S+ vol-create-as \\S+ ${escape(m1)}\\.qcow2 `,
+                            "virsh after ^--quiet -c \\S+ define ",
+                            "mv after kind\\.kubeconfig$",
+                        ],
+                        env: { CAPT_E2E_CLUSTERCTL_INIT_SECONDS: "900" },
+                    },
+                    pending: [
+                        "tinkerbell-release",
+                        "capi-init",
+                        `machines-${m1}-disk`,
+                        `machines-${m2}`,
+                        "kind-kubeconfig-file-write",
+                    ],
+                    made: () => {
+                        const records = kubeGet([
+                            "get",
+                            "secrets",
+                            "-n",
+                            ns,
+                            "-l",
+                            "owner=helm,name=tinkerbell,status=pending-install",
+                            "-o",
+                            "name",
+                        ]);
+                        return (
+                            records.status === 0 &&
+                            records.stdout.trim() !== "" &&
+                            fs.existsSync(path.join(plan.outputDir, "clusterctl-init.log"))
+                        );
+                    },
+                    markers: 3,
+                    afterKill: () => {
+                        expect(virshOk("vol-list", pool)).toContain(`${m1}.qcow2`);
+                        expect(domainNames()).toContain(m2);
+                        expect(fs.existsSync(path.join(plan.outputDir, "kind.kubeconfig"))).toBe(true);
+                    },
+                    recovered: [
+                        lock,
+                        line(
+                            `Helm's record of Helm release ${ns}/tinkerbell left pending-install by the interrupted run; deleted the record; the install runs again`,
+                        ),
+                        line("an interrupted run of clusterctl-init \\(capi-init\\); the script is idempotent"),
+                        line(
+                            `libvirt volume ${pool}/${escape(m1)}\\.qcow2 made by the interrupted run in the stack's own pool, empty, not in the state; removed it so up creates it afresh$`,
+                        ),
+                        line(
+                            `an interrupted create of libvirt domain ${escape(m2)}; its create redefines the stack's own domain`,
+                        ),
+                        line("an interrupted run of write-file \\(kind-kubeconfig-file-write\\)"),
+                    ],
+                },
+                {
+                    label: "BMC registrations",
+                    holds: { shim: ["docker after ^exec -i \\S+ sh -c "] },
+                    pending: [`bmc-${m1}`, `bmc-${m2}`],
+                    markers: 2,
+                    afterKill: () => {
+                        for (const machine of [m1, m2]) {
+                            shOk("docker", [
+                                "exec",
+                                plan.vbmc.containerName,
+                                "test",
+                                "-f",
+                                `/root/.vbmc/${machine}/config`,
+                            ]);
+                        }
+                    },
+                    recovered: [
+                        lock,
+                        ...[m1, m2].map((m) =>
+                            line(
+                                `an interrupted run of vbmc-register \\(bmc-${escape(m)}\\); the script is idempotent`,
+                            ),
+                        ),
+                    ],
+                },
+                {
+                    label: "Kubernetes objects",
+                    holds: { api: ["POST ^/apis/tinkerbell\\.org/v1alpha1/namespaces/[^/]+/hardware"] },
+                    pending: [`inventory-hardware-${m1}`, `inventory-hardware-${m2}`],
+                    markers: 2,
+                    afterKill: () => {
+                        expect(
+                            kubeGet(["get", "hardware.tinkerbell.org", "-n", ns, "-o", "name"])
+                                .stdout.trim()
+                                .split("\n"),
+                        ).toHaveLength(2);
+                    },
+                    recovered: [
+                        lock,
+                        ...[m1, m2].map((m) =>
+                            line(
+                                `Hardware ${ns}/${escape(m)} made by the interrupted run, not in the state; it is adopted before the update$`,
+                            ),
+                        ),
+                        line("2 Kubernetes objects made by the interrupted run; adopting them by server-side apply"),
+                    ],
+                },
+            ];
+        }
+
+        /**
+         * `npm run up` of `stack` with the wave's holds, SIGKILLed (lab.ts, the CLI, its language host,
+         * providers and scripts) once every held point is reached and the state shows those creates pending.
+         */
+        async function killLabUpInside(stack: ProgramStack, kills: KillPoints, wave: KillWave): Promise<RunResult> {
+            const env = kills.arm(wave.holds);
+            let killed = false;
+            const result = await stack.lab("up", [], {
+                timeoutMs: 20 * 60_000,
+                env,
+                poll: {
+                    everyMs: 500,
+                    check: (child) => {
+                        if (killed || kills.held().length < wave.markers || (wave.made && !wave.made())) return;
+                        const pending = stack.pendingCreates();
+                        if (!wave.pending.every((p) => pending.includes(p))) return;
+                        if (wave.recorded && !stack.persisted(wave.recorded)) return;
+                        killed = true;
+                        killTree(child.pid);
+                    },
+                },
+            });
+            observed.push(
+                { where: `killed up, ${wave.label}: stdout`, text: result.stdout },
+                { where: `killed up, ${wave.label}: stderr`, text: result.stderr },
+            );
+            timings.record(`killed up: ${wave.label}`, result);
+            expect({ wave: wave.label, killed, signal: result.signal, held: kills.held().length }).toEqual({
+                wave: wave.label,
+                killed: true,
+                signal: "SIGKILL",
+                held: expect.any(Number),
+            });
+            kills.disarm();
+            return result;
+        }
+
+        /** The second lab, complete after the kills: checked against the daemons. */
+        function checkSecondLab(stack: ProgramStack): void {
+            const plan = stack.plan;
+            const kc = path.join(plan.outputDir, "kind.kubeconfig");
+            const ns = stack.labConfig.namespace;
+            expect(helmReleaseObjects(kc, ns, "tinkerbell").length).toBeGreaterThan(5);
+            expect(names(kc, "providers.clusterctl.cluster.x-k8s.io")).toHaveLength(4);
+            expect(names(kc, "hardware.tinkerbell.org", ns)).toHaveLength(plan.machines.length);
+            expect(shOk("docker", ["inspect", plan.vbmc.containerName, "-f", "{{.State.Running}}"]).trim()).toBe(
+                "true",
+            );
+            const vbmc = shOk("docker", ["exec", plan.vbmc.containerName, "vbmc", "list"]);
+            for (const machine of plan.machines) {
+                expect(vbmc).toContain(machine.name);
+                expect(virshOk("domstate", machine.name).trim()).toBe("shut off");
+            }
+            expect(labelledDocker("network", stack.name)).toHaveLength(1);
+            expect(labelledDocker("container", stack.name)).toHaveLength(1);
+            expect(fs.statSync(path.join(plan.outputDir, "ssh", "id_ed25519")).mode & 0o777).toBe(0o600);
+        }
 
         /**
          * `up` of `stack`, SIGKILLed (the CLI, its language host and providers) at one defined point:
@@ -620,36 +950,28 @@ describeE2e(
          * it has written its files, and everything that does not wait for it (network, BMC container,
          * machines, KinD, the Tinkerbell release) is created.
          */
-        async function killUpDuringClusterctlInit(stack: ProgramStack): Promise<void> {
+        async function killUpDuringClusterctlInit(stack: ProgramStack, env: NodeJS.ProcessEnv): Promise<void> {
             const log = path.join(stack.plan.outputDir, "clusterctl-init.log");
             // The display's lines are "<type> <name> <status>", with the type shortened (docker:index:Container).
             const ready = [/ capi-init creating/, / bmc-container created/, / tinkerbell-release created/];
-            ws.env.CAPT_E2E_CLUSTERCTL_INIT_SECONDS = "300";
             let killed = false;
             let poll: NodeJS.Timeout | undefined;
-            try {
-                const killedRun = await run(
-                    stack,
-                    "up killed during clusterctl init",
-                    ["up", "--yes", "--skip-preview"],
-                    {
-                        onStdout: (soFar, child) => {
-                            if (!killed && !poll && ready.every((line) => line.test(soFar)) && fs.existsSync(log)) {
-                                poll = setInterval(() => {
-                                    if (!killed && stack.persisted(["bmc-container", "tinkerbell-release"])) {
-                                        killed = true;
-                                        killGroup(child.pid, "SIGKILL");
-                                    }
-                                }, 200);
-                                child.on("close", () => clearInterval(poll));
+            const result = await run(stack, "up killed during clusterctl init", ["up", "--yes", "--skip-preview"], {
+                timeoutMs: 20 * 60_000,
+                env: { ...env, CAPT_E2E_CLUSTERCTL_INIT_SECONDS: "300" },
+                onStdout: (soFar, child) => {
+                    if (!killed && !poll && ready.every((line) => line.test(soFar)) && fs.existsSync(log)) {
+                        poll = setInterval(() => {
+                            if (!killed && stack.persisted(["bmc-container", "tinkerbell-release"])) {
+                                killed = true;
+                                killTree(child.pid);
                             }
-                        },
-                    },
-                );
-                expect({ killed, signal: killedRun.signal }).toEqual({ killed: true, signal: "SIGKILL" });
-            } finally {
-                delete ws.env.CAPT_E2E_CLUSTERCTL_INIT_SECONDS;
-            }
+                        }, 200);
+                        child.on("close", () => clearInterval(poll));
+                    }
+                },
+            });
+            expect({ killed, signal: result.signal }).toEqual({ killed: true, signal: "SIGKILL" });
             expect(fs.existsSync(path.join(stack.plan.outputDir, "clusterctl.yaml"))).toBe(true);
         }
 

@@ -146,6 +146,10 @@ export interface RunOptions {
     timeoutMs?: number;
     /** Called with each chunk of stdout as it arrives (e.g. to kill the CLI at a given point). */
     onStdout?: (soFar: string, child: import("node:child_process").ChildProcess) => void;
+    /** Called every `everyMs` while the command runs (e.g. to kill it once the host shows a state). */
+    poll?: { everyMs: number; check: (child: import("node:child_process").ChildProcess) => void };
+    /** Variables over the workspace's environment for this run only. */
+    env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -154,13 +158,31 @@ export interface RunOptions {
  * timeout (or a deliberate kill) takes its language host and provider processes with it.
  */
 export function pulumi(ws: PulumiWorkspace, args: string[], options: RunOptions = {}): Promise<RunResult> {
-    const fullArgs = [...args, "--non-interactive", "--color", "never"];
-    const command = `pulumi ${fullArgs.join(" ")}`;
+    return spawnCaptured(ws, "pulumi", [...args, "--non-interactive", "--color", "never"], options);
+}
+
+/**
+ * `npm run <command> -- <args>` as a user runs it (scripts/lab.ts: its recovery, then the CLI), with
+ * the rig's CLI named by PULUMI_CLI. In its own process group, like pulumi().
+ */
+export function lab(
+    ws: PulumiWorkspace,
+    command: "up" | "preview" | "destroy",
+    args: string[],
+    options: RunOptions = {},
+): Promise<RunResult> {
+    const cli = spawnSync("bash", ["-c", "command -v pulumi"], { encoding: "utf8", env: ws.env }).stdout.trim();
+    const env = { PULUMI_CLI: cli, ...options.env };
+    return spawnCaptured(ws, "npm", ["run", "--silent", command, "--", ...args], { ...options, env });
+}
+
+function spawnCaptured(ws: PulumiWorkspace, file: string, args: string[], options: RunOptions): Promise<RunResult> {
+    const command = `${file} ${args.join(" ")}`;
     const started = process.hrtime.bigint();
     return new Promise((resolve) => {
-        const child = spawn("pulumi", fullArgs, {
+        const child = spawn(file, args, {
             cwd: ws.projectDir,
-            env: ws.env,
+            env: { ...ws.env, ...options.env },
             detached: true,
             stdio: ["ignore", "pipe", "pipe"],
         });
@@ -172,8 +194,10 @@ export function pulumi(ws: PulumiWorkspace, args: string[], options: RunOptions 
         });
         child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
         const timer = setTimeout(() => killGroup(child.pid, "SIGKILL"), options.timeoutMs ?? 300_000);
+        const poll = options.poll ? setInterval(() => options.poll?.check(child), options.poll.everyMs) : undefined;
         child.on("close", (code, signal) => {
             clearTimeout(timer);
+            clearInterval(poll);
             const seconds = Number(process.hrtime.bigint() - started) / 1e9;
             resolve({ command, code, signal, stdout, stderr, seconds });
         });
@@ -189,6 +213,69 @@ export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void
         process.kill(-pid, signal);
     } catch {
         // already gone
+    }
+}
+
+/**
+ * SIGKILLs a process and every descendant in its session, as a host going down does to a run: the
+ * CLI starts each plugin in a process group of its own, so a signal to the run's group would leave
+ * the providers and the scripts they run going. Daemons that left the session (setsid: the kind
+ * stand-in's API servers, as KinD's node containers) live on, as they would. The tree is stopped
+ * first, so nothing forks past the kill.
+ */
+export function killTree(pid: number | undefined): void {
+    if (pid === undefined) {
+        return;
+    }
+    const stat = (p: string) => {
+        try {
+            const text = fs.readFileSync(`/proc/${p}/stat`, "utf8");
+            const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+            return { pid: Number(p), ppid: Number(fields[1]), session: Number(fields[3]) };
+        } catch {
+            return undefined;
+        }
+    };
+    const root = stat(String(pid));
+    if (!root) {
+        return;
+    }
+    const stopped = new Set<number>();
+    for (let round = 0; round < 10; round++) {
+        const all = fs
+            .readdirSync("/proc")
+            .filter((p) => /^\d+$/.test(p))
+            .map(stat)
+            .filter((p): p is { pid: number; ppid: number; session: number } => p !== undefined);
+        const tree = new Set([pid]);
+        for (let grew = true; grew;) {
+            grew = false;
+            for (const p of all) {
+                if (!tree.has(p.pid) && tree.has(p.ppid) && p.session === root.session) {
+                    tree.add(p.pid);
+                    grew = true;
+                }
+            }
+        }
+        const fresh = [...tree].filter((p) => !stopped.has(p));
+        if (fresh.length === 0) {
+            break;
+        }
+        for (const p of fresh) {
+            try {
+                process.kill(p, "SIGSTOP");
+            } catch {
+                // gone
+            }
+            stopped.add(p);
+        }
+    }
+    for (const p of stopped) {
+        try {
+            process.kill(p, "SIGKILL");
+        } catch {
+            // gone
+        }
     }
 }
 

@@ -43,6 +43,37 @@ function deleteLast(): Record<string, string> {
     return sandbox.readRecord("clusterctl-delete.last");
 }
 
+describe("an init killed after clusterctl installed the providers (its Command recorded no stdout)", () => {
+    test("the next run still records them as this stack's, and destroy removes them", () => {
+        seed({ "cluster-api": "v1.12.5" });
+        const killed = sandbox.run("clusterctl-init", { ...env, FAKE_CLUSTERCTL_KILLED_AFTER_INSTALL: "1" });
+        expect(killed.status).toBeNull();
+        expect(inventory()).toEqual(ALL);
+
+        const again = sandbox.run("clusterctl-init", env);
+        expect(again.status).toBe(0);
+        expect(again.stderr).toContain("an earlier run of this create did not finish");
+        expect(again.stdout).toBe("installed=bootstrap-kubeadm,control-plane-kubeadm,infrastructure-tinkerbell\n");
+
+        const removed = sandbox.run("clusterctl-delete", { ...env, PULUMI_COMMAND_STDOUT: again.stdout });
+        expect(removed.status).toBe(0);
+        expect(inventory()).toEqual(["cluster-api"]);
+        expect(fs.existsSync(stateDir)).toBe(false);
+    });
+
+    test("destroy straight after the kill (nothing recorded) removes what that run installed, and only that", () => {
+        seed({ "cluster-api": "v1.12.5" });
+        expect(sandbox.run("clusterctl-init", { ...env, FAKE_CLUSTERCTL_KILLED_AFTER_INSTALL: "1" }).status).toBeNull();
+        const removed = sandbox.run("clusterctl-delete", env);
+        expect(removed.status).toBe(0);
+        expect(removed.stderr).toContain(
+            "an init that never finished installed: bootstrap-kubeadm,control-plane-kubeadm,infrastructure-tinkerbell",
+        );
+        expect(inventory()).toEqual(["cluster-api"]);
+        expect(fs.existsSync(stateDir)).toBe(false);
+    });
+});
+
 describe("clusterctl-init against an existing management cluster", () => {
     test("an empty cluster: installs everything and records all four providers", () => {
         const result = sandbox.run("clusterctl-init", env);

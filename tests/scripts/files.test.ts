@@ -62,6 +62,45 @@ describe("write-file", () => {
     });
 });
 
+describe("a write killed before its rename (SIGKILL runs no trap)", () => {
+    /** What a killed write-file leaves: its temp file beside the target, holding the content. */
+    function leftTemp(name = "AbC123"): string {
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        const temp = path.join(path.dirname(target), `.vbmc.key.capt-write.${name}`);
+        fs.writeFileSync(temp, SECRET, { mode: 0o600 });
+        return temp;
+    }
+
+    test("the next write removes the temp file it left, and nothing else", () => {
+        const temp = leftTemp();
+        const others = ["vbmc.key.capt-write.AbC123", ".vbmc.key.AbC123", ".other.capt-write.AbC123"].map((n) =>
+            path.join(path.dirname(target), n),
+        );
+        others.forEach((file) => fs.writeFileSync(file, "a user's"));
+        const linkTarget = path.join(sandbox.root, "linked");
+        fs.writeFileSync(linkTarget, "kept");
+        const link = path.join(path.dirname(target), ".vbmc.key.capt-write.Lnk000");
+        fs.symlinkSync(linkTarget, link);
+
+        const result = sandbox.run("write-file", { FILE_PATH: target, FILE_CONTENT: "new" });
+        expect(result.status).toBe(0);
+        expect(result.stderr).toContain(`removed ${temp}, left by an interrupted write`);
+        expect(fs.existsSync(temp)).toBe(false);
+        expect(fs.readFileSync(target, "utf8")).toBe("new");
+        others.forEach((file) => expect(fs.readFileSync(file, "utf8")).toBe("a user's"));
+        expect(fs.readlinkSync(link)).toBe(linkTarget);
+        expect(fs.readFileSync(linkTarget, "utf8")).toBe("kept");
+    });
+
+    test("remove-file removes it with the file, and the directory then goes", () => {
+        expect(sandbox.run("write-file", { FILE_PATH: target, FILE_CONTENT: SECRET }).status).toBe(0);
+        const temp = leftTemp("ZzZ999");
+        expect(sandbox.run("remove-file", { FILE_PATH: target }).status).toBe(0);
+        expect(fs.existsSync(temp)).toBe(false);
+        expect(fs.existsSync(path.dirname(target))).toBe(false);
+    });
+});
+
 describe("remove-file", () => {
     test("removes the file and is fine when it is already gone", () => {
         expect(sandbox.run("write-file", { FILE_PATH: target, FILE_CONTENT: SECRET }).status).toBe(0);

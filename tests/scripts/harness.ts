@@ -130,6 +130,13 @@ init)
         printf 'wait-providers=%s\\nwait-provider-timeout=%s\\n' "$wait" "$timeout"
         record_env
     } >"$state/clusterctl-init.last"
+    # A run killed with SIGKILL (no trap runs) after clusterctl wrote a file below its XDG folder.
+    if [ -n "\${FAKE_CLUSTERCTL_KILLED_AFTER_WRITING:-}" ]; then
+        mkdir -p "$XDG_CONFIG_HOME/cluster-api"
+        echo written >"$XDG_CONFIG_HOME/cluster-api/$FAKE_CLUSTERCTL_KILLED_AFTER_WRITING"
+        kill -KILL "$PPID"
+        exit 137
+    fi
     echo "Fetching providers" >&2
     dir="$(cluster_dir "$kubeconfig")"
     unreachable "$dir"
@@ -185,7 +192,9 @@ init)
         echo "Installing provider=\\"$p\\" version=\\"$version\\"" >&2
         echo "$p" >>"$dir/installs"
         echo "$version" >"$inv/$p"
-    done ;;
+    done
+    # A run killed with SIGKILL once the providers are installed, before clusterctl returned.
+    if [ -n "\${FAKE_CLUSTERCTL_KILLED_AFTER_INSTALL:-}" ]; then kill -KILL "$PPID"; exit 137; fi ;;
 get)
     [ "\${1:-}" = kubeconfig ] || { echo "fake clusterctl: unsupported: get $*" >&2; exit 64; }
     name="$2"

@@ -69,6 +69,20 @@ describe.each(["clusterctl-clean", "clusterctl-delete"] as const)("%s leaves a u
         );
     });
 
+    test("what an init killed with SIGKILL wrote below xdg (no trap ran to record it) is removed too", () => {
+        expect(sandbox.run("clusterctl-init", env).status).toBe(0);
+        const mine = plant("xdg/cluster-api/my-overrides.yaml", "planted before the killed run");
+        const killed = sandbox.run("clusterctl-init", { ...env, FAKE_CLUSTERCTL_KILLED_AFTER_WRITING: "cache.yaml" });
+        expect(killed.status).toBeNull();
+        expect(fs.existsSync(path.join(stateDir, "xdg", "cluster-api", "cache.yaml"))).toBe(true);
+
+        const result = sandbox.run(script, env);
+        expect(result.status).toBe(0);
+        expect(result.stderr).toContain("recording what an interrupted clusterctl init wrote");
+        expect(fs.readFileSync(mine, "utf8")).toBe("planted before the killed run");
+        expect(tree()).toEqual([path.join("xdg", "cluster-api", "my-overrides.yaml")]);
+    });
+
     test("without a record of what the stack created, nothing is removed", () => {
         plant("clusterctl.yaml", "a user's own clusterctl config");
         plant("xdg/cluster-api/clusterctl.yaml", "the user's XDG config");

@@ -6,13 +6,21 @@
 # The record is $STATE_DIR/xdg/.capt-playground-owned, one path a line relative to $STATE_DIR:
 # `xdg` when init created that directory, `clusterctl.yaml`, `clusterctl-init.log`, and each file
 # clusterctl wrote below xdg during a run of init (the files there after the run that were not there
-# before it). No link is followed: a symbolic link on the way to the output directory, to xdg, to the
-# record or to any name it lists stops claim and remove before they write or remove anything
-# (lib/safe-paths.sh, which the caller sources too). Sourced, never run; the caller defines `log`.
+# before it). A run keeps its "before" listing in $STATE_DIR/xdg/.capt-playground-running until it
+# has recorded what it wrote: a run killed before that (SIGKILL runs no trap) leaves the listing, and
+# the next claim, init or clean records the killed run's files from it first. No link is followed: a
+# symbolic link on the way to the output directory, to xdg, to the record or to any name it lists
+# stops claim and remove before they write or remove anything (lib/safe-paths.sh, which the caller
+# sources too). Sourced, never run; the caller defines `log`.
 
 # The record's path for output directory $1.
 owned_record() {
     printf '%s/xdg/.capt-playground-owned' "$1"
+}
+
+# The path of the "before" listing of a run that has not recorded its files yet, for output directory $1.
+owned_run_listing() {
+    printf '%s/xdg/.capt-playground-running' "$1"
 }
 
 # True when the record of $1 lists $2.
@@ -63,11 +71,40 @@ owned_claim() {
         fi
         owned_add "$dir" "$name"
     done
+    owned_finish_interrupted "$dir"
 }
 
-# The files and folders below $1/xdg, one path a line relative to $1, sorted (the record excluded).
+# The files and folders below $1/xdg, one path a line relative to $1, sorted (the bookkeeping excluded).
 owned_xdg_files() {
-    (cd -- "$1" && find xdg -mindepth 1 ! -name .capt-playground-owned | LC_ALL=C sort)
+    (cd -- "$1" && find xdg -mindepth 1 ! -name .capt-playground-owned ! -name .capt-playground-running \
+        ! -name .capt-playground-providers-before | LC_ALL=C sort)
+}
+
+# Starts a run that writes below $1/xdg: prints the listing of now and keeps it until owned_end_run.
+owned_begin_run() {
+    local listing
+    owned_finish_interrupted "$1"
+    listing="$(owned_xdg_files "$1")"
+    printf '%s\n' "$listing" >"$(owned_run_listing "$1")"
+    printf '%s\n' "$listing"
+}
+
+# Ends a run begun with owned_begin_run: records what it wrote ($2: the listing it printed).
+owned_end_run() {
+    owned_record_new "$1" "$2"
+    rm -f -- "$(owned_run_listing "$1")"
+}
+
+# Records what a run killed before owned_end_run wrote below $1/xdg, from the listing it left. A
+# file put there by hand between that run and this one counts as the run's: xdg is the lab's folder.
+owned_finish_interrupted() {
+    local listing
+    listing="$(owned_run_listing "$1")"
+    if [ -f "$listing" ] && [ ! -L "$listing" ] && [ -f "$(owned_record "$1")" ]; then
+        log "recording what an interrupted clusterctl init wrote below ${1}/xdg"
+        owned_record_new "$1" "$(cat -- "$listing")"
+        rm -f -- "$listing"
+    fi
 }
 
 # Records the files below $1/xdg that are not in the listing $2 (owned_xdg_files before the run).
@@ -88,6 +125,7 @@ owned_remove() {
     local dir="$1" record name link names=() unsafe=()
     record="$(owned_record "$dir")"
     refuse_symlink_on_path "$record" "to remove the lab's files from ${dir}"
+    owned_finish_interrupted "$dir"
     if [ ! -f "$record" ]; then
         log "no record of files this stack created in ${dir}; removing nothing there"
     else
@@ -119,6 +157,8 @@ owned_remove() {
                 rmdir -- "${dir}/${name}" 2>/dev/null || true
             fi
         done < <(printf '%s\n' "${names[@]}" | grep '^xdg/' | LC_ALL=C sort -r)
+        # The lab's own bookkeeping below xdg (clusterctl-init's inventory before an unfinished run).
+        rm -f -- "${dir}/xdg/.capt-playground-providers-before"
         if grep -qxF xdg "$record"; then
             rm -f -- "$record"
             rmdir -- "${dir}/xdg" 2>/dev/null || log "${dir}/xdg holds files this stack did not create; leaving it"
