@@ -146,6 +146,8 @@ export interface RunOptions {
     timeoutMs?: number;
     /** Called with each chunk of stdout as it arrives (e.g. to kill the CLI at a given point). */
     onStdout?: (soFar: string, child: import("node:child_process").ChildProcess) => void;
+    /** Called once the CLI is started (its pid is its process group's id). */
+    onSpawn?: (child: import("node:child_process").ChildProcess) => void;
 }
 
 /**
@@ -164,6 +166,7 @@ export function pulumi(ws: PulumiWorkspace, args: string[], options: RunOptions 
             detached: true,
             stdio: ["ignore", "pipe", "pipe"],
         });
+        options.onSpawn?.(child);
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (chunk: Buffer) => {
