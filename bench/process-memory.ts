@@ -1,7 +1,7 @@
 /**
- * Peak memory of the processes of one CLI run. `pulumi()` (tests/e2e/support.ts) starts the CLI in
- * its own process group, so the language host, the program and every provider plugin it starts are
- * that group's members. The sampler reads each member's peak resident set (`VmHWM` in
+ * Peak memory of the processes of one CLI run: the CLI and its descendants (the language host, the
+ * program, every provider plugin; the CLI starts each plugin in a process group of its own, so the
+ * tree is followed by parent pid). The sampler reads each one's peak resident set (`VmHWM` in
  * /proc/<pid>/status, which only grows) every `intervalMs`, so a process's last sample is its peak
  * up to then; processes are grouped by role (the program, each provider plugin, ...).
  */
@@ -43,11 +43,11 @@ export function peakKib(status: string): number | undefined {
     return match ? Number(match[1]) : undefined;
 }
 
-/** The process group of a /proc/<pid>/stat text (the field after the parenthesised name and state). */
-export function processGroup(stat: string): number | undefined {
+/** The parent pid in a /proc/<pid>/stat text (the field after the parenthesised name and the state). */
+export function parentPid(stat: string): number | undefined {
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const group = Number(fields[2]);
-    return Number.isInteger(group) ? group : undefined;
+    const parent = Number(fields[1]);
+    return Number.isInteger(parent) ? parent : undefined;
 }
 
 function read(file: string): string | undefined {
@@ -63,22 +63,38 @@ export interface MemorySampler {
     stop(): Map<string, number>;
 }
 
-export function sampleGroupMemory(group: number, intervalMs = 100): MemorySampler {
+/** `root` and every process below it, from a pid -> parent pid map. */
+export function descendants(root: number, parents: Map<number, number>): Set<number> {
+    const tree = new Set([root]);
+    let grown = true;
+    while (grown) {
+        grown = false;
+        for (const [pid, parent] of parents) {
+            if (!tree.has(pid) && tree.has(parent)) {
+                tree.add(pid);
+                grown = true;
+            }
+        }
+    }
+    return tree;
+}
+
+export function sampleTreeMemory(root: number, intervalMs = 100): MemorySampler {
     const peaks = new Map<number, { role: string; kib: number }>();
     const sample = () => {
-        for (const entry of fs.readdirSync("/proc")) {
-            if (!/^\d+$/.test(entry)) {
-                continue;
+        const parents = new Map<number, number>();
+        for (const entry of fs.readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+            const parent = parentPid(read(`/proc/${entry}/stat`) ?? "");
+            if (parent !== undefined) {
+                parents.set(Number(entry), parent);
             }
-            const stat = read(`/proc/${entry}/stat`);
-            if (stat === undefined || processGroup(stat) !== group) {
-                continue;
-            }
-            const argv = (read(`/proc/${entry}/cmdline`) ?? "").split("\0").filter(Boolean);
+        }
+        for (const pid of descendants(root, parents)) {
+            const argv = (read(`/proc/${pid}/cmdline`) ?? "").split("\0").filter(Boolean);
             const role = processRole(argv);
-            const kib = peakKib(read(`/proc/${entry}/status`) ?? "");
+            const kib = peakKib(read(`/proc/${pid}/status`) ?? "");
             if (role !== undefined && kib !== undefined) {
-                peaks.set(Number(entry), { role, kib: Math.max(kib, peaks.get(Number(entry))?.kib ?? 0) });
+                peaks.set(pid, { role, kib: Math.max(kib, peaks.get(pid)?.kib ?? 0) });
             }
         }
     };

@@ -39,7 +39,7 @@ import {
     uniqueToken,
 } from "../tests/e2e/support";
 import { runPreflight } from "../lib/host-facts";
-import { MemorySampler, sampleGroupMemory } from "./process-memory";
+import { MemorySampler, sampleTreeMemory } from "./process-memory";
 
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3) || 3);
 const SIZES = (process.env.BENCH_MACHINES ?? "3,10,100")
@@ -78,7 +78,7 @@ async function measured(memory: Memory, run: (onSpawn: (child: { pid?: number })
     let sampler: MemorySampler | undefined;
     const result = await run((child) => {
         if (child.pid !== undefined) {
-            sampler = sampleGroupMemory(child.pid, 200);
+            sampler = sampleTreeMemory(child.pid, 200);
         }
     });
     if (sampler) {
