@@ -150,6 +150,8 @@ export interface RunOptions {
     poll?: { everyMs: number; check: (child: import("node:child_process").ChildProcess) => void };
     /** Variables over the workspace's environment for this run only. */
     env?: NodeJS.ProcessEnv;
+    /** Called once the CLI is started (its pid is its process group's id). */
+    onSpawn?: (child: import("node:child_process").ChildProcess) => void;
 }
 
 /**
@@ -186,6 +188,7 @@ function spawnCaptured(ws: PulumiWorkspace, file: string, args: string[], option
             detached: true,
             stdio: ["ignore", "pipe", "pipe"],
         });
+        options.onSpawn?.(child);
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (chunk: Buffer) => {
