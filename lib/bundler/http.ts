@@ -49,6 +49,8 @@ function checkScheme(url: URL, policy: HttpPolicy, what: string): void {
 
 export interface HttpResponse {
     response: Response;
+    /** The URL asked for. */
+    requested: string;
     /** The URL that answered, after redirects. */
     url: string;
     /** Aborts the body's download; `armStall` starts the pause limit, each chunk re-arms it. */
@@ -102,6 +104,7 @@ export async function httpGet(url: string, headers: Record<string, string>, poli
         }
         return {
             response,
+            requested: url,
             url: current.href,
             abort: () => {
                 clearTimeout(timer);
@@ -124,12 +127,13 @@ async function errorSnippet(response: Response): Promise<string> {
     return compact === "" ? "" : `: ${compact.slice(0, 200)}`;
 }
 
-/** Throws HttpError for a status other than 200. */
+/** Throws HttpError for a status other than 200: `<what> answered 404 Not Found (after a redirect to ...): <body>`. */
 export async function expectOk(got: HttpResponse, what: string): Promise<void> {
     if (got.response.status === 200) return;
     const status = got.response.status;
+    const redirected = got.url !== got.requested ? ` (after a redirect to ${got.url})` : "";
     throw new HttpError(
-        `${what}: ${got.url} answered ${status} ${got.response.statusText}${await errorSnippet(got.response)}`,
+        `${what} answered ${status} ${got.response.statusText}${redirected}${await errorSnippet(got.response)}`,
         got.url,
         status,
     );

@@ -203,7 +203,7 @@ class Fetcher {
         }
         const index = mirroredUrl(chart.indexUrl, this.options.mirrors);
         const got = await httpGet(index.url, { Accept: "application/x-yaml, text/yaml, */*" }, this.options.http);
-        await expectOk(got, `the chart repository's index ${chart.indexUrl}`);
+        await expectOk(got, index.mirror ? `the mirror's ${index.url}` : chart.indexUrl);
         const found = findChartInIndex(await readText(got), chart);
         const written = await this.download(a.file, found.url);
         if (found.sha256 !== undefined && found.sha256 !== written.sha256) {
@@ -227,7 +227,7 @@ class Fetcher {
         const target = mirroredUrl(url, this.options.mirrors);
         return this.write(file, async (stream) => {
             const got = await httpGet(target.url, {}, this.options.http);
-            await expectOk(got, url === target.url ? `GET ${url}` : `GET ${url} (through ${target.url})`);
+            await expectOk(got, url === target.url ? url : `the mirror's ${target.url}`);
             return streamBodyTo(got, stream);
         });
     }

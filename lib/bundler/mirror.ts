@@ -7,7 +7,8 @@
  * Two kinds of mirror:
  *  - a registry: `ghcr.io=registry.example:5000` or `docker.io=mirror.example/dockerhub` (a path
  *    prefix, as Harbor's proxy projects use). Images and OCI charts of that registry are fetched from
- *    `<to>/<repository path>`;
+ *    `<to>/<repository path>`; over HTTPS, or plain HTTP for a mirror on loopback, unless TO starts
+ *    with `https://` or `http://`;
  *  - a URL prefix: `https://github.com=https://mirror.example/github`. Every URL that starts with the
  *    prefix at a path boundary is fetched from the mirror with the rest of the URL appended.
  *
@@ -129,7 +130,7 @@ function parseRegistryMirror(from: string, to: string, insecure: boolean, spec: 
         );
     }
     checkPort(fromHost, spec);
-    let scheme: Scheme = "https";
+    let scheme: Scheme | undefined;
     let rest = to;
     const schemeMatch = /^(https?):\/\//.exec(to);
     if (schemeMatch) {
@@ -151,6 +152,8 @@ function parseRegistryMirror(from: string, to: string, insecure: boolean, spec: 
             `${spec}: the path ${JSON.stringify(prefix)} is not a repository path (lowercase letters, digits and . _ - between /)`,
         );
     }
+    // Without a scheme, a registry on this machine speaks plain HTTP (docker treats loopback the same way).
+    scheme ??= isLoopbackHost(host) ? "http" : "https";
     checkPlainHttp(scheme, host, insecure, spec);
     return { kind: "registry", from: normalizeRegistry(fromHost), scheme, host, prefix, spec };
 }

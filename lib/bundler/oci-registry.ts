@@ -149,7 +149,7 @@ export class RegistryClient {
     private async anonymousToken(challenge: Challenge, repository: string): Promise<string> {
         const url = tokenRequestUrl(challenge, repository);
         const got = await httpGet(url, { Accept: "application/json" }, this.policy);
-        await expectOk(got, "the registry's token service");
+        await expectOk(got, `the registry's token service ${url}`);
         let body: { token?: unknown; access_token?: unknown };
         try {
             body = JSON.parse(await readText(got));
@@ -166,7 +166,7 @@ export class RegistryClient {
     /** The manifest `reference` (a tag or a digest), its digest checked against the bytes. */
     async manifest(location: RegistryLocation, reference: string, accept = OCI_MANIFEST): Promise<FetchedManifest> {
         const got = await this.get(location, `manifests/${reference}`, accept);
-        await expectOk(got, `manifest ${location.repository}:${reference}`);
+        await expectOk(got, `the registry's manifest ${this.endpoint(location, `manifests/${reference}`)}`);
         const bytes = await readBytes(got);
         const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
         const stated = got.response.headers.get("docker-content-digest");
@@ -186,7 +186,7 @@ export class RegistryClient {
     /** The blob `layer` streamed into `stream`; its digest and size checked. */
     async blob(location: RegistryLocation, layer: ManifestLayer, stream: fs.WriteStream): Promise<Written> {
         const got = await this.get(location, `blobs/${layer.digest}`, "*/*");
-        await expectOk(got, `blob ${layer.digest} of ${location.repository}`);
+        await expectOk(got, `the registry's blob ${this.endpoint(location, `blobs/${layer.digest}`)}`);
         const written = await streamBodyTo(got, stream);
         if (`sha256:${written.sha256}` !== layer.digest || written.size !== layer.size) {
             throw new Error(

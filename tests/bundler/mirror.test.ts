@@ -28,6 +28,12 @@ describe("--mirror FROM=TO", () => {
         });
     });
 
+    test("without a scheme: plain HTTP on loopback (as docker does), HTTPS elsewhere", () => {
+        expect(parseMirror("ghcr.io=127.0.0.1:5000/ghcr.io")).toMatchObject({ scheme: "http" });
+        expect(parseMirror("ghcr.io=https://localhost:5000")).toMatchObject({ scheme: "https" });
+        expect(parseMirror("ghcr.io=mirror.example")).toMatchObject({ scheme: "https" });
+    });
+
     test("Docker Hub's other names are docker.io", () => {
         expect(parseMirror("index.docker.io=m.example").from).toBe("docker.io");
         expect(parseMirror("registry-1.docker.io=m.example").from).toBe("docker.io");
@@ -128,10 +134,11 @@ describe("images through a registry mirror", () => {
 
     test("OCI charts: the mirror's host and path; Docker Hub's API host; loopback over HTTP", () => {
         expect(locateRepository("ghcr.io", "tinkerbell/charts/tinkerbell", mirrors)).toMatchObject({
-            scheme: "https",
+            scheme: "http",
             host: "127.0.0.1:5000",
             repository: "ghcr.io/tinkerbell/charts/tinkerbell",
         });
+        expect(locateRepository("docker.io", "x/y", mirrors)).toMatchObject({ scheme: "https", host: "hub.example" });
         expect(locateRepository("registry-1.docker.io", "bitnamicharts/x", [])).toEqual({
             scheme: "https",
             host: "registry-1.docker.io",

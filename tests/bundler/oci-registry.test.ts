@@ -92,7 +92,7 @@ describe("the client against a token-protected registry", () => {
     beforeAll(async () => {
         // Blobs redirect to another origin, as registries redirect to object storage.
         storage = await serve(() => ({ body: served.blob }));
-        registry = await serve((req) => {
+        registry = await serve((req): Served => {
             const url = new URL(req.url!, "http://x");
             if (url.pathname === "/token") {
                 const ok =
@@ -174,7 +174,7 @@ describe("the client against a token-protected registry", () => {
         expect(error).toBeInstanceOf(HttpError);
         expect((error as HttpError).status).toBe(404);
         expect((error as Error).message).toMatch(
-            /manifest mirror\/charts\/tinkerbell:v9.9.9: .* answered 404 .*MANIFEST_UNKNOWN/,
+            /manifest http:\/\/127.0.0.1:\d+\/v2\/mirror\/charts\/tinkerbell\/manifests\/v9.9.9 answered 404 Not Found: .*MANIFEST_UNKNOWN/,
         );
     });
 
