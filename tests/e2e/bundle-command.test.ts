@@ -12,7 +12,7 @@
  * back as they were before the suite; the images made here are removed.
  */
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, generateKeyPairSync, sign } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import { AddressInfo, createServer } from "node:net";
@@ -56,6 +56,20 @@ function run(command: string, args: string[], input?: Buffer): string {
         throw new Error(`${command} ${args.join(" ")} failed: ${result.stderr.toString().trim()}`);
     }
     return result.stdout.toString();
+}
+
+/** As run(), without blocking this process: for docker commands that reach the registry, whose token service runs here. */
+function runAsync(command: string, args: string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on("close", (code) =>
+            code === 0 ? resolve(stdout) : reject(new Error(`${command} ${args.join(" ")} failed: ${stderr.trim()}`)),
+        );
+    });
 }
 
 /** The image ID a name has in docker, or undefined. */
@@ -162,18 +176,101 @@ class FileServer {
     }
 }
 
+const base64url = (data: Buffer | string) => Buffer.from(data).toString("base64url");
+
+/**
+ * The registry's token service, as ghcr.io's: anyone gets a token for the actions the scope asks for
+ * (pull for the bundle, push for the seeding), signed with an ES256 key the registry trusts through
+ * its JWKS. The registry then answers only requests that carry such a token, so every pull goes
+ * through the anonymous token flow.
+ */
+class TokenService {
+    readonly service = "capt-e2e-registry";
+    readonly issuer = "capt-e2e-token-service";
+    /** The scopes asked for, one entry per token handed out. */
+    readonly scopes: string[] = [];
+    private readonly keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    private readonly kid = "capt-e2e-key";
+    private server?: http.Server;
+    realm = "";
+
+    jwks(): string {
+        const jwk = this.keys.publicKey.export({ format: "jwk" });
+        return JSON.stringify({ keys: [{ ...jwk, kid: this.kid, alg: "ES256", use: "sig" }] });
+    }
+
+    token(scopes: string[]): string {
+        const now = Math.floor(Date.now() / 1000);
+        const access = scopes.map((scope) => {
+            const parts = scope.split(":");
+            return { type: parts[0], name: parts.slice(1, -1).join(":"), actions: parts[parts.length - 1].split(",") };
+        });
+        const header = base64url(JSON.stringify({ alg: "ES256", typ: "JWT", kid: this.kid }));
+        const claims = base64url(
+            JSON.stringify({
+                iss: this.issuer,
+                sub: "",
+                aud: this.service,
+                exp: now + 600,
+                nbf: now - 10,
+                iat: now,
+                jti: `${now}-${this.scopes.length}`,
+                access,
+            }),
+        );
+        const signature = sign("sha256", Buffer.from(`${header}.${claims}`), {
+            key: this.keys.privateKey,
+            dsaEncoding: "ieee-p1363",
+        });
+        return `${header}.${claims}.${base64url(signature)}`;
+    }
+
+    async start(): Promise<void> {
+        this.server = http.createServer((req, res) => {
+            const url = new URL(req.url ?? "/", "http://x");
+            if (url.pathname !== "/token" || url.searchParams.get("service") !== this.service) {
+                res.writeHead(404).end();
+                return;
+            }
+            const scopes = url.searchParams.getAll("scope");
+            this.scopes.push(...scopes);
+            const token = this.token(scopes);
+            res.writeHead(200, { "Content-Type": "application/json" }).end(
+                JSON.stringify({ token, access_token: token, expires_in: 600 }),
+            );
+        });
+        await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+        this.realm = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/token`;
+    }
+
+    stop(): Promise<void> {
+        return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    }
+}
+
 /** Pushes a chart archive as Helm does: config and chart blobs, then the OCI manifest under the version. */
-async function pushChart(registry: string, repository: string, tag: string, chart: Buffer, config: string) {
+async function pushChart(
+    registry: string,
+    token: string,
+    repository: string,
+    tag: string,
+    chart: Buffer,
+    config: string,
+) {
+    const authorization = { Authorization: `Bearer ${token}` };
     const upload = async (blob: Buffer) => {
         const digest = `sha256:${sha256(blob)}`;
-        const started = await fetch(`${registry}/v2/${repository}/blobs/uploads/`, { method: "POST" });
+        const started = await fetch(`${registry}/v2/${repository}/blobs/uploads/`, {
+            method: "POST",
+            headers: authorization,
+        });
         if (started.status !== 202) throw new Error(`blob upload start: ${started.status}`);
         const location = new URL(started.headers.get("location")!, registry);
         location.searchParams.set("digest", digest);
         const put = await fetch(location, {
             method: "PUT",
             body: blob,
-            headers: { "Content-Type": "application/octet-stream" },
+            headers: { ...authorization, "Content-Type": "application/octet-stream" },
         });
         if (put.status !== 201) throw new Error(`blob upload: ${put.status} ${await put.text()}`);
         return { digest, size: blob.length };
@@ -189,7 +286,7 @@ async function pushChart(registry: string, repository: string, tag: string, char
     const put = await fetch(`${registry}/v2/${repository}/manifests/${tag}`, {
         method: "PUT",
         body: manifest,
-        headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
+        headers: { ...authorization, "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
     });
     if (put.status !== 201) throw new Error(`manifest push: ${put.status} ${await put.text()}`);
 }
@@ -200,6 +297,7 @@ describeE2e("npm run bundle against a local registry", [missingDocker, missingRe
     let registryUrl: string;
     let registryLog: string;
     const files = new FileServer();
+    const tokens = new TokenService();
     let mirrorArgs: string[];
     let mirrors: Mirror[];
     let setArgs: string[];
@@ -234,7 +332,7 @@ describeE2e("npm run bundle against a local registry", [missingDocker, missingRe
     }
 
     /** Makes a small image that says which reference it stands for, pushes it under the mirror's name. */
-    function seedImage(image: BomImage, mirrorName: string, rig: Map<string, string>): void {
+    async function seedImage(image: BomImage, mirrorName: string, rig: Map<string, string>): Promise<void> {
         const tag = labTag(image.ref)!;
         const real = rig.get(normalizeImageReference(tag));
         if (real !== undefined) {
@@ -246,7 +344,7 @@ describeE2e("npm run bundle against a local registry", [missingDocker, missingRe
             const tar = spawnSync("tar", ["-c", "-C", dir, "."], { maxBuffer: 1 << 20 }).stdout;
             madeImages.add(run("docker", ["import", "-", mirrorName], tar).trim());
         }
-        const output = run("docker", ["push", mirrorName]);
+        const output = await runAsync("docker", ["push", mirrorName]);
         const digest = /digest: (sha256:[a-f0-9]{64})/.exec(output)?.[1];
         if (digest === undefined) throw new Error(`docker push ${mirrorName} printed no digest:\n${output}`);
         pushed.set(tag, digest);
@@ -261,6 +359,9 @@ describeE2e("npm run bundle against a local registry", [missingDocker, missingRe
             registryUrl = `http://127.0.0.1:${port}`;
             registryLog = path.join(work, "registry.log");
             const configFile = path.join(work, "registry.yml");
+            await tokens.start();
+            const jwks = path.join(work, "jwks.json");
+            fs.writeFileSync(jwks, tokens.jwks());
             fs.writeFileSync(
                 configFile,
                 toYaml({
@@ -268,12 +369,16 @@ describeE2e("npm run bundle against a local registry", [missingDocker, missingRe
                     log: { level: "info" },
                     storage: { filesystem: { rootdirectory: path.join(work, "registry") }, delete: { enabled: true } },
                     http: { addr: `127.0.0.1:${port}` },
+                    auth: {
+                        token: { realm: tokens.realm, service: tokens.service, issuer: tokens.issuer, jwks },
+                    },
                 }),
             );
             const log = fs.openSync(registryLog, "a");
             registry = spawn(registryBinary(), ["serve", configFile], { stdio: ["ignore", log, log] });
             fs.closeSync(log);
-            await waitFor("the registry", async () => (await fetch(`${registryUrl}/v2/`)).status === 200);
+            // Up, and asking for a token.
+            await waitFor("the registry", async () => (await fetch(`${registryUrl}/v2/`)).status === 401);
             await files.start();
 
             bom = stackBom([]);
@@ -294,7 +399,7 @@ describeE2e("npm run bundle against a local registry", [missingDocker, missingRe
             for (const image of images(bom)) {
                 const tag = labTag(image.ref)!;
                 tagsBefore.set(tag, imageId(tag));
-                seedImage(image, mirroredImageReference(tag, mirrors), rig);
+                await seedImage(image, mirroredImageReference(tag, mirrors), rig);
             }
             // The node image is pinned by digest in the stack: pin the seed's.
             const node = images(bom).find((a) => a.ref.startsWith("kindest/node:"))!;
@@ -309,7 +414,8 @@ describeE2e("npm run bundle against a local registry", [missingDocker, missingRe
             fs.writeFileSync(path.join(chartDir, "Chart.yaml"), toYaml(chartYaml));
             chartArchive = spawnSync("tar", ["-cz", "-C", path.dirname(chartDir), chart.chartName]).stdout;
             const repository = chart.ref.slice("oci://".length);
-            await pushChart(registryUrl, repository, chart.version, chartArchive, JSON.stringify(chartYaml));
+            const pushToken = tokens.token([`repository:${repository}:pull,push`]);
+            await pushChart(registryUrl, pushToken, repository, chart.version, chartArchive, JSON.stringify(chartYaml));
 
             // Release files and the Cilium repository (its index names the archive by absolute URL).
             for (const a of bom.filter((x) => x.kind === "file")) {
@@ -347,6 +453,7 @@ describeE2e("npm run bundle against a local registry", [missingDocker, missingRe
         async () => {
             registry?.kill();
             await files.stop();
+            await tokens.stop();
             for (const [tag, before] of tagsBefore) {
                 const now = imageId(tag);
                 if (before !== undefined && now !== before) spawnSync("docker", ["tag", before, tag]);
@@ -393,6 +500,13 @@ describeE2e("npm run bundle against a local registry", [missingDocker, missingRe
                 expect(content).toEqual(files.get(`/github${new URL(entry.ref).pathname}`));
             }
         }
+        // Every pull went through the anonymous token flow: docker's, and the chart client's.
+        const chartRepository = bom.find((a) => a.ref.startsWith("oci://"))!.ref.slice("oci://".length);
+        for (const image of images(bom)) {
+            const repository = mirroredImageReference(labTag(image.ref)!, mirrors).split("/").slice(1).join("/");
+            expect(tokens.scopes).toContain(`repository:${repository.replace(/:[^/]*$/, "")}:pull`);
+        }
+        expect(tokens.scopes).toContain(`repository:${chartRepository}:pull`);
         expect(fs.existsSync(path.join(out, PROGRESS_FILE))).toBe(false);
         expect(spawnSync("find", [out, "-name", "*.partial"], { encoding: "utf8" }).stdout).toBe("");
         // The mirror's names were this run's doing: gone again.
