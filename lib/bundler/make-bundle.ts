@@ -6,6 +6,7 @@
  * interrupted or failed run is resumed by running the same command again.
  */
 import * as fs from "node:fs";
+import { pipeline } from "node:stream/promises";
 import { BomArtifact, BomChart, BomFile, BomImage } from "../bundle/bill-of-materials";
 import { bundleFileFact } from "../bundle/read";
 import { parseImageReference } from "../bundle/image-ref";
@@ -22,6 +23,7 @@ import {
     commitPartial,
     inspectBundleDir,
     openPartial,
+    partialPath,
     removeStalePartials,
     writeFileAtomically,
 } from "./bundle-dir";
@@ -100,12 +102,22 @@ export function formatBytes(bytes: number): string {
     return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
+/** What a progress line names: a file also by its place (one release asset can fill several). */
 export function subjectOf(a: BomArtifact): string {
-    return a.kind === "chart" ? `chart ${a.ref} ${a.version}` : `${a.kind} ${a.ref}`;
+    switch (a.kind) {
+        case "chart":
+            return `chart ${a.ref} ${a.version}`;
+        case "file":
+            return `file ${a.ref} as ${a.file}`;
+        case "image":
+            return `image ${a.ref}`;
+    }
 }
 
 class Fetcher {
     private readonly registry: RegistryClient;
+    /** Files this run downloaded, by URL: a release asset wanted in several places is downloaded once. */
+    private readonly downloaded = new Map<string, BundleArtifact>();
 
     constructor(private readonly options: BundleOptions) {
         this.registry = new RegistryClient(options.http);
@@ -233,9 +245,18 @@ class Fetcher {
     }
 
     private async file(a: BomFile): Promise<BundleArtifact> {
+        const earlier = this.downloaded.get(a.ref);
+        if (earlier !== undefined) {
+            const copied = await this.write(a.file, (stream) =>
+                pipeline(fs.createReadStream(bundlePath(this.options.dir, earlier.file)), stream).then(() =>
+                    hashFile(partialPath(this.options.dir, a.file)),
+                ),
+            );
+            if (copied.sha256 === earlier.sha256) return { ...earlier, file: a.file };
+        }
         const written = await this.download(a.file, a.ref);
         const target = mirroredUrl(a.ref, this.options.mirrors);
-        return {
+        const entry: BundleArtifact = {
             kind: "file",
             ref: a.ref,
             file: a.file,
@@ -243,6 +264,8 @@ class Fetcher {
             size: written.size,
             source: target.mirror ? `downloaded from ${a.ref} through ${target.url}` : `downloaded from ${a.ref}`,
         };
+        this.downloaded.set(a.ref, entry);
+        return entry;
     }
 }
 

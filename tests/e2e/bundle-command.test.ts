@@ -500,6 +500,9 @@ describeE2e("npm run bundle against a local registry", [missingDocker, missingRe
                 expect(content).toEqual(files.get(`/github${new URL(entry.ref).pathname}`));
             }
         }
+        // A release asset wanted in several places (each provider's metadata.yaml) is downloaded once.
+        expect(files.requests.length).toBe(new Set(files.requests).size);
+        expect(files.requests.length).toBeLessThan(bom.filter((a) => a.kind !== "image").length);
         // Every pull went through the anonymous token flow: docker's, and the chart client's.
         const chartRepository = bom.find((a) => a.ref.startsWith("oci://"))!.ref.slice("oci://".length);
         for (const image of images(bom)) {
@@ -596,7 +599,7 @@ describeE2e("npm run bundle against a local registry", [missingDocker, missingRe
         expect(failed.stderr).toContain(`image ${missingImage}: docker pull 127.0.0.1:`);
         expect(failed.stderr).toMatch(
             new RegExp(
-                `file ${literal(metadata.ref)}: the mirror's http://127.0.0.1:\\d+/github/.*/metadata.yaml answered 404`,
+                `file ${literal(metadata.ref)} as clusterctl/.*/metadata.yaml: the mirror's http://127.0.0.1:\\d+/github/.*/metadata.yaml answered 404`,
             ),
         );
         expect(failed.stderr).toMatch(/unfinished \(no bundle.json\)/);
