@@ -102,7 +102,7 @@ interface BundleRun {
 }
 
 /** The command as a user runs it: its own process (the file server lives in this one, so never spawnSync). */
-function bundle(args: string[]): Promise<BundleRun> {
+function bundle(args: string[], killWhen?: (stdout: string) => boolean): Promise<BundleRun> {
     return new Promise((resolve) => {
         const child = spawn(process.execPath, [TS_NODE, "--transpile-only", BUNDLE_SCRIPT, ...args], {
             cwd: PROJECT_ROOT,
@@ -110,7 +110,10 @@ function bundle(args: string[]): Promise<BundleRun> {
         });
         let stdout = "";
         let stderr = "";
-        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stdout.on("data", (chunk: Buffer) => {
+            stdout += chunk.toString();
+            if (killWhen?.(stdout)) child.kill("SIGKILL");
+        });
         child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
         child.on("close", (code) => resolve({ code, stdout, stderr }));
     });
@@ -572,6 +575,28 @@ describeE2e("npm run bundle against a local registry", [missingDocker, missingRe
             expect(sha256(content)).toBe(readManifest().artifacts.find((a) => a.file === entry.file)!.sha256);
         }
         expect(fs.readFileSync(filePath)).toEqual(files.get(`/github${new URL(file.ref).pathname}`));
+    });
+
+    test("a run killed half-way leaves an unfinished bundle; the next run keeps what it fetched", async () => {
+        const fresh = path.join(work, "killed");
+        const fetchedLines = (stdout: string) => stdout.match(/^\[\s*\d+\/\d+\] fetched .*/gm) ?? [];
+        const killed = await bundle(
+            ["--stack", STACK, ...setArgs, "--out", fresh, ...mirrorArgs],
+            (stdout) => fetchedLines(stdout).length >= 5,
+        );
+        expect(killed.code).toBeNull();
+        expect(fs.existsSync(path.join(fresh, "bundle.json"))).toBe(false);
+        const progress = parseBundleManifest(fs.readFileSync(path.join(fresh, PROGRESS_FILE), "utf8"));
+        expect(progress.artifacts.length).toBeGreaterThanOrEqual(5);
+
+        const resumed = await bundle(["--stack", STACK, ...setArgs, "--out", fresh, ...mirrorArgs]);
+        expectExit(resumed, 0);
+        const present = resumed.stdout.match(/^\[\s*\d+\/\d+\] present .*/gm) ?? [];
+        expect(present.length).toBe(progress.artifacts.length);
+        expect(fetchedLines(resumed.stdout)).toHaveLength(bom.length - progress.artifacts.length);
+        expect(spawnSync("find", [fresh, "-name", "*.partial"], { encoding: "utf8" }).stdout).toBe("");
+        const finished = parseBundleManifest(fs.readFileSync(path.join(fresh, "bundle.json"), "utf8"));
+        expect(checkBundle(bom, finished, (file) => bundleFileFact(fresh, file)).problems).toEqual([]);
     });
 
     test("a missing upstream artifact fails the run naming it; the next run finishes the bundle", async () => {
