@@ -26,7 +26,7 @@ import { BundleManifest, ImageArtifact, parseBundleManifest } from "../../lib/bu
 import { bundleFileFact } from "../../lib/bundle/read";
 import { PROGRESS_FILE } from "../../lib/bundler/bundle-dir";
 import { Mirror, mirroredImageReference, parseMirrors } from "../../lib/bundler/mirror";
-import { labTag } from "../../lib/bundler/resume";
+import { labTag, pullReference } from "../../lib/bundler/resume";
 import { loadStackConfig } from "../../lib/stack-config";
 import { PROJECT_ROOT, describeE2e, e2eCacheRoot, missingDocker } from "./support";
 
@@ -515,9 +515,9 @@ describeE2e("npm run bundle against a local registry", [missingDocker, missingRe
         expect(tokens.scopes).toContain(`repository:${chartRepository}:pull`);
         expect(fs.existsSync(path.join(out, PROGRESS_FILE))).toBe(false);
         expect(spawnSync("find", [out, "-name", "*.partial"], { encoding: "utf8" }).stdout).toBe("");
-        // The mirror's names were this run's doing: gone again.
+        // The mirror's names (the pinned image's by its digest) were this run's doing: gone again.
         const leftOver = images(bom)
-            .map((a) => mirroredImageReference(labTag(a.ref)!, mirrors))
+            .map((a) => pullReference(mirroredImageReference(a.ref, mirrors)))
             .filter((name) => imageId(name) !== undefined);
         expect(leftOver).toEqual([]);
     });
