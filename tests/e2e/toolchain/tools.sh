@@ -6,7 +6,8 @@
 #     tarballs in ../shared/toolchain-sources plus the Go module proxy (pulumi.sh);
 #   - kube-apiserver, kube-controller-manager, kube-scheduler and kubectl built from Go modules, etcd
 #     from Debian (for the kind stand-in);
-#   - the local virtual BMC image standing in for `vbmcImage`.
+#   - the local virtual BMC image standing in for `vbmcImage`;
+#   - the CNCF distribution registry built from Go modules (registry.sh, for the bundle suite).
 # Prints one `<name> <value>` line per product on stdout (the vbmc image tag, the kube bin dir, the
 # pulumi env file); progress and timings go to stderr. Exits non-zero naming the step that failed.
 set -euo pipefail
@@ -35,9 +36,11 @@ step vbmc-image "$here/vbmc-image.sh" --no-verify >"$vbmc_out" &
 vbmc_pid=$!
 pulumi_out="$(step pulumi "$here/pulumi.sh" --plugins all)"
 kube_bin="$(step kube-apiserver "$here/kube-apiserver.sh")"
+registry_bin="$(step registry "$here/registry.sh")"
 wait "$vbmc_pid" || exit 1
 vbmc_image="$(cat "$vbmc_out")"
 
 printf 'pulumi-env %s\n' "$(awk '$1 == "env" { print $2 }' <<<"$pulumi_out")"
 printf 'kube-bin %s\n' "$kube_bin"
 printf 'vbmc-image %s\n' "$vbmc_image"
+printf 'registry %s\n' "$registry_bin"
