@@ -243,6 +243,18 @@ function machineFailure(
         const bootJob = (workflow.status?.conditions ?? []).find(
             (c) => (c.type === "BootJobFailed" || c.type === "BootJobSetupFailed") && c.status === "True",
         );
+        if (bootJob && isBootJobRace(bootJob)) {
+            // CAPT makes a new Workflow for the machine once this one and its Job are gone.
+            const jobs = Object.keys(workflow.status?.bootOptions?.jobs ?? {});
+            const deleteJobs = jobs.map((name) => `${tink} delete jobs.bmc.tinkerbell.org ${name} -n ${ns}; `).join("");
+            return {
+                machine: machine.name,
+                step: "workflow boot job failed: Tinkerbell's known race (it created its Rufio Job, did not see it yet, created it again and gave up); delete the Job and the Workflow, CAPT makes a new one",
+                message: bootJob.message,
+                command: `${deleteJobs}${tink} delete workflows.tinkerbell.org ${workflow.metadata.name} -n ${ns}`,
+                failed: true,
+            };
+        }
         if (FAILED_STATES.has(state) || failedAction || bootJob) {
             const what = failedAction
                 ? `workflow action ${failedAction.name ?? failedAction.id} ${failedAction.state === "TIMEOUT" ? "timed out" : "failed"}`
@@ -269,6 +281,15 @@ function machineFailure(
         };
     }
     return undefined;
+}
+
+/**
+ * Tinkerbell v0.25's workflow controller creates the Rufio Job of a netboot Workflow, reads its cache
+ * before the Job is in it, creates it again, gets "already exists" and fails the Workflow for good
+ * (BootJobSetupFailed). Seen in the real-lab suite; nothing is wrong with the machine or the lab.
+ */
+function isBootJobRace(condition: { type: string; message?: string }): boolean {
+    return condition.type === "BootJobSetupFailed" && /already exists/.test(condition.message ?? "");
 }
 
 interface StageFacts {

@@ -52,6 +52,8 @@ export interface Workflow {
         tasks?: { name?: string; actions?: WorkflowAction[] }[];
         conditions?: WorkflowCondition[];
         templateRendering?: string;
+        /** The Rufio Jobs the workflow controller made for the boot, by name. */
+        bootOptions?: { jobs?: Record<string, unknown> };
     };
 }
 

@@ -140,6 +140,42 @@ describe("a machine's stage, step by step", () => {
         expect(EXIT_CODES[status.verdict]).toBe(1);
     });
 
+    test("Tinkerbell's boot-job race is named, with the two deletes that let CAPT make a new Workflow", () => {
+        const objects = labObjects(config, plan, { [cp.name]: "powered-off", [worker.name]: "free" });
+        const workflow = objects.tinkerbell.find((o) => o.kind === "Workflow");
+        const job = `netboot-${claimName(plan, cp)}`;
+        const message = `jobs.bmc.tinkerbell.org "${job}" already exists`;
+        Object.assign(workflow!.status as object, {
+            state: "FAILED",
+            bootOptions: { jobs: { [job]: {} } },
+            conditions: [
+                { type: "BootJobSetupFailed", status: "True", reason: "Error", message, time: "2026-12-07T22:00:00Z" },
+            ],
+        });
+        const status = deriveStatus(snapshotOf(objects, {}), context);
+        const tink = `KUBECONFIG=${KIND_KUBECONFIG} kubectl`;
+        expect(status.problem).toEqual({
+            machine: cp.name,
+            step: expect.stringMatching(/^workflow boot job failed: Tinkerbell's known race .*CAPT makes a new one$/),
+            message,
+            command: `${tink} delete jobs.bmc.tinkerbell.org ${job} -n tinkerbell; ${tink} delete workflows.tinkerbell.org ${claimName(plan, cp)} -n tinkerbell`,
+            failed: true,
+        });
+        // Any other boot-job failure is not called a race.
+        Object.assign(workflow!.status as object, {
+            conditions: [
+                {
+                    type: "BootJobSetupFailed",
+                    status: "True",
+                    reason: "Error",
+                    message: "forbidden",
+                    time: "2026-12-07T22:00:00Z",
+                },
+            ],
+        });
+        expect(deriveStatus(snapshotOf(objects, {}), context).problem?.step).toBe("workflow boot job failed");
+    });
+
     test("a Rufio job that failed: its Failed condition's message", () => {
         const { machine, status } = controlPlaneAt("bmc-job-failed");
         expect(machine).toMatchObject({ stage: "failed", bmc: { power: "off", job: { state: "failed" } } });
