@@ -10,8 +10,8 @@
  * sum of all steps. BENCH_MACHINES (e.g. `3,10`) picks the sizes. Skipped with a message when the
  * rig is incomplete.
  *
- * When the host fails the preflight (the rig's Debian Docker Engine 20.10 is older than the 24 the
- * lab asks for; 100 machines need more memory than the host has), a run with the preflight on stops
+ * When the host fails the preflight (100 machines need more memory than the rig has), a run with the
+ * preflight on stops
  * at the refusal. Its row then gives the preflight-off figure plus the preflight's own time, the
  * same probes and verdict run from here against the stack's config (marked `+`): the program runs
  * the preflight before it registers anything, so that is what the preflight adds to a run.
