@@ -269,11 +269,15 @@ describe("kubectl", () => {
         expect(finding.fix).toContain("https://dl.k8s.io/release/v1.28.0/bin/linux/amd64/kubectl");
     });
 
-    test("a released kubectl is fine; without waitForWorkload it is not checked at all", () => {
+    test("a released kubectl is fine; clusterctl init needs it for its wait on the webhooks", () => {
         expect(findingOf(evaluate({}), "kubectl").status).toBe("ok");
         const missing = { kubectlVersion: { error: "kubectl is not installed", notInstalled: true } };
-        const findings = evaluate(missing, { waitForWorkload: false });
-        expect(findings.find((f) => f.check === "kubectl")).toBeUndefined();
+        const clusterctl = findingOf(evaluate(missing, { waitForWorkload: false }), "kubectl");
+        expect(clusterctl.status).toBe("error");
+        expect(clusterctl.message).toMatch(/clusterctl init waits with it until the providers' webhooks/);
+        // The operator installs Cluster API in the cluster; without the wait for the workload API nothing needs kubectl.
+        const operator = evaluate(missing, { waitForWorkload: false, clusterApiInstaller: "operator" });
+        expect(operator.find((f) => f.check === "kubectl")).toBeUndefined();
     });
 });
 

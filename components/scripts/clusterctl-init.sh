@@ -244,6 +244,48 @@ if [ "$adopted" = no ]; then
     fi
 fi
 
+# The providers' admission webhooks (ValidatingWebhookConfigurations and MutatingWebhookConfigurations
+# clusterctl labelled) answer before the lab applies its Cluster API objects: --wait-providers waits
+# for the deployments, but the API server reaches a webhook through its Service, which refuses
+# connections until the EndpointSlice lists a ready pod and kube-proxy has programmed it (seen in the
+# real-lab suite: "failed calling webhook ... connection refused" right after init). kubectl reads
+# the configurations and EndpointSlices; without it on PATH the script says so and does not wait.
+wait_for_webhooks() {
+    if ! command -v kubectl >/dev/null; then
+        log "kubectl is not on PATH: not waiting for the providers' webhooks to have ready endpoints"
+        return 0
+    fi
+    local deadline services service waiting
+    deadline=$(($(date +%s) + wait_timeout))
+    services="$(kubectl --kubeconfig "$kubeconfig" get validatingwebhookconfigurations,mutatingwebhookconfigurations \
+        -l clusterctl.cluster.x-k8s.io \
+        -o jsonpath='{range .items[*].webhooks[*]}{.clientConfig.service.namespace}/{.clientConfig.service.name}{"\n"}{end}' |
+        sed '/^\/$/d;/^$/d' | LC_ALL=C sort -u)"
+    while :; do
+        waiting=()
+        for service in $services; do
+            if ! kubectl --kubeconfig "$kubeconfig" get endpointslices -n "${service%%/*}" \
+                -l "kubernetes.io/service-name=${service#*/}" \
+                -o jsonpath='{range .items[*].endpoints[*]}{.conditions.ready}{"\n"}{end}' 2>/dev/null | grep -qx true; then
+                waiting+=("$service")
+            fi
+        done
+        if [ "${#waiting[@]}" -eq 0 ]; then
+            break
+        fi
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            log "the providers' webhook services ${waiting[*]} have no ready endpoint after ${wait_timeout}s;" \
+                "see kubectl --kubeconfig ${kubeconfig} get pods -A"
+            exit 1
+        fi
+        sleep 2
+    done
+    # kube-proxy programs a Service's rules shortly after its EndpointSlice changes.
+    [ -z "$services" ] || sleep 3
+    log "the providers' webhooks have ready endpoints: $(wc -w <<<"$services") services"
+}
+wait_for_webhooks
+
 if [ "$management" = existing ]; then
     # What an earlier run recorded stays recorded while it is still installed.
     installed="$(installed_record "$(recorded_providers "$previous")" "$(cut -d' ' -f1 <<<"$after")" "$added")"

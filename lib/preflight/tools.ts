@@ -150,11 +150,15 @@ export function checkClusterctl(config: LabConfig, modes: LabModes, facts: HostF
 }
 
 /**
- * kubectl probes the workload API in the wait for it (waitForWorkload), and the preflight reaches
- * the clusters of managementKubeconfig and tinkerbellKubeconfig with it; otherwise it is not needed.
+ * kubectl waits for the providers' webhooks after clusterctl init, probes the workload API in the
+ * wait for it (waitForWorkload), and the preflight reaches the clusters of managementKubeconfig and
+ * tinkerbellKubeconfig with it; otherwise (the operator installs Cluster API, no wait) it is not needed.
  */
 export function checkKubectl(config: LabConfig, modes: LabModes, facts: HostFacts): Finding[] {
     const uses = [
+        modes.clusterApiInstaller === "clusterctl"
+            ? "clusterctl init waits with it until the providers' webhooks have ready endpoints"
+            : undefined,
         config.waitForWorkload
             ? "up waits for the workload API server with kubectl (config key waitForWorkload)"
             : undefined,

@@ -117,6 +117,22 @@ async function sleep(seconds: number): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 }
 
+/**
+ * The lab refuses to load a bundle image over another image of the same name (it never replaces an
+ * image it did not load). An earlier build of the rig, or a manual run, may have left such a name on
+ * this machine: the suite untags it, saying so, so that the lab loads the bundle's.
+ */
+function untagStaleHostImages(): void {
+    for (const artifact of bundleArtifacts()) {
+        if (artifact.kind !== "image" || !/^(kindest\/node|capt-e2e\/virtualbmc):/.test(artifact.ref)) continue;
+        const present = run("docker", ["image", "inspect", "-f", "{{.Id}}", artifact.ref]);
+        if (present.status === 0 && present.out.trim() !== artifact.imageId) {
+            console.log(`real lab: docker had ${artifact.ref} as another image (${present.out.trim()}); untagged it`);
+            runOk("docker", ["image", "rm", artifact.ref]);
+        }
+    }
+}
+
 describeE2e(
     "the real lab, offline: real KinD, Tinkerbell and Cluster API from the rig's bundle, until a VM network-boots and its workflow runs",
     [missingToolchain, missingLibvirt, missingDocker, missingRealLab],
@@ -184,6 +200,7 @@ describeE2e(
             };
             stack = new ProgramStack(ws, name, config);
             await stack.init();
+            untagStaleHostImages();
             imagesBefore = dockerImages();
         }, 10 * 60_000);
 

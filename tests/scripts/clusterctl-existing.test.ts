@@ -86,7 +86,16 @@ describe("clusterctl-init against an existing management cluster", () => {
         );
         expect(inventory()).toEqual(ALL);
         expect(sandbox.readState("inventory/cluster-api")).toBe("v1.12.5\n");
-        expect(sandbox.calls("kubectl", "--kubeconfig").every((c) => c.includes("providers.clusterctl"))).toBe(true);
+        // kubectl only reads: the inventory, and the webhooks the wait after init looks for.
+        expect(
+            sandbox
+                .calls("kubectl", "--kubeconfig")
+                .every((c) =>
+                    / get (providers\.clusterctl\.cluster\.x-k8s\.io|validatingwebhookconfigurations,mutatingwebhookconfigurations) /.test(
+                        c,
+                    ),
+                ),
+        ).toBe(true);
         expect(sandbox.tmpEntries()).toEqual([]);
     });
 
@@ -183,13 +192,16 @@ describe("clusterctl-init against an existing management cluster", () => {
         expect(sandbox.calls("clusterctl", "init")).toEqual([]);
     });
 
-    test("the KinD mode is unchanged: no kubectl, nothing on stdout", () => {
+    test("the KinD mode reads no inventory with kubectl, and prints nothing on stdout", () => {
         const { MANAGEMENT_CLUSTER, ...kind } = env;
         expect(MANAGEMENT_CLUSTER).toBe("existing");
         const result = sandbox.run("clusterctl-init", kind);
         expect(result.status).toBe(0);
         expect(result.stdout).toBe("");
-        expect(sandbox.calls("kubectl")).toEqual([]);
+        // kubectl only for the wait on the providers' webhooks (none here), never for the inventory.
+        expect(sandbox.calls("kubectl").map((c) => c.split(" ").slice(3, 5).join(" "))).toEqual([
+            "get validatingwebhookconfigurations,mutatingwebhookconfigurations",
+        ]);
     });
 
     test("refuses an unknown MANAGEMENT_CLUSTER and a missing CAPT_VERSION", () => {
@@ -230,7 +242,8 @@ describe("clusterctl-delete: removes what this stack installed, and only that", 
         const result = sandbox.run("clusterctl-delete", { ...env, PULUMI_COMMAND_STDOUT: init.stdout.trim() });
         expect(result.status).toBe(0);
         expect(sandbox.calls("clusterctl", "delete")).toEqual([]);
-        expect(sandbox.calls("kubectl")).toHaveLength(1);
+        // The inventory read and the wait on the (already running) webhooks.
+        expect(sandbox.calls("kubectl")).toHaveLength(2);
         expect(inventory()).toEqual(ALL);
         // No previous output at all (a Command created before the record existed): the same.
         expect(sandbox.run("clusterctl-delete", env).status).toBe(0);

@@ -36,6 +36,20 @@ function lastInit(): Record<string, string> {
 }
 
 describe("clusterctl-init", () => {
+    test("after init it waits until every webhook service of the providers has a ready endpoint", () => {
+        fs.writeFileSync(
+            path.join(sandbox.state, "webhook-services"),
+            "capi-system/capi-webhook-service\ncapt-system/capt-webhook-service\n",
+        );
+        const result = sandbox.run("clusterctl-init", { ...env, FAKE_WEBHOOKS_READY_AFTER: "3" });
+        expect(result.status).toBe(0);
+        expect(result.stderr).toContain("the providers' webhooks have ready endpoints: 2 services");
+        // Polled until the third answer said ready, for each service.
+        for (const service of ["capi-webhook-service", "capt-webhook-service"]) {
+            expect(sandbox.readState(`endpointslices-count.${service}`).trim()).toBe("3");
+        }
+    }, 30_000);
+
     test("first run installs core, kubeadm and tinkerbell with the config and a private kubeconfig", () => {
         const result = sandbox.run("clusterctl-init", env);
         expect(result.status).toBe(0);

@@ -299,10 +299,11 @@ esac
  * the kubeconfig file it was given.
  */
 const FAKE_KUBECTL = `${PREAMBLE}${CLUSTER_DIR}
-kubeconfig=""; timeout=""; raw=""; verb=""; resource=""; name=""; ns=""; all=""; output=""; ignore=""
+kubeconfig=""; timeout=""; raw=""; verb=""; resource=""; name=""; ns=""; all=""; output=""; ignore=""; selector=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --kubeconfig) kubeconfig="$2"; shift 2 ;;
+    -l) selector="$2"; shift 2 ;;
     --request-timeout=*) timeout="\${1#*=}"; shift ;;
     --raw=*) raw="\${1#*=}"; shift ;;
     get) verb=get; shift ;;
@@ -348,6 +349,18 @@ if [ -z "$raw" ]; then
             echo "Error from server (NotFound): clusters.cluster.x-k8s.io \\"$name\\" not found" >&2
             exit 1
         fi ;;
+    validatingwebhookconfigurations,mutatingwebhookconfigurations)
+        # The webhook services (namespace/name, one a line) of the file "webhook-services", if any.
+        [ "$selector" = clusterctl.cluster.x-k8s.io ] && [ "\${output%%=*}" = jsonpath ] ||
+            { echo "fake kubectl: unsupported: $argv" >&2; exit 64; }
+        cat "$dir/webhook-services" 2>/dev/null || true ;;
+    endpointslices)
+        # Ready from the FAKE_WEBHOOKS_READY_AFTER-th request on (default 1), counted per service.
+        [ -n "$ns" ] && [ "\${output%%=*}" = jsonpath ] || { echo "fake kubectl: unsupported: $argv" >&2; exit 64; }
+        count="$state/endpointslices-count.\${selector##*=}"
+        n=$(( $(cat "$count" 2>/dev/null || echo 0) + 1 ))
+        echo "$n" >"$count"
+        if [ "$n" -ge "\${FAKE_WEBHOOKS_READY_AFTER:-1}" ]; then echo true; else echo false; fi ;;
     *) echo "fake kubectl: unsupported resource $resource" >&2; exit 64 ;;
     esac
     exit 0
