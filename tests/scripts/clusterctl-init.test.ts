@@ -46,7 +46,7 @@ describe("clusterctl-init", () => {
         expect(result.stderr).toContain("the providers' webhooks have ready endpoints: 2 services");
         // Polled until the third answer said ready, for each service.
         for (const service of ["capi-webhook-service", "capt-webhook-service"]) {
-            expect(sandbox.readState(`endpointslices-count.${service}`).trim()).toBe("3");
+            expect(sandbox.readState(`endpointslices-count.${service}`)).toBe("3\n");
         }
     }, 30_000);
 
