@@ -26,9 +26,3 @@ export const ROOT_PARTITION: Readonly<Record<MachineArch, number>> = { x86_64: 3
 
 /** The EFI system partition (kernel and grub.cfg), the first partition on every arch. */
 export const ESP_PARTITION = 1;
-
-/**
- * The serial console of the lab's VMs as the Linux kernel names it: the first 16550 UART on x86_64
- * (q35), the PL011 UART on aarch64 (`virt`). libvirt logs it to the machine's console log.
- */
-export const VM_SERIAL_CONSOLE: Readonly<Record<MachineArch, string>> = { x86_64: "ttyS0", aarch64: "ttyAMA0" };

@@ -6,7 +6,7 @@
 import { LabConfig } from "../config";
 import { LabPlan } from "../plan";
 import { labReference } from "./registry-mirror";
-import { VM_SERIAL_CONSOLE, osieArch } from "./arch";
+import { osieArch } from "./arch";
 import { HelmValues, applySetValues } from "./helm-set";
 import { toYaml } from "./kube-object";
 import { isOffline } from "./offline";
@@ -22,15 +22,6 @@ export function artifactsFileServerUrl(plan: LabPlan): string {
 }
 
 /**
- * Smee's iPXE script gives the OSIE `console=ttyS1,115200` (the serial port of the bare-metal servers
- * it was written for); the lab's VMs have one serial port, logged to their console log, so the OSIE
- * also writes there: the last console= is the one systemd and tink-agent's output go to.
- */
-function vmConsoleArg(config: LabConfig): string {
-    return `console=${VM_SERIAL_CONSOLE[config.machineArch]},115200`;
-}
-
-/**
  * Smee settings per boot mode. netboot: the iPXE script must name CaptainOS's kernel and initrd
  * (Smee appends `-<arch>`; the chart's defaults are HookOS names, which 404 against CaptainOS).
  * isoboot: no DHCP from Smee, and the ISO it patches per machine is CaptainOS's.
@@ -38,11 +29,7 @@ function vmConsoleArg(config: LabConfig): string {
 function smeeValues(config: LabConfig, plan: LabPlan): HelmValues {
     const kernel = config.captainosKernelVersion;
     if (config.bootMode === "netboot") {
-        return {
-            ipxeHttpScriptKernelName: `vmlinuz-${kernel}`,
-            ipxeHttpScriptInitrdName: `initramfs-${kernel}`,
-            ...(plan.modes.machines === "vms" ? { ipxeHttpScriptExtraKernelArgs: [vmConsoleArg(config)] } : {}),
-        };
+        return { ipxeHttpScriptKernelName: `vmlinuz-${kernel}`, ipxeHttpScriptInitrdName: `initramfs-${kernel}` };
     }
     return {
         dhcpEnabled: false,

@@ -95,7 +95,6 @@ describe.each(["netboot", "isoboot"] as const)("aarch64, %s", (bootMode) => {
             expect(smee).toEqual({
                 ipxeHttpScriptKernelName: `vmlinuz-${KERNEL}`,
                 ipxeHttpScriptInitrdName: `initramfs-${KERNEL}`,
-                ipxeHttpScriptExtraKernelArgs: ["console=ttyAMA0,115200"],
             });
         }
     });

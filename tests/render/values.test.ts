@@ -33,8 +33,6 @@ describe("Tinkerbell chart values", () => {
         expect(loose(tinkerbellValues(config, plan)).deployment.envs.smee).toEqual({
             ipxeHttpScriptKernelName: "vmlinuz-6.19.2",
             ipxeHttpScriptInitrdName: "initramfs-6.19.2",
-            // The VM's one serial port, which libvirt logs: Smee's own console= is ttyS1.
-            ipxeHttpScriptExtraKernelArgs: ["console=ttyS0,115200"],
         });
     });
 
