@@ -42,6 +42,8 @@ export interface DomainSpec {
     disk: { pool: string; volume: string; cache: DiskCache };
     /** Serial console log; inside the stack's pool directory so the provider can remove it through libvirt. */
     consoleLogPath: string;
+    /** The second serial port's log, where the OSIE writes (x86_64 only; see ArchProfile.osieSerial). */
+    osieLogPath?: string;
     graphics: Graphics;
 }
 
@@ -62,11 +64,23 @@ export interface ArchProfile {
      * USB keyboards, not virtio ones).
      */
     vnc: { video?: string; usbController?: string };
+    /**
+     * A second UART, logged on its own: Smee's iPXE script boots the OSIE with `console=ttyS1` (the
+     * serial-over-LAN port of the servers it was written for), and Linux binds its one 8250 console
+     * to the first ttyS it is given, so on a VM with one port the OSIE's boot went nowhere. The
+     * firmware, iPXE and the installed OS keep the first port. The `virt` board has one PL011.
+     */
+    osieSerial: boolean;
 }
 
 export const ARCH_PROFILES: Record<MachineArch, ArchProfile> = {
-    x86_64: { machine: "q35", features: ["acpi", "apic"], vnc: {} },
-    aarch64: { machine: "virt", features: ["acpi"], vnc: { video: "virtio", usbController: "qemu-xhci" } },
+    x86_64: { machine: "q35", features: ["acpi", "apic"], vnc: {}, osieSerial: true },
+    aarch64: {
+        machine: "virt",
+        features: ["acpi"],
+        vnc: { video: "virtio", usbController: "qemu-xhci" },
+        osieSerial: false,
+    },
 };
 
 /** CPU model per domain type; the Domain provider uses the same table when it resolves `auto`. */
@@ -102,6 +116,11 @@ export function consoleLogPath(plan: LabPlan, machine: Pick<PlannedMachine, "nam
     return path.posix.join(consoleLogDir(plan), `${machine.name}.console.log`);
 }
 
+/** The OSIE's serial log (ttyS1) beside the console log. */
+export function osieLogPath(plan: LabPlan, machine: Pick<PlannedMachine, "name">): string {
+    return path.posix.join(consoleLogDir(plan), `${machine.name}.osie.log`);
+}
+
 /** The builder's input for one planned machine; `domainType` stays the configured choice. */
 export function domainSpecFor(config: LabConfig, plan: LabPlan, machine: PlannedMachine): DomainSpec {
     const owner = { project: plan.project, stack: plan.stack };
@@ -116,6 +135,7 @@ export function domainSpecFor(config: LabConfig, plan: LabPlan, machine: Planned
         network: { mac: machine.mac, bridge: plan.network.bridge },
         disk: { pool: plan.libvirt.poolName, volume: machineVolumeName(machine), cache: config.vmDiskCache },
         consoleLogPath: consoleLogPath(plan, machine),
+        ...(ARCH_PROFILES[config.machineArch].osieSerial ? { osieLogPath: osieLogPath(plan, machine) } : {}),
         graphics: config.vmGraphics,
     };
 }
@@ -183,6 +203,11 @@ function addDevices(devices: XMLBuilder, spec: DomainSpec, profile: ArchProfile)
     serial.ele("log", { file: spec.consoleLogPath, append: "on" });
     serial.ele("target", { port: "0" });
     devices.ele("console", { type: "pty" }).ele("target", { type: "serial", port: "0" });
+    if (spec.osieLogPath && profile.osieSerial) {
+        const osie = devices.ele("serial", { type: "pty" });
+        osie.ele("log", { file: spec.osieLogPath, append: "on" });
+        osie.ele("target", { port: "1" });
+    }
 
     if (spec.graphics === "vnc") {
         devices

@@ -1,7 +1,7 @@
 /** What the user reads after `up`: where things are and how to watch provisioning. */
 import * as path from "node:path";
 import { LabConfig } from "../config";
-import { consoleLogDir } from "../libvirt/domain-xml";
+import { ARCH_PROFILES, consoleLogDir } from "../libvirt/domain-xml";
 import { LabPlan } from "../plan";
 import { TINKERBELL_HTTP_PORT } from "./tinkerbell-values";
 
@@ -48,7 +48,7 @@ export function nextSteps(config: LabConfig, plan: LabPlan): string[] {
         `Watch provisioning: ${tink} kubectl get workflows,jobs.bmc.tinkerbell.org -n ${ns} -w`,
         `Cluster API view: ${capi} clusterctl describe cluster ${plan.labName} -n ${ns}`,
         plan.modes.machines === "vms"
-            ? `Machine consoles: ${shellWord(`${consoleLogDir(plan)}/`)}<machine>.console.log (virsh -c ${shellWord(plan.libvirt.uri)} console <machine>)`
+            ? `Machine consoles: ${shellWord(`${consoleLogDir(plan)}/`)}<machine>.console.log (virsh -c ${shellWord(plan.libvirt.uri)} console <machine>)${ARCH_PROFILES[config.machineArch].osieSerial ? "; the OSIE's boot: <machine>.osie.log" : ""}`
             : "Machine consoles: through each machine's BMC (Serial over LAN: ipmitool -I lanplus -H <bmc> sol activate)",
         `Workload cluster: KUBECONFIG=${files.workloadKubeconfig} kubectl get nodes -o wide`,
     ];

@@ -4,7 +4,7 @@
  * should name. Pure: derived from the validated config and the plan.
  */
 import { Cni, LabConfig } from "../config";
-import { consoleLogDir } from "../libvirt/domain-xml";
+import { ARCH_PROFILES, consoleLogDir } from "../libvirt/domain-xml";
 import { LabPlan, MachineRole } from "../plan";
 import { clusterApiNames } from "../render/cluster-api";
 import { labFiles, tinkerbellUiUrl } from "../render/next-steps";
@@ -34,6 +34,8 @@ export interface StatusContext {
     tinkerbellUi: string;
     /** Where a VM's serial console is logged: `<dir>/<machine>.console.log`. */
     consoleLogDir: string;
+    /** The VMs also log the OSIE's serial port, `<dir>/<machine>.osie.log` (x86_64). */
+    osieLogs: boolean;
     /** The kubeconfig each suggested command names (a path or a placeholder, never the content). */
     kubeconfigShown: Record<Source, string>;
 }
@@ -63,6 +65,7 @@ export function statusContext(config: LabConfig, plan: LabPlan, given: Kubeconfi
         cni: config.cni,
         tinkerbellUi: tinkerbellUiUrl(plan),
         consoleLogDir: consoleLogDir(plan),
+        osieLogs: ARCH_PROFILES[config.machineArch].osieSerial,
         kubeconfigShown: { management, tinkerbell, workload: files.workloadKubeconfig },
     };
 }

@@ -381,11 +381,13 @@ function progressStage(
                     : `${tink} describe machines.bmc.tinkerbell.org ${bmcMachine?.metadata.name ?? machine.name} -n ${ns}`,
             };
         }
+        // The OSIE writes to the second serial port (Smee's console=ttyS1), logged on its own.
+        const osieLog = context.osieLogs ? ` ${context.consoleLogDir}/${machine.name}.osie.log` : "";
         return {
             stage: "pxe",
             since: job?.status?.completionTime ?? workflow.metadata.creationTimestamp,
-            step: "powered on; waiting for it to PXE-boot HookOS and its agent to start the workflow",
-            command: console,
+            step: "powered on; waiting for it to PXE-boot the OSIE and its agent to start the workflow",
+            command: context.vms ? `${console}${osieLog}` : console,
         };
     }
     const owner = hardware?.metadata.labels?.[HARDWARE_OWNER_LABEL];

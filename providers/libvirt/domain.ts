@@ -282,7 +282,8 @@ function ignoreNotRunning(error: unknown): undefined {
 }
 
 /**
- * Console logs, by convention `<pool dir>/<domain>.console.log` in the pool of the domain's disk
+ * Console logs, by convention `<pool dir>/<domain>.console.log` (and `<domain>.osie.log`, the second
+ * serial port's) in the pool of the domain's disk
  * (domainSpecFor puts them there). The provider registers each one as an empty volume of that pool
  * when it defines the domain, so libvirt knows the file and delete removes it with one vol-delete —
  * also on remote hosts — without a pool refresh; virtlogd appends to it once the domain runs.
@@ -290,13 +291,14 @@ function ignoreNotRunning(error: unknown): undefined {
 function consoleLogVolumes(inputs: DomainInputs): { poolUuid: string; pool: string; volume: string }[] {
     const facts = domainFacts(inputs.xml, OWNERSHIP_NAMESPACE);
     const pool = facts.disks.map((d) => d.pool).find((p): p is string => p !== undefined);
-    const expected = `${inputs.name}.console.log`;
+    const expected = [`${inputs.name}.console.log`, `${inputs.name}.osie.log`];
     if (pool === undefined) {
         return [];
     }
     return facts.consoleLogs
-        .filter((log) => log.endsWith(`/${expected}`))
-        .map(() => ({ poolUuid: ownedUuid("pool", inputs.owner, pool), pool, volume: expected }));
+        .map((log) => expected.find((name) => log.endsWith(`/${name}`)))
+        .filter((volume): volume is string => volume !== undefined)
+        .map((volume) => ({ poolUuid: ownedUuid("pool", inputs.owner, pool), pool, volume }));
 }
 
 async function registerConsoleLogs(inputs: DomainInputs): Promise<void> {

@@ -301,6 +301,9 @@ describeE2e(
                 const machine = stack.plan.machines[0];
                 const ns = stack.labConfig.namespace;
                 const consoleLog = path.join(consoleLogDir(stack.plan), `${machine.name}.console.log`);
+                // The OSIE writes to the second serial port (Smee's console=ttyS1).
+                const osieLog = path.join(consoleLogDir(stack.plan), `${machine.name}.osie.log`);
+                const read = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "latin1") : "");
                 let repaired = 0;
                 let running = false;
                 const deadline = Date.now() + 35 * 60_000;
@@ -312,10 +315,12 @@ describeE2e(
                     ) {
                         mark("powered on");
                     }
-                    const serial = fs.existsSync(consoleLog) ? fs.readFileSync(consoleLog, "latin1") : "";
-                    if (/iPXE/.test(serial)) mark("iPXE");
-                    if (/Linux version/.test(serial)) mark("OSIE kernel");
-                    if (/tink-agent/i.test(serial)) mark("tink-agent");
+                    const firmware = read(consoleLog);
+                    const osie = read(osieLog);
+                    if (/iPXE/.test(firmware)) mark("iPXE");
+                    if (/EFI stub: Loaded initrd/.test(firmware)) mark("OSIE loaded");
+                    if (/Linux version/.test(osie)) mark("OSIE kernel");
+                    if (/tink-agent/i.test(osie)) mark("tink-agent");
                     for (const workflow of items(["-n", ns, "get", "workflows"])) {
                         mark("workflow created");
                         const status = (workflow.status ?? {}) as {
@@ -366,9 +371,13 @@ describeE2e(
                 expect({ milestones, running }).toEqual({ milestones: expect.any(Object), running: true });
 
                 // Each hop of the network boot, from the daemons' own records.
-                const consoleText = fs.readFileSync(consoleLog, "latin1");
-                expect(consoleText).toMatch(/iPXE/);
-                expect(consoleText).toMatch(/Linux version/);
+                const firmware = read(consoleLog);
+                expect(firmware).toMatch(/iPXE/);
+                expect(firmware).toMatch(
+                    new RegExp(`vmlinuz-${stack.config.captainosKernelVersion}-x86_64\\.\\.\\..*ok`),
+                );
+                expect(firmware).toMatch(/EFI stub: Loaded initrd/);
+                expect(read(osieLog)).toMatch(/Linux version/);
                 const smee = kubectl(["-n", ns, "logs", "deploy/tinkerbell", "-c", "tinkerbell", "--tail=-1"]);
                 expect(smee.toLowerCase()).toContain(machine.mac.toLowerCase());
                 const artifacts = kubectl(["-n", ns, "logs", "deploy/hookos", "--all-containers", "--tail=-1"]);

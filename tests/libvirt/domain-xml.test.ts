@@ -66,11 +66,17 @@ describe("domain XML builder", () => {
         ]);
     });
 
-    test("logs the serial console into the stack's storage folder", () => {
-        const { facts } = devXml();
+    test("logs the serial console, and the OSIE's port (ttyS1, Smee's console=), into the stack's storage folder", () => {
+        const { facts, xml } = devXml();
         expect(facts.consoleLogs).toEqual([
             path.posix.join(dev.plan.libvirt.storageDir, `${dev.plan.machines[0].name}.console.log`),
+            path.posix.join(dev.plan.libvirt.storageDir, `${dev.plan.machines[0].name}.osie.log`),
         ]);
+        // The firmware and `virsh console` keep the first port; the OSIE's is the second UART.
+        expect(xml).toMatch(
+            /<serial type="pty">\s*<log file="[^"]+\.console\.log" append="on"\/>\s*<target port="0"\/>/,
+        );
+        expect(xml).toMatch(/<serial type="pty">\s*<log file="[^"]+\.osie\.log" append="on"\/>\s*<target port="1"\/>/);
     });
 
     test("VNC listens on 127.0.0.1 only, or there is no display at all", () => {
@@ -92,8 +98,8 @@ describe("domain XML builder", () => {
 
     test("escapes text instead of producing broken XML", () => {
         const { spec } = devXml();
-        const xml = buildDomainXml({ ...spec, consoleLogPath: "/tmp/a&b<c>.log" });
-        expect(domainFacts(xml, OWNERSHIP_NAMESPACE).consoleLogs).toEqual(["/tmp/a&b<c>.log"]);
+        const xml = buildDomainXml({ ...spec, consoleLogPath: "/tmp/a&b<c>.log", osieLogPath: "/tmp/'d\"e.log" });
+        expect(domainFacts(xml, OWNERSHIP_NAMESPACE).consoleLogs).toEqual(["/tmp/a&b<c>.log", "/tmp/'d\"e.log"]);
     });
 
     test("is deterministic and differs per stack", () => {
@@ -150,9 +156,11 @@ describe("domain XML builder, machineArch aarch64", () => {
     test("the same NIC, disk, console and identity as an x86_64 machine", () => {
         const x86 = devXml(true).facts;
         const { facts } = arm({ vmGraphics: "none" }, true);
-        for (const field of ["name", "uuid", "owner", "memoryKiB", "vcpus", "interfaces", "disks", "consoleLogs"]) {
+        for (const field of ["name", "uuid", "owner", "memoryKiB", "vcpus", "interfaces", "disks"]) {
             expect([field, facts[field as keyof typeof facts]]).toEqual([field, x86[field as keyof typeof x86]]);
         }
+        // The virt board has one PL011 UART: the console log only, no OSIE port.
+        expect(facts.consoleLogs).toEqual([x86.consoleLogs[0]]);
     });
 
     test("domain type: TCG with the maximum CPU model when KVM cannot run it; the provider's retype agrees", () => {

@@ -194,7 +194,7 @@ describeWithLibvirt("a storageDir change on a real libvirtd, in the engine's ord
         expect(virshOk("pool-dumpxml", poolName)).toContain(`<path>${dirA}</path>`);
         const machineNames = before.plan.machines.map((m) => m.name);
         expect(fs.readdirSync(dirA).sort()).toEqual(
-            machineNames.flatMap((name) => [`${name}.console.log`, `${name}.qcow2`]).sort(),
+            machineNames.flatMap((name) => [`${name}.console.log`, `${name}.osie.log`, `${name}.qcow2`]).sort(),
         );
 
         const after = labPlan({ ...raw, storageDir: dirB }, stack);
@@ -219,7 +219,10 @@ describeWithLibvirt("a storageDir change on a real libvirtd, in the engine's ord
         expect(fs.existsSync(dirA)).toBe(false);
         for (const name of machineNames) {
             const live = domainFacts(virshOk("dumpxml", "--inactive", name), OWNERSHIP_NAMESPACE);
-            expect(live.consoleLogs).toEqual([path.join(dirB, `${name}.console.log`)]);
+            expect(live.consoleLogs).toEqual([
+                path.join(dirB, `${name}.console.log`),
+                path.join(dirB, `${name}.osie.log`),
+            ]);
             expect(virshOk("vol-path", "--pool", poolName, `${name}.qcow2`).trim()).toBe(
                 path.join(dirB, `${name}.qcow2`),
             );

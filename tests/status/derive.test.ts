@@ -103,7 +103,10 @@ describe("a machine's stage, step by step", () => {
             workflow: { state: "PENDING", actionsDone: 0, actionsTotal: 4 },
             waitingSeconds: 11 * 60,
         });
-        expect(machine.problem?.command).toBe(`tail -f ${plan.libvirt.storageDir}/${cp.name}.console.log`);
+        // The firmware's and iPXE's port, and the OSIE's (Smee's console=ttyS1).
+        expect(machine.problem?.command).toBe(
+            `tail -f ${plan.libvirt.storageDir}/${cp.name}.console.log ${plan.libvirt.storageDir}/${cp.name}.osie.log`,
+        );
     });
 
     test("workflow action 2/4: two actions done, the third running, with how long the workflow has run", () => {

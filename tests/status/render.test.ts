@@ -121,7 +121,7 @@ describe("the table", () => {
     test("a wait says how long", () => {
         const waiting = statusTable(statusAt({ [cp.name]: "pxe", [worker.name]: "free" }));
         expect(waiting).toContain(
-            `waiting: ${cp.name}: powered on; waiting for it to PXE-boot HookOS and its agent to start the workflow (for 11m00s)`,
+            `waiting: ${cp.name}: powered on; waiting for it to PXE-boot the OSIE and its agent to start the workflow (for 11m00s)`,
         );
     });
 
