@@ -26,6 +26,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { consoleLogDir } from "../../lib/libvirt/domain-xml";
 import { KUBE_BIN, ProgramStack, ProgramWorkspace, RawConfig, programWorkspace } from "./program-rig";
+import { Observed, findSecrets, pemLines } from "./secret-search";
 import {
     RunResult,
     Timings,
@@ -149,6 +150,27 @@ describeE2e(
         let upStarted = 0;
         const mark = (name: string) => {
             if (!(name in milestones)) milestones[name] = Math.round((Date.now() - upStarted) / 1000);
+        };
+
+        /** Each distinct stage `npm run status --json` reported for the machine, in order. */
+        const stagesSeen: string[] = [];
+        /** What the suite saw where no secret belongs (step 5 searches it). */
+        const observed: Observed[] = [];
+        const statusJson = (): { machines: { name: string; stage: string }[]; verdict: string } => {
+            const sets = Object.entries(stack.config).flatMap(([k, v]) => ["--set", `${k}=${v}`]);
+            const status = spawnSync(
+                "npm",
+                ["run", "--silent", "status", "--", "--stack", stack.name, "--json", ...sets],
+                {
+                    cwd: ws.projectDir,
+                    env: ws.env,
+                    encoding: "utf8",
+                },
+            );
+            const doc = JSON.parse(status.stdout);
+            const stage = doc.machines[0]?.stage;
+            if (stage && stagesSeen[stagesSeen.length - 1] !== stage) stagesSeen.push(stage);
+            return doc;
         };
 
         const kubectl = (args: string[]) =>
@@ -320,7 +342,7 @@ describeE2e(
                     if (/iPXE/.test(firmware)) mark("iPXE");
                     if (/EFI stub: Loaded initrd/.test(firmware)) mark("OSIE loaded");
                     if (/Linux version/.test(osie)) mark("OSIE kernel");
-                    if (/tink-agent/i.test(osie)) mark("tink-agent");
+                    if (/installed tink-agent|starting Agent/.test(osie)) mark("tink-agent");
                     for (const workflow of items(["-n", ns, "get", "workflows"])) {
                         mark("workflow created");
                         const status = (workflow.status ?? {}) as {
@@ -366,9 +388,26 @@ describeE2e(
                             );
                         }
                     }
+                    statusJson();
                     if (!running) await sleep(3);
                 }
                 expect({ milestones, running }).toEqual({ milestones: expect.any(Object), running: true });
+
+                // The machine the product planned: Smee gave it its planned address, CAPT claimed the
+                // Hardware of the control plane's role, Rufio left the domain running.
+                expect(read(consoleLog)).toContain(`net0: ${machine.ip}/`);
+                const claimed = items(["-n", ns, "get", "hardware"]).find((h) => h.metadata.name === machine.name);
+                expect(claimed?.metadata.labels?.["v1alpha1.tinkerbell.org/ownerName"]).toMatch(/control-plane/);
+                expect(run("virsh", ["-c", stack.plan.libvirt.uri, "domstate", machine.name]).out.trim()).toBe(
+                    "running",
+                );
+                const cluster = items(["-n", ns, "get", "clusters.cluster.x-k8s.io"])[0];
+                expect((cluster.status as { phase?: string }).phase).toBe("Provisioned");
+                // The Workflow comes from the product's template for that machine.
+                const workflows = items(["-n", ns, "get", "workflows"]);
+                expect(workflows.map((w) => (w.spec as { templateRef?: string }).templateRef)).toEqual(
+                    workflows.map((w) => w.metadata.name),
+                );
 
                 // Each hop of the network boot, from the daemons' own records.
                 const firmware = read(consoleLog);
@@ -394,18 +433,53 @@ describeE2e(
             40 * 60_000,
         );
 
-        step("4. npm run status --json names the machine's stage; a no-change preview", async () => {
-            const sets = Object.entries(stack.config).flatMap(([k, v]) => ["--set", `${k}=${v}`]);
-            const status = spawnSync(
-                "npm",
-                ["run", "--silent", "status", "--", "--stack", stack.name, "--json", ...sets],
-                { cwd: ws.projectDir, env: ws.env, encoding: "utf8" },
-            );
-            const doc = JSON.parse(status.stdout);
-            expect(doc.machines.map((m: { name: string }) => m.name)).toEqual([stack.plan.machines[0].name]);
-            expect(["workflow", "failed", "pxe"]).toContain(doc.machines[0].stage);
-            expectSuccess(await timed("no-change preview", stack.run(["preview", "--expect-no-changes"])));
-        });
+        step(
+            "4. npm run status followed every stage; a no-change up runs nothing; no secret where it does not belong",
+            async () => {
+                const doc = statusJson();
+                expect(doc.machines.map((m) => m.name)).toEqual([stack.plan.machines[0].name]);
+                // Seen while the machine went: powered off or PXE, then its workflow.
+                expect(stagesSeen).toEqual(expect.arrayContaining(["pxe", "workflow"]));
+                expect(stagesSeen.indexOf("pxe")).toBeLessThan(stagesSeen.lastIndexOf("workflow"));
+                const again = expectSuccess(
+                    await timed("no-change up", stack.run(["up", "--yes", "--skip-preview", "--expect-no-changes"])),
+                );
+                observed.push({ where: "no-change up", text: again.stdout + again.stderr });
+
+                // The lab's secrets (the BMC password, the KinD kubeconfig's key) in no form in any output, the
+                // state, the containers' `docker inspect`, or the environment of any container in the node.
+                const secrets: Record<string, string> = { "BMC password": await stack.output("bmcPassword") };
+                const keyData = /client-key-data: (\S+)/.exec(fs.readFileSync(kubeconfig, "utf8"))?.[1] ?? "";
+                pemLines(Buffer.from(keyData, "base64").toString()).forEach(
+                    (line, i) => (secrets[`KinD key, line ${i + 1}`] = line),
+                );
+                expect(Object.keys(secrets).length).toBeGreaterThan(3);
+                const node = `${stack.plan.kind.clusterName}-control-plane`;
+                const containers = runOk("docker", ["exec", node, "crictl", "ps", "-q"]).trim().split("\n");
+                for (const id of containers) {
+                    const env = runOk("docker", [
+                        "exec",
+                        node,
+                        "crictl",
+                        "inspect",
+                        "-o",
+                        "go-template",
+                        "--template",
+                        "{{json .info.config.envs}}",
+                        id,
+                    ]);
+                    observed.push({ where: `node container ${id}: environment`, text: env });
+                }
+                for (const name of [node, stack.plan.vbmc.containerName]) {
+                    observed.push({ where: `docker inspect ${name}`, text: runOk("docker", ["inspect", name]) });
+                }
+                for (const file of fs.readdirSync(path.join(ws.tmp, "state"), { recursive: true }) as string[]) {
+                    const full = path.join(ws.tmp, "state", file);
+                    if (fs.statSync(full).isFile()) observed.push({ where: full, text: fs.readFileSync(full, "utf8") });
+                }
+                expect(findSecrets(secrets, observed)).toEqual([]);
+            },
+        );
 
         step("5. npm run destroy leaves nothing, and docker keeps only the images it had", async () => {
             expectSuccess(
