@@ -320,6 +320,7 @@ function progressStage(
     objects: MachineObjects,
     context: StatusContext,
     sources: Sources,
+    domainState?: string,
 ): StageFacts {
     const ns = context.namespace;
     const tink = kubectlIn(context, sources.tinkerbell);
@@ -369,7 +370,14 @@ function progressStage(
     }
     if (workflow) {
         const contactable = condition(bmcMachine?.status?.conditions, "Contactable");
-        if (bmcMachine?.status?.powerState !== "on") {
+        // Rufio refreshes a Machine's powerState on its own schedule, minutes behind the Job that
+        // powered it on (seen in the real-lab suite: "off" while the VM network-booted); the Job's
+        // completion and, for VMs, libvirt's own state say it sooner.
+        const poweredOn =
+            bmcMachine?.status?.powerState === "on" ||
+            (job !== undefined && jobState(job) === "complete") ||
+            domainState === "running";
+        if (!poweredOn) {
             const bmcProblem = contactable?.status === "False" ? contactable.message : undefined;
             return {
                 stage: "powered-off",
@@ -496,7 +504,7 @@ function machineStatus(
             problem: failure,
         };
     }
-    const facts = progressStage(machine, objects, context, sources);
+    const facts = progressStage(machine, objects, context, sources, domains?.[machine.name]);
     const waitingSeconds = seconds(facts.since, now);
     return {
         ...base,

@@ -143,6 +143,17 @@ describe("a machine's stage, step by step", () => {
         expect(EXIT_CODES[status.verdict]).toBe(1);
     });
 
+    test("PXE while Rufio's Machine still says off: the completed power-on Job (or a running VM) says on", () => {
+        const objects = labObjects(config, plan, { [cp.name]: "pxe", [worker.name]: "free" });
+        const bmc = objects.tinkerbell.find((o) => o.kind === "Machine" && o.metadata.name === cp.name);
+        Object.assign(bmc!.status as object, { powerState: "off" });
+        expect(deriveStatus(snapshotOf(objects, {}), context).machines[0].stage).toBe("pxe");
+        // Without a completed Job nor a running VM, off is off.
+        const job = objects.tinkerbell.find((o) => o.kind === "Job");
+        Object.assign(job!, { status: {} });
+        expect(deriveStatus(snapshotOf(objects, {}), context).machines[0].stage).toBe("powered-off");
+    });
+
     test("Tinkerbell's boot-job race is named, with the two deletes that let CAPT make a new Workflow", () => {
         const objects = labObjects(config, plan, { [cp.name]: "powered-off", [worker.name]: "free" });
         const workflow = objects.tinkerbell.find((o) => o.kind === "Workflow");
