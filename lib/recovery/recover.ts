@@ -263,6 +263,11 @@ async function importWithoutPending(options: RecoveryOptions, run: Exec, records
  * The Kubernetes objects the interrupted run made but never recorded, taken over in one update of
  * exactly them: the provider's server-side apply adopts an existing object only with
  * `upsertExistingObjects` (here through its environment variable), and only these are targeted.
+ * The interrupted run made each with a create under another field manager, which owns every field,
+ * and the API server filled in defaults the lab's object leaves out (a Hardware's interfaces, an
+ * atomic list, get `disableDhcp: false`): the apply changes such a field and, unforced, stops on the
+ * conflict with that manager. The objects are provably the stack's, so the apply is forced
+ * (`PULUMI_K8S_ENABLE_PATCH_FORCE`), in this update only.
  */
 function adoptKubernetesObjects(options: RecoveryOptions, urns: string[]): number {
     options.log(
@@ -281,7 +286,7 @@ function adoptKubernetesObjects(options: RecoveryOptions, urns: string[]): numbe
             ...urns.flatMap((u) => ["--target", u]),
             ...options.flags,
         ],
-        { ...options.env, PULUMI_K8S_UPSERT_EXISTING_OBJECTS: "true" },
+        { ...options.env, PULUMI_K8S_UPSERT_EXISTING_OBJECTS: "true", PULUMI_K8S_ENABLE_PATCH_FORCE: "true" },
     );
 }
 

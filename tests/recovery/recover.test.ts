@@ -378,7 +378,11 @@ describe("npm run up after a killed up", () => {
                     "--config-file",
                     "/x/Pulumi.dev.yaml",
                 ],
-                env: expect.objectContaining({ PULUMI_K8S_UPSERT_EXISTING_OBJECTS: "true" }),
+                // Forced: the interrupted run's create left another field manager owning every field.
+                env: expect.objectContaining({
+                    PULUMI_K8S_UPSERT_EXISTING_OBJECTS: "true",
+                    PULUMI_K8S_ENABLE_PATCH_FORCE: "true",
+                }),
             },
         ]);
         expect(rig.lines[0]).toMatch(
