@@ -26,8 +26,8 @@
  * - a Helm release: Helm's own record of an install that never finished (`pending-install`, or the
  *   first revision of a release the state does not hold) is deleted, so the create installs again
  *   and Helm takes back the objects it already made (they carry its ownership annotations);
- * - Kubernetes objects (the provider refuses one that exists, `upsertExistingObjects` off): adopted
- *   by server-side apply in this one `up` when they are provably the stack's.
+ * - Kubernetes objects (the provider refuses one that exists, `upsertExistingObjects` off): recorded
+ *   in the state as made when they are provably the stack's (the API server takes a create whole).
  *
  * Only objects proven to be this stack's are ever touched: docker labels
  * (`capt-playground.project`/`.stack`), libvirt's derived UUIDs and ownership tags, the KinD cluster

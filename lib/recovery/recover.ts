@@ -85,7 +85,7 @@ export interface RecoveryOptions {
     cwd: string;
     project: string;
     stack: string;
-    /** Flags passed through to the CLI (e.g. --config-file), for the update that adopts objects. */
+    /** Flags passed through to the CLI (e.g. --config-file). */
     flags: string[];
     /** The file backend's directory; recovery runs only with one. */
     backendDir?: string;
@@ -106,10 +106,8 @@ export interface RecoveryResult {
 interface Outcome {
     handled: boolean;
     line: string;
-    /** destroy: the resource to record so that destroy deletes it. */
+    /** The resource to record in the state: destroy then deletes it, up takes it as made. */
     record?: StateResource;
-    /** up: a Kubernetes object to adopt in a targeted update. */
-    adopt?: string;
 }
 
 interface Context {
@@ -182,13 +180,6 @@ export async function recoverInterruptedRun(options: RecoveryOptions): Promise<R
             );
             return { checked: true };
         }
-        const adopt = outcomes.flatMap((o) => (o.adopt ? [o.adopt] : []));
-        if (adopt.length > 0) {
-            const code = adoptKubernetesObjects(options, adopt);
-            if (code !== 0) {
-                return { checked: true, failed: code };
-            }
-        }
         const records = outcomes.flatMap((o) => (o.record ? [o.record] : []));
         try {
             await importWithoutPending(options, run, records);
@@ -200,7 +191,7 @@ export async function recoverInterruptedRun(options: RecoveryOptions): Promise<R
             recoveryLine(
                 `${creates.length} interrupted create${creates.length === 1 ? "" : "s"} resolved`,
                 records.length > 0
-                    ? `recorded ${records.length} of them in the state so destroy removes them, and dropped the pending records`
+                    ? `recorded ${records.length} of them in the state ${options.mode === "destroy" ? "so destroy removes them" : "as made"}, and dropped the pending records`
                     : "dropped their pending records from the state",
             ),
         );
@@ -257,32 +248,6 @@ async function importWithoutPending(options: RecoveryOptions, run: Exec, records
     } finally {
         fs.rmSync(path.dirname(file), { recursive: true, force: true });
     }
-}
-
-/**
- * The Kubernetes objects the interrupted run made but never recorded, taken over in one update of
- * exactly them: the provider's server-side apply adopts an existing object only with
- * `upsertExistingObjects` (here through its environment variable), and only these are targeted.
- */
-function adoptKubernetesObjects(options: RecoveryOptions, urns: string[]): number {
-    options.log(
-        recoveryLine(
-            `${urns.length} Kubernetes object${urns.length === 1 ? "" : "s"} made by the interrupted run`,
-            "adopting them by server-side apply in an update of only those",
-        ),
-    );
-    return options.runVisible(
-        [
-            "up",
-            "--yes",
-            "--skip-preview",
-            "--stack",
-            options.stack,
-            ...urns.flatMap((u) => ["--target", u]),
-            ...options.flags,
-        ],
-        { ...options.env, PULUMI_K8S_UPSERT_EXISTING_OBJECTS: "true" },
-    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -807,9 +772,18 @@ async function kubeObject(
             line: recoveryLine(`${label} made by the interrupted run`, "recorded it so destroy deletes it"),
         };
     }
+    // The API server took the create whole (one request), so the object is what the stack asked for:
+    // it is recorded as made, and the update compares and updates it like any other. Not adopted by
+    // a targeted update of just these objects: Pulumi processes every new provider in a targeted
+    // update and refuses one whose inputs come from an untargeted resource not yet made (the
+    // workload cluster's provider, until its kubeconfig exists), and the provider's create-time
+    // apply would then have to force its way past the create's own field manager.
     return {
         handled: true,
-        adopt: create.urn,
-        line: recoveryLine(`${label} made by the interrupted run, not in the state`, "it is adopted before the update"),
+        record: recordForDestroy(create.urn, where, context).record,
+        line: recoveryLine(
+            `${label} made by the interrupted run, not in the state`,
+            "recorded it in the state as made",
+        ),
     };
 }

@@ -224,7 +224,11 @@ export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void
  * CLI starts each plugin in a process group of its own, so a signal to the run's group would leave
  * the providers and the scripts they run going. Daemons that left the session (setsid: the kind
  * stand-in's API servers, as KinD's node containers) live on, as they would. The tree is stopped
- * first, so nothing forks past the kill.
+ * first, so nothing forks past the kill, and then killed children before parents: a process that
+ * dies while a process group below it is stopped orphans that group, and the kernel then sends its
+ * members SIGHUP and SIGCONT (POSIX, orphaned process groups), so a script killed after its parent
+ * could wake and run its EXIT trap (write-file removing its temp file) before its SIGKILL arrived.
+ * A SIGKILL once sent is never outrun: the process runs no more of its own code.
  */
 export function killTree(pid: number | undefined): void {
     if (pid === undefined) {
@@ -273,7 +277,8 @@ export function killTree(pid: number | undefined): void {
             stopped.add(p);
         }
     }
-    for (const p of stopped) {
+    // `stopped` holds every parent before its children (a child joins the tree after its parent).
+    for (const p of [...stopped].reverse()) {
         try {
             process.kill(p, "SIGKILL");
         } catch {

@@ -7,7 +7,6 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { billOfMaterials } from "../../lib/bundle/bill-of-materials";
 import { imageSlug } from "../../lib/bundle/loads";
-import { CONFIG_SCHEMA } from "../../lib/config-schema";
 import { BundleManifest } from "../../lib/bundle/manifest";
 import { labPlan } from "../fixtures";
 import { writeBundle } from "../bundle/support";
@@ -85,11 +84,11 @@ describe.each([false, true])("an offline lab, preview=%s", (preview) => {
         expect(kind.dependencies).toContain(one(run, COMMAND, "bundle-host-kindest-node-v1.35.0").urn);
         expect(byType(run, "docker:index/remoteImage:RemoteImage")).toEqual([]);
         const container = one(run, "docker:index/container:Container", "bmc-container");
-        const vbmc = manifest.artifacts.find((a) => a.ref === CONFIG_SCHEMA.vbmcImage.default)!;
+        // The lab's own virtual BMC image (the vbmcImage default), as the bundle holds it.
+        const vbmcImage = labPlan({ offlineBundle: bundle }).config.vbmcImage;
+        const vbmc = manifest.artifacts.find((a) => a.ref === vbmcImage)!;
         expect(container.inputs.image).toBe(vbmc.kind === "image" ? vbmc.imageId : "");
-        expect(container.dependencies).toContain(
-            one(run, COMMAND, `bundle-host-${imageSlug(CONFIG_SCHEMA.vbmcImage.default)}`).urn,
-        );
+        expect(container.dependencies).toContain(one(run, COMMAND, `bundle-host-${imageSlug(vbmcImage)}`).urn);
     });
 
     test("every node load follows KinD and is deleted with it; the chart and clusterctl init follow every load", () => {

@@ -332,7 +332,7 @@ describe("npm run up after a killed up", () => {
         expect(rig.pendingUrns()).toEqual([]);
     });
 
-    test("Kubernetes objects the run made in the stack's KinD cluster are adopted in an update of only them", async () => {
+    test("Kubernetes objects the run made in the stack's KinD cluster are recorded in the state as made, with no update of their own", async () => {
         const provider: StateResource = {
             urn: KIND_PROVIDER,
             type: "pulumi:providers:kubernetes",
@@ -365,25 +365,18 @@ describe("npm run up after a killed up", () => {
 
         await recoverInterruptedRun(rig.options());
 
-        expect(rig.visible).toEqual([
-            {
-                args: [
-                    "up",
-                    "--yes",
-                    "--skip-preview",
-                    "--stack",
-                    "dev",
-                    "--target",
-                    hardware.urn,
-                    "--config-file",
-                    "/x/Pulumi.dev.yaml",
-                ],
-                env: expect.objectContaining({ PULUMI_K8S_UPSERT_EXISTING_OBJECTS: "true" }),
-            },
+        // No targeted update: the record is in the state, the pending one gone; the update takes it from there.
+        expect(rig.visible).toEqual([]);
+        expect(rig.pendingUrns()).toEqual([]);
+        expect(rig.state.deployment?.resources).toEqual([
+            stackResource,
+            provider,
+            { ...hardware, id: "tinkerbell/capt-dev-node1", outputs: hardware.inputs },
         ]);
-        expect(rig.lines[0]).toMatch(
-            /Hardware tinkerbell\/capt-dev-node1 made by the interrupted run, not in the state/,
-        );
+        expect(rig.lines).toEqual([
+            "recovery: Hardware tinkerbell/capt-dev-node1 made by the interrupted run, not in the state; recorded it in the state as made",
+            "recovery: 1 interrupted create resolved; recorded 1 of them in the state as made, and dropped the pending records",
+        ]);
     });
 });
 
