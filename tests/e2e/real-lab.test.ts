@@ -22,6 +22,7 @@
  * failures, kills), which take seconds there and many minutes here.
  */
 import { spawnSync } from "node:child_process";
+import { Address4 } from "ip-address";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { consoleLogDir } from "../../lib/libvirt/domain-xml";
@@ -259,6 +260,16 @@ describeE2e(
             expect(inspect.Config.Image).toBe(stack.config.kindNodeImage);
             const networks = inspect.NetworkSettings.Networks as Record<string, { IPAddress: string }>;
             expect(Object.keys(networks)).toEqual([stack.plan.network.name]);
+            // At the address the plan leaves docker for KinD nodes (the machines, the VIPs and the
+            // BMC hold the rest of the subnet).
+            const nodeIp = new Address4(networks[stack.plan.network.name].IPAddress);
+            expect({
+                nodeIp: nodeIp.address,
+                inRange: nodeIp.isInSubnet(new Address4(stack.plan.network.dockerRange)),
+            }).toEqual({
+                nodeIp: nodeIp.address,
+                inRange: true,
+            });
             // The product's kind config, as kubeadm got it: the stack's pod and service subnets.
             const kubeadm = kubectl(["-n", "kube-system", "get", "configmap", "kubeadm-config", "-o", "yaml"]);
             expect(kubeadm).toContain(`podSubnet: ${stack.plan.kind.podSubnet}`);
@@ -457,18 +468,9 @@ describeE2e(
                 const node = `${stack.plan.kind.clusterName}-control-plane`;
                 const containers = runOk("docker", ["exec", node, "crictl", "ps", "-q"]).trim().split("\n");
                 for (const id of containers) {
-                    const env = runOk("docker", [
-                        "exec",
-                        node,
-                        "crictl",
-                        "inspect",
-                        "-o",
-                        "go-template",
-                        "--template",
-                        "{{json .info.config.envs}}",
-                        id,
-                    ]);
-                    observed.push({ where: `node container ${id}: environment`, text: env });
+                    // The whole record (its config's envs, mounts and args); some containers have no envs.
+                    const record = runOk("docker", ["exec", node, "crictl", "inspect", id]);
+                    observed.push({ where: `node container ${id}: crictl inspect`, text: record });
                 }
                 for (const name of [node, stack.plan.vbmc.containerName]) {
                     observed.push({ where: `docker inspect ${name}`, text: runOk("docker", ["inspect", name]) });
