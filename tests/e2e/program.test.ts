@@ -18,7 +18,6 @@
  * (plain, JSON-escaped, base64) anywhere it should not be. Timings are printed as one summary line
  * at the end.
  */
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
@@ -50,6 +49,8 @@ import {
     missingToolchain,
     poolNames,
     previewSteps,
+    sh,
+    shOk,
     uniqueToken,
     virsh,
     virshOk,
@@ -59,19 +60,6 @@ const COMMAND_TYPE = "command:local:Command";
 
 // ---------------------------------------------------------------------------------------------
 // read-back helpers
-
-function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, input?: string) {
-    const result = spawnSync(cmd, args, { encoding: "utf8", env, input, timeout: 120_000 });
-    return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
-}
-
-function shOk(cmd: string, args: string[], env?: NodeJS.ProcessEnv, input?: string): string {
-    const result = sh(cmd, args, env, input);
-    if (result.status !== 0) {
-        throw new Error(`${cmd} ${args.join(" ")} failed: ${result.stderr.trim()}`);
-    }
-    return result.stdout;
-}
 
 function kubectl(kubeconfig: string, args: string[]): string {
     return shOk(path.join(KUBE_BIN, "kubectl"), ["--kubeconfig", kubeconfig, ...args]);

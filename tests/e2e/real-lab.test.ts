@@ -40,6 +40,8 @@ import {
     missingToolchain,
     poolNames,
     scenarioSteps,
+    sh,
+    shOk,
     uniqueToken,
 } from "./support";
 
@@ -91,19 +93,6 @@ function imageLabel(archive: string, label: string): string {
     return config.config?.Labels?.[label] ?? "";
 }
 
-function run(file: string, args: string[], env?: NodeJS.ProcessEnv): { status: number | null; out: string } {
-    const result = spawnSync(file, args, { encoding: "utf8", env: env ?? process.env, maxBuffer: 256 << 20 });
-    return { status: result.status, out: `${result.stdout}${result.stderr}` };
-}
-
-function runOk(file: string, args: string[], env?: NodeJS.ProcessEnv): string {
-    const result = spawnSync(file, args, { encoding: "utf8", env: env ?? process.env, maxBuffer: 256 << 20 });
-    if (result.status !== 0) {
-        throw new Error(`${file} ${args.join(" ")} exited ${result.status}: ${result.stderr}`);
-    }
-    return result.stdout;
-}
-
 interface KubeItem {
     metadata: {
         name: string;
@@ -127,10 +116,12 @@ async function sleep(seconds: number): Promise<void> {
 function untagStaleHostImages(): void {
     for (const artifact of bundleArtifacts()) {
         if (artifact.kind !== "image" || !/^(kindest\/node|capt-e2e\/virtualbmc):/.test(artifact.ref)) continue;
-        const present = run("docker", ["image", "inspect", "-f", "{{.Id}}", artifact.ref]);
-        if (present.status === 0 && present.out.trim() !== artifact.imageId) {
-            console.log(`real lab: docker had ${artifact.ref} as another image (${present.out.trim()}); untagged it`);
-            runOk("docker", ["image", "rm", artifact.ref]);
+        const present = sh("docker", ["image", "inspect", "-f", "{{.Id}}", artifact.ref]);
+        if (present.status === 0 && present.stdout.trim() !== artifact.imageId) {
+            console.log(
+                `real lab: docker had ${artifact.ref} as another image (${present.stdout.trim()}); untagged it`,
+            );
+            shOk("docker", ["image", "rm", artifact.ref]);
         }
     }
 }
@@ -174,11 +165,10 @@ describeE2e(
             return doc;
         };
 
-        const kubectl = (args: string[]) =>
-            runOk(path.join(KUBE_BIN, "kubectl"), ["--kubeconfig", kubeconfig, ...args]);
+        const kubectl = (args: string[]) => shOk(path.join(KUBE_BIN, "kubectl"), ["--kubeconfig", kubeconfig, ...args]);
         const items = (args: string[]): KubeItem[] => JSON.parse(kubectl([...args, "-o", "json"])).items;
         const dockerImages = () =>
-            runOk("docker", ["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            shOk("docker", ["images", "--format", "{{.Repository}}:{{.Tag}}"])
                 .split("\n")
                 .filter((l) => l && !l.includes("<none>"));
 
@@ -232,7 +222,7 @@ describeE2e(
             // Whatever a failed step left: the product's own destroy, then the suite's sweep.
             const leftover = await stack.remove();
             if (leftover) console.log(`real lab: destroy after the suite failed: ${leftover.slice(-2000)}`);
-            run(KIND, ["delete", "cluster", "--name", stack.plan.kind.clusterName]);
+            sh(KIND, ["delete", "cluster", "--name", stack.plan.kind.clusterName]);
             console.log(
                 `${timings.line("real lab timings")}; first machine, seconds from the start of up: ${JSON.stringify(milestones)}`,
             );
@@ -256,7 +246,7 @@ describeE2e(
 
             // The KinD node: a container of the real node image on the lab network, in docker's range.
             const node = `${stack.plan.kind.clusterName}-control-plane`;
-            const inspect = JSON.parse(runOk("docker", ["inspect", node]))[0];
+            const inspect = JSON.parse(shOk("docker", ["inspect", node]))[0];
             expect(inspect.Config.Image).toBe(stack.config.kindNodeImage);
             const networks = inspect.NetworkSettings.Networks as Record<string, { IPAddress: string }>;
             expect(Object.keys(networks)).toEqual([stack.plan.network.name]);
@@ -275,7 +265,7 @@ describeE2e(
             expect(kubeadm).toContain(`podSubnet: ${stack.plan.kind.podSubnet}`);
             expect(kubeadm).toContain(`serviceSubnet: ${stack.plan.kind.serviceSubnet}`);
             // The kubelet runs on this cgroup-v1 host because the kind config lets it.
-            const kubelet = runOk("docker", ["exec", node, "cat", "/var/lib/kubelet/config.yaml"]);
+            const kubelet = shOk("docker", ["exec", node, "cat", "/var/lib/kubelet/config.yaml"]);
             expect(kubelet).toMatch(/failCgroupV1: false/);
 
             // Every pod Running with every container Ready, none restarted, every image from the bundle.
@@ -344,7 +334,7 @@ describeE2e(
                     const hardware = items(["-n", ns, "get", "hardware"]).find((h) => h.metadata.name === machine.name);
                     if (hardware?.metadata.labels?.["v1alpha1.tinkerbell.org/ownerName"]) mark("hardware claimed");
                     if (
-                        run("virsh", ["-c", stack.plan.libvirt.uri, "domstate", machine.name]).out.includes("running")
+                        sh("virsh", ["-c", stack.plan.libvirt.uri, "domstate", machine.name]).stdout.includes("running")
                     ) {
                         mark("powered on");
                     }
@@ -382,7 +372,7 @@ describeE2e(
                             console.log(
                                 `real lab: upstream race (Tinkerbell v0.25.0 workflow controller: "${raced.message}"); deleting Job and Workflow ${workflow.metadata.name} so CAPT recreates it`,
                             );
-                            run(path.join(KUBE_BIN, "kubectl"), [
+                            sh(path.join(KUBE_BIN, "kubectl"), [
                                 "--kubeconfig",
                                 kubeconfig,
                                 "-n",
@@ -409,7 +399,7 @@ describeE2e(
                 expect(read(consoleLog)).toContain(`net0: ${machine.ip}/`);
                 const claimed = items(["-n", ns, "get", "hardware"]).find((h) => h.metadata.name === machine.name);
                 expect(claimed?.metadata.labels?.["v1alpha1.tinkerbell.org/ownerName"]).toMatch(/control-plane/);
-                expect(run("virsh", ["-c", stack.plan.libvirt.uri, "domstate", machine.name]).out.trim()).toBe(
+                expect(sh("virsh", ["-c", stack.plan.libvirt.uri, "domstate", machine.name]).stdout.trim()).toBe(
                     "running",
                 );
                 const cluster = items(["-n", ns, "get", "clusters.cluster.x-k8s.io"])[0];
@@ -466,14 +456,14 @@ describeE2e(
                 );
                 expect(Object.keys(secrets).length).toBeGreaterThan(3);
                 const node = `${stack.plan.kind.clusterName}-control-plane`;
-                const containers = runOk("docker", ["exec", node, "crictl", "ps", "-q"]).trim().split("\n");
+                const containers = shOk("docker", ["exec", node, "crictl", "ps", "-q"]).trim().split("\n");
                 for (const id of containers) {
                     // The whole record (its config's envs, mounts and args); some containers have no envs.
-                    const record = runOk("docker", ["exec", node, "crictl", "inspect", id]);
+                    const record = shOk("docker", ["exec", node, "crictl", "inspect", id]);
                     observed.push({ where: `node container ${id}: crictl inspect`, text: record });
                 }
                 for (const name of [node, stack.plan.vbmc.containerName]) {
-                    observed.push({ where: `docker inspect ${name}`, text: runOk("docker", ["inspect", name]) });
+                    observed.push({ where: `docker inspect ${name}`, text: shOk("docker", ["inspect", name]) });
                 }
                 for (const file of fs.readdirSync(path.join(ws.tmp, "state"), { recursive: true }) as string[]) {
                     const full = path.join(ws.tmp, "state", file);
@@ -487,9 +477,9 @@ describeE2e(
             expectSuccess(
                 await timed("destroy", stack.lab("destroy", ["--yes", "--skip-preview"], { timeoutMs: 20 * 60_000 })),
             );
-            expect(run(KIND, ["get", "clusters"]).out).not.toContain(stack.plan.kind.clusterName);
-            expect(runOk("docker", ["ps", "-a", "--format", "{{.Names}}"])).not.toContain(stack.plan.labName);
-            expect(runOk("docker", ["network", "ls", "--format", "{{.Name}}"]).split("\n")).not.toContain(
+            expect(sh(KIND, ["get", "clusters"]).stdout).not.toContain(stack.plan.kind.clusterName);
+            expect(shOk("docker", ["ps", "-a", "--format", "{{.Names}}"])).not.toContain(stack.plan.labName);
+            expect(shOk("docker", ["network", "ls", "--format", "{{.Name}}"]).split("\n")).not.toContain(
                 stack.plan.network.name,
             );
             expect(domainNames().filter((d) => d.startsWith(`${stack.plan.labName}-`))).toEqual([]);

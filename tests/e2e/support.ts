@@ -648,3 +648,18 @@ export function scenarioSteps(
             timeoutMs,
         );
 }
+
+/** A command's exit status and output, without a shell (program and real-lab suites read daemons with it). */
+export function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, input?: string) {
+    const result = spawnSync(cmd, args, { encoding: "utf8", env, input, timeout: 120_000, maxBuffer: 256 << 20 });
+    return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+}
+
+/** sh's stdout, or an error naming the command and its stderr. */
+export function shOk(cmd: string, args: string[], env?: NodeJS.ProcessEnv, input?: string): string {
+    const result = sh(cmd, args, env, input);
+    if (result.status !== 0) {
+        throw new Error(`${cmd} ${args.join(" ")} failed: ${result.stderr.trim()}`);
+    }
+    return result.stdout;
+}
